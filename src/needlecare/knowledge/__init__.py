@@ -1,0 +1,1 @@
+"""Recovery knowledge: cited evidence, expected course, aftercare plan, ingredient checker, triage, curve."""
