@@ -1,0 +1,102 @@
+"""One settings object for the web app, read from the environment (pydantic-settings).
+
+Every variable carries the ``NEEDLECARE_`` prefix (``NEEDLECARE_DATA_DIR``,
+``NEEDLECARE_MAX_UPLOAD_BYTES``...), except the database URL, which is also read from the plain
+``DATABASE_URL``.
+
+Outside development the settings refuse unsafe values (no secret key, insecure cookies).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Minimum length of an explicitly configured secret key, in characters.
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Configuration of ``needlecare serve``.
+
+    Attributes
+    ----------
+    environment
+        ``development`` (default), ``test`` or ``production``; production rejects unsafe values.
+    data_dir
+        Directory for the SQLite database, photo files and the generated development secret key.
+    database_url
+        SQLAlchemy URL; defaults to SQLite at ``<data_dir>/needlecare.db``. ``postgresql://`` URLs are
+        routed to the psycopg 3 driver.
+    max_upload_bytes
+        Largest accepted photo upload, in bytes (larger uploads get HTTP 413).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEEDLECARE_", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEEDLECARE_DATABASE_URL", "DATABASE_URL", "database_url")
+    )
+    secret_key: SecretStr | None = None
+    session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
+    cookie_secure: bool = True
+    max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(default=50_000_000, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=15 * 60, gt=0)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    migrate_on_start: bool = True
+
+    @model_validator(mode="after")
+    def _reject_unsafe(self) -> Self:
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
+            if len(key) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"NEEDLECARE_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters in production"
+                )
+            if not self.cookie_secure:
+                raise ValueError("NEEDLECARE_COOKIE_SECURE must stay true in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL to hand to SQLAlchemy (default SQLite file, psycopg 3 for PostgreSQL)."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'needlecare.db'}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def photo_dir(self) -> Path:
+        """Directory holding the stored (EXIF-free) photo files."""
+        return self.data_dir / "photos"
+
+    def resolve_secret(self) -> str:
+        """The session-signing key: the configured one, else a random key kept in ``<data_dir>/secret_key``.
+
+        The file is created with mode 0600 on first use so sessions survive restarts in development.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key, encoding="utf-8")
+        return key

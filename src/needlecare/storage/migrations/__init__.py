@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the needlecare database (config in ``alembic.ini`` next to this file)."""

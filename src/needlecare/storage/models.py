@@ -1,0 +1,148 @@
+"""Typed SQLAlchemy 2 tables: users, treatments, photos, check-ins and the consent/audit trail.
+
+Every row that holds health data carries ``user_id`` so each query can be scoped to its owner; deleting a user
+cascades to all of them (database ``ON DELETE CASCADE`` and ORM cascades).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention (for Alembic)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        dt.datetime: DateTime(timezone=True),
+    }
+
+
+def _owner_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class User(Base):
+    """An account. ``session_version`` is bumped to revoke every session (logout, password change)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    session_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    treatments: Mapped[list[Treatment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    audit_events: Mapped[list[AuditEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Treatment(Base):
+    """One microneedling session as the patient recorded it (depth in mm, Fitzpatrick skin type 1-6)."""
+
+    __tablename__ = "treatments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner_fk()
+    treated_on: Mapped[dt.date]
+    device: Mapped[str] = mapped_column(String(16))
+    depth_mm: Mapped[float]
+    passes: Mapped[int]
+    area: Mapped[str] = mapped_column(String(16))
+    skin_type: Mapped[int]
+    sensitive: Mapped[bool] = mapped_column(default=False)
+    rosacea: Mapped[bool] = mapped_column(default=False)
+    bleeding: Mapped[bool] = mapped_column(default=False)
+    prp: Mapped[bool] = mapped_column(default=False)
+    serum: Mapped[str | None] = mapped_column(String(200), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="treatments")
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="treatment", cascade="all, delete-orphan", passive_deletes=True, order_by="Photo.id"
+    )
+    checkins: Mapped[list[CheckIn]] = relationship(
+        back_populates="treatment", cascade="all, delete-orphan", passive_deletes=True, order_by="CheckIn.id"
+    )
+
+
+class Photo(Base):
+    """A stored photo: EXIF-free JPEG at ``file_path`` (relative to the photo directory) and its analysis.
+
+    ``consent`` is the patient's explicit choice for this photo (see ``CONSENT_CHOICES`` in the web layer);
+    ``day`` is whole days since the treatment (negative or zero for a baseline).
+    """
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner_fk()
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id", ondelete="CASCADE"), index=True)
+    taken_on: Mapped[dt.date]
+    day: Mapped[int]
+    is_baseline: Mapped[bool] = mapped_column(default=False)
+    consent: Mapped[str] = mapped_column(String(32))
+    file_path: Mapped[str] = mapped_column(String(500), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    treatment: Mapped[Treatment] = relationship(back_populates="photos")
+
+
+class CheckIn(Base):
+    """A daily check-in: 0-4 self-rating, ticked symptom ids and the triage verdict they produced."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner_fk()
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id", ondelete="CASCADE"), index=True)
+    checked_on: Mapped[dt.date]
+    day: Mapped[int]
+    self_rating: Mapped[int]
+    symptoms: Mapped[list[str]] = mapped_column(default=list)
+    triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    treatment: Mapped[Treatment] = relationship(back_populates="checkins")
+
+
+class AuditEvent(Base):
+    """Consent and account audit trail (consent given per photo, password changed, ...).
+
+    Deleted with the account: the patient's right to erasure covers it.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner_fk()
+    action: Mapped[str] = mapped_column(String(40))
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"), default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
