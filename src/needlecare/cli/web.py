@@ -1,9 +1,60 @@
-"""CLI sub-commands: web (to be filled in)."""
+"""CLI sub-commands: ``serve`` (the web app) and ``db upgrade`` (Alembic migrations)."""
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from pydantic import ValidationError
+
+from needlecare.settings import Settings
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        typer.echo(f"needlecare: invalid configuration: {first.get('msg', exc)}", err=True)
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Migrate the configured database (DATABASE_URL or SQLite under NEEDLECARE_DATA_DIR) to REVISION."""
+    from needlecare.storage.migrate import upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.sqlalchemy_url, revision)
+    except Exception as exc:  # one line to stderr, never a traceback
+        typer.echo(f"needlecare: migration failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"database at revision {revision}")
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default from settings: 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
+) -> None:
+    """Run the web app: creates and migrates the database, then serves on http://127.0.0.1:8000."""
+    import uvicorn
+
+    from needlecare.web.app import create_app
+
+    settings = _settings()
+    try:
+        app = create_app(settings, migrate=settings.migrate_on_start)
+    except Exception as exc:
+        typer.echo(f"needlecare: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
+    print(f"needlecare serving on http://{host or settings.host}:{port or settings.port}", file=sys.stderr)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to *app*."""
+    """Add ``serve`` and ``db`` to *app*."""
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")

@@ -8,7 +8,6 @@ from sqlalchemy import Connection
 from needlecare.storage.db import make_engine
 from needlecare.storage.models import Base
 
-config = context.config
 target_metadata = Base.metadata
 
 
@@ -25,13 +24,15 @@ def _run(connection: Connection) -> None:
 
 def run_migrations_offline() -> None:
     """Emit SQL to stdout instead of running it."""
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    url = context.config.get_main_option("sqlalchemy.url")
+    context.configure(url=url, target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online() -> None:
     """Run against the connection in ``config.attributes['connection']`` or a new engine."""
+    config = context.config
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
@@ -44,7 +45,9 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-if context.is_offline_mode():
-    run_migrations_offline()
-else:
-    run_migrations_online()
+# Only when Alembic runs this file (a test collector importing it has no Alembic context).
+if getattr(context, "config", None) is not None:
+    if context.is_offline_mode():
+        run_migrations_offline()
+    else:
+        run_migrations_online()

@@ -1,0 +1,121 @@
+"""HTML pages for accounts: sign up, log in, log out, account settings (password, deletion)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from needlecare.web.accounts import schemas, service
+from needlecare.web.accounts.api import login_or_raise
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep
+from needlecare.web.errors import ConflictError, InvalidCredentialsError
+from needlecare.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: OptionalUser) -> Response:
+    """The sign-up form."""
+    if user is not None:
+        return _see_other("/")
+    return render(request, "signup.html")
+
+
+@router.post("/signup")
+def signup(
+    request: Request, form: Annotated[schemas.SignupIn, Form()], db: DbDep, ctx: CtxDep, session: SessionDep
+) -> Response:
+    """Create the account, log in and go to the dashboard."""
+    try:
+        user = service.create(db, email=form.email, password=form.password, hasher=ctx.hasher)
+    except ConflictError as exc:
+        return render(request, "signup.html", {"error": exc.message, "email": form.email}, status_code=409)
+    db.commit()
+    session.log_in(user.id, user.session_version)
+    return _see_other("/")
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser) -> Response:
+    """The login form."""
+    if user is not None:
+        return _see_other("/")
+    return render(request, "login.html")
+
+
+@router.post("/login")
+def login(
+    request: Request, form: Annotated[schemas.LoginIn, Form()], db: DbDep, ctx: CtxDep, session: SessionDep
+) -> Response:
+    """Log in and go to the dashboard; wrong credentials show the form again (401)."""
+    try:
+        user = login_or_raise(request, db, ctx, email=form.email, password=form.password)
+    except InvalidCredentialsError as exc:
+        return render(request, "login.html", {"error": exc.message, "email": form.email}, status_code=401)
+    session.log_in(user.id, user.session_version)
+    return _see_other("/")
+
+
+@router.post("/logout")
+def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
+    """Log out everywhere and return to the front page."""
+    if user is not None:
+        service.revoke_sessions(user=user)
+        db.commit()
+    session.log_out()
+    return _see_other("/")
+
+
+@router.get("/account")
+def account_page(request: Request, user: CurrentUser) -> Response:
+    """Password change and account deletion."""
+    return render(request, "account.html", {"user": user})
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    form: Annotated[schemas.PasswordChangeIn, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+    session: SessionDep,
+) -> Response:
+    """Change the password; stays logged in here, other sessions end."""
+    try:
+        service.change_password(
+            db, user=user, current=form.current_password, new=form.new_password, hasher=ctx.hasher
+        )
+    except InvalidCredentialsError as exc:
+        return render(request, "account.html", {"user": user, "error": exc.message}, status_code=401)
+    db.commit()
+    session.log_in(user.id, user.session_version)
+    return render(request, "account.html", {"user": user, "message": "Your password was changed."})
+
+
+@router.post("/account/delete")
+def delete_account(
+    request: Request,
+    form: Annotated[schemas.AccountDeleteIn, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+    session: SessionDep,
+) -> Response:
+    """Delete the account with every treatment, photo (rows and files) and check-in."""
+    try:
+        user_id = service.delete(db, user=user, password=form.password, hasher=ctx.hasher)
+    except InvalidCredentialsError as exc:
+        return render(request, "account.html", {"user": user, "error": exc.message}, status_code=401)
+    db.commit()
+    ctx.store.delete_user(user_id)
+    session.log_out()
+    return render(request, "deleted.html")

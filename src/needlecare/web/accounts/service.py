@@ -1,0 +1,79 @@
+"""Account service: sign-up, authentication, password change, deletion. Callers commit."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from needlecare.storage.models import AuditEvent, User
+from needlecare.web.errors import ConflictError, InvalidCredentialsError
+from needlecare.web.security import verify_password
+
+
+def get_by_email(db: Session, *, email: str) -> User | None:
+    """The user with *email* (case-insensitive), if any."""
+    return db.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
+
+
+def create(db: Session, *, email: str, password: str, hasher: PasswordHasher) -> User:
+    """Register a new user; raises :class:`ConflictError` if the e-mail is taken."""
+    if get_by_email(db, email=email) is not None:
+        raise ConflictError("An account with this e-mail already exists.")
+    user = User(email=email, password_hash=hasher.hash(password))
+    db.add(user)
+    db.flush()
+    db.add(AuditEvent(user_id=user.id, action="account_created"))
+    return user
+
+
+def authenticate(db: Session, *, email: str, password: str, hasher: PasswordHasher) -> User:
+    """The user whose credentials these are; raises :class:`InvalidCredentialsError` otherwise.
+
+    A dummy verification runs for unknown e-mails so timing does not reveal which accounts exist.
+    """
+    user = get_by_email(db, email=email)
+    if user is None:
+        verify_password(hasher, _dummy_hash(hasher), password)
+        raise InvalidCredentialsError("Wrong e-mail or password.")
+    if not verify_password(hasher, user.password_hash, password):
+        raise InvalidCredentialsError("Wrong e-mail or password.")
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return user
+
+
+_DUMMY: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if key not in _DUMMY:
+        _DUMMY[key] = hasher.hash("not a real password")
+    return _DUMMY[key]
+
+
+def change_password(db: Session, *, user: User, current: str, new: str, hasher: PasswordHasher) -> None:
+    """Set a new password after checking the current one; every existing session is revoked."""
+    if not verify_password(hasher, user.password_hash, current):
+        raise InvalidCredentialsError("The current password is wrong.")
+    user.password_hash = hasher.hash(new)
+    user.session_version += 1
+    db.add(AuditEvent(user_id=user.id, action="password_changed"))
+
+
+def revoke_sessions(*, user: User) -> None:
+    """Invalidate every session cookie of *user* (logout ends the session everywhere)."""
+    user.session_version += 1
+
+
+def delete(db: Session, *, user: User, password: str, hasher: PasswordHasher) -> int:
+    """Delete *user* and every row they own (treatments, photos, check-ins, audit trail).
+
+    Returns the user id so the caller can remove the photo files after the commit.
+    """
+    if not verify_password(hasher, user.password_hash, password):
+        raise InvalidCredentialsError("The password is wrong; the account was not deleted.")
+    user_id = user.id
+    db.delete(user)
+    return user_id

@@ -1,0 +1,42 @@
+"""Everything a request needs, built once per app: settings, database, photo store, hasher, session codec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from needlecare.settings import Settings
+from needlecare.storage.db import make_engine, make_sessionmaker
+from needlecare.storage.files import PhotoStore
+from needlecare.web.ratelimit import LoginRateLimiter
+from needlecare.web.security import SessionCodec, make_hasher
+
+
+@dataclass
+class WebContext:
+    """Shared state of one running app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: PhotoStore
+    hasher: PasswordHasher
+    codec: SessionCodec
+    limiter: LoginRateLimiter
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine | None = None) -> WebContext:
+        """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``."""
+        engine = engine or make_engine(settings.sqlalchemy_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            store=PhotoStore(settings.photo_dir),
+            hasher=make_hasher(settings),
+            codec=SessionCodec(settings.resolve_secret(), settings.session_max_age_s),
+            limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_s),
+        )

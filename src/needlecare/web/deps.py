@@ -1,0 +1,95 @@
+"""Request dependencies and their short aliases (``DbDep``, ``CurrentUser``, ``CtxDep``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from needlecare.storage.models import User
+from needlecare.web.context import WebContext
+from needlecare.web.errors import CsrfFailedError, NotAuthenticatedError
+from needlecare.web.middleware import session_of
+from needlecare.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, SessionData, tokens_match
+
+
+def get_ctx(request: Request) -> WebContext:
+    """The app's shared context."""
+    ctx: WebContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[WebContext, Depends(get_ctx)]
+
+
+def get_db(ctx: CtxDep) -> Iterator[Session]:
+    """A database session for one request; routes commit explicitly, anything uncommitted is rolled back."""
+    with ctx.sessions() as db:
+        yield db
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def get_session(request: Request) -> SessionData:
+    """The cookie session (always present: the middleware creates one for new visitors)."""
+    return session_of(request.scope)
+
+
+SessionDep = Annotated[SessionData, Depends(get_session)]
+
+
+def optional_user(session: SessionDep, db: DbDep) -> User | None:
+    """The logged-in user, or ``None``; a session from before a logout/password change is ignored."""
+    if session.uid is None:
+        return None
+    user = db.get(User, session.uid)
+    if user is None or user.session_version != session.sv:
+        return None
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def current_user(user: OptionalUser) -> User:
+    """The logged-in user; raises :class:`NotAuthenticatedError` otherwise."""
+    if user is None:
+        raise NotAuthenticatedError("Please log in.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def client_ip(request: Request) -> str:
+    """The client address used for rate limiting."""
+    return request.client.host if request.client else "unknown"
+
+
+async def csrf_form_guard(request: Request) -> None:
+    """HTML routes: unsafe requests need the session's token in the form (or the header)."""
+    if request.method in SAFE_METHODS:
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not tokens_match(session_of(request.scope).csrf, token):
+        raise CsrfFailedError(
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+
+
+async def csrf_header_guard(request: Request) -> None:
+    """API routes: unsafe requests need the ``X-CSRF-Token`` header matching the session."""
+    if request.method in SAFE_METHODS:
+        return
+    if not tokens_match(session_of(request.scope).csrf, request.headers.get(CSRF_HEADER)):
+        raise CsrfFailedError(
+            f"Missing or wrong {CSRF_HEADER} header; get one from GET /api/v1/auth/session."
+        )

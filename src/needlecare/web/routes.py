@@ -1,0 +1,12 @@
+"""Every router of the app, in one list per surface (HTML pages, JSON API)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from needlecare.web import home
+from needlecare.web.accounts import api as accounts_api
+from needlecare.web.accounts import pages as accounts_pages
+
+PAGE_ROUTERS: list[APIRouter] = [home.router, accounts_pages.router]
+API_ROUTERS: list[APIRouter] = [accounts_api.router]

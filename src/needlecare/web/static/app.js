@@ -1,0 +1,38 @@
+// needlecare: small progressive enhancements; every page works without JavaScript.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
+  });
+  // Capture page: show the chosen photo under the translucent previous photo, and check its quality first.
+  var input = document.querySelector("input[data-capture]");
+  if (!input) { return; }
+  var preview = document.querySelector(".capture .preview");
+  var empty = document.querySelector(".capture .empty");
+  var out = document.getElementById("quality");
+  input.addEventListener("change", function () {
+    var file = input.files && input.files[0];
+    if (!file) { return; }
+    if (preview) {
+      preview.src = URL.createObjectURL(file);
+      preview.classList.remove("hidden");
+      if (empty) { empty.classList.add("hidden"); }
+    }
+    if (!out) { return; }
+    out.textContent = "Checking the photo…";
+    out.className = "muted";
+    var body = new FormData();
+    body.append("file", file);
+    fetch("/api/v1/photos/check", {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRF-Token": input.form.elements.csrf_token.value }
+    }).then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+      .then(function (res) {
+        var status = res[0], j = res[1];
+        if (status !== 200) { out.textContent = j.detail || "This photo cannot be used."; out.className = "alert"; return; }
+        var w = (j.quality && j.quality.warnings) || [];
+        if (w.length) { out.textContent = "Before you save: " + w.join(" · "); out.className = "warn"; }
+        else { out.textContent = "Photo quality looks fine."; out.className = "ok"; }
+      }).catch(function () { out.textContent = ""; });
+  });
+})();

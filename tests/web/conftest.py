@@ -1,0 +1,115 @@
+"""Web test fixtures: a migrated SQLite app per test, API and page helpers."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests the httpx2 package for its test client; httpx (a project dependency) still works.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+from needlecare.settings import Settings
+from needlecare.web.app import create_app
+from needlecare.web.context import WebContext
+
+PASSWORD = "correct horse battery"
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Test settings: files under *tmp_path*, cheap argon2 parameters, a fixed secret."""
+    values: dict[str, object] = {
+        "environment": "test",
+        "data_dir": tmp_path / "data",
+        "database_url": f"sqlite:///{tmp_path / 'data' / 'test.db'}",
+        "secret_key": "s" * 48,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 64,
+        "max_upload_bytes": 2 * 1024 * 1024,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings, migrate=True)
+
+
+@pytest.fixture
+def ctx(app: FastAPI) -> WebContext:
+    context: WebContext = app.state.ctx
+    return context
+
+
+def new_client(app: FastAPI) -> TestClient:
+    """A separate browser: its own cookie jar."""
+    return TestClient(app, base_url="https://testserver", follow_redirects=False)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with new_client(app) as c:
+        yield c
+
+
+def api_csrf(client: TestClient) -> str:
+    """The session's CSRF token as the API hands it out."""
+    token: str = client.get("/api/v1/auth/session").json()["csrf_token"]
+    return token
+
+
+def api_signup(
+    client: TestClient, email: str = "ann@example.org", password: str = PASSWORD
+) -> dict[str, str]:
+    """Sign up through the API; returns the headers for further unsafe API calls."""
+    r = client.post(
+        "/api/v1/auth/signup",
+        json={"email": email, "password": password},
+        headers={"X-CSRF-Token": api_csrf(client)},
+    )
+    assert r.status_code == 201, r.text
+    return {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+def page_csrf(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token embedded in a page's form."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match is not None
+    return match.group(1)
+
+
+TREATMENT = {
+    "treated_on": "2026-11-20",
+    "device": "pen",
+    "depth_mm": 1.0,
+    "passes": 3,
+    "area": "face",
+    "skin_type": 2,
+    "sensitive": False,
+    "rosacea": False,
+    "bleeding": True,
+    "prp": False,
+    "serum": "hyaluronic acid",
+    "timezone": "Europe/Berlin",
+}
+
+
+def api_treatment(client: TestClient, headers: dict[str, str], **overrides: object) -> int:
+    """Create a treatment through the API; returns its id."""
+    r = client.post("/api/v1/treatments", json={**TREATMENT, **overrides}, headers=headers)
+    assert r.status_code == 201, r.text
+    tid: int = r.json()["id"]
+    return tid
