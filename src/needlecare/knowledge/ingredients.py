@@ -20,6 +20,8 @@ from needlecare.knowledge.inci_parser import Token, split_inci
 from needlecare.knowledge.ingredient_data import IngredientData
 from needlecare.knowledge.inventory import Inventory, Match, default_inventory
 
+_MAY_CONTAIN_NOTE = "Listed under 'may contain': present only in some shades or batches."
+
 #: Worst-first order used for the product summary.
 VERDICT_ORDER: tuple[str, ...] = ("avoid", "caution", "unknown", "ok", "soothing")
 
@@ -48,6 +50,7 @@ class IngredientResult:
     percent: float | None = None
     caution_until_day: int | None = None
     inventory: str | None = None
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the contract keys first."""
@@ -64,6 +67,7 @@ class IngredientResult:
             "percent": self.percent,
             "caution_until_day": self.caution_until_day,
             "inventory": self.inventory,
+            "headline": self.headline,
         }
 
 
@@ -116,42 +120,42 @@ def _validate_day(day: object) -> int:
     return day
 
 
-def _reason(data: IngredientData, match: Match, token: Token, day: int) -> tuple[str, int | None, int | None]:
-    """Plain-language reason, avoid-until day and caution-until day for one identified ingredient."""
+def _reason(data: IngredientData, match: Match, token: Token, day: int) -> tuple[str, str, int | None]:
+    """Headline, full plain-language reason, and the day the verdict turns milder, for one ingredient."""
     group = data.groups[match.group]
     verdict, milder_from = group.verdict_on(day)
     strictest = group.schedule[0].verdict
+    explanation = group.reason
     if verdict == "avoid":
-        text = f"{group.label}: avoid until day {milder_from} (wait {group.wait}). {group.reason}"
+        headline = f"{group.label}: avoid until day {milder_from} (wait {group.wait})."
     elif verdict == "caution":
-        text = f"{group.label}: use with caution until day {milder_from} ({group.wait}). {group.reason}"
+        headline = f"{group.label}: use with caution until day {milder_from} ({group.wait})."
     elif strictest in ("avoid", "caution"):
-        text = (
-            f"{group.label}: the usual wait ({group.wait}) is over by day {day}; "
-            "reintroduce it gently if your skin is calm."
-        )
+        headline = f"{group.label}: the usual wait ({group.wait}) is over by day {day}."
+        explanation = "Reintroduce it gently if your skin is calm."
+    elif verdict == "soothing":
+        headline = f"{group.label}: no wait."
     else:
-        text = f"{group.label}: {group.reason}"
+        headline = "No waiting rule."
+    extras: list[str] = []
     if match.known is not None and match.known.note:
-        text += f" {match.known.note}"
+        extras.append(match.known.note)
     if match.matched_by == "fuzzy" and match.known is not None:
-        text += f" (Read as {match.known.inci}, a close spelling.)"
+        extras.append(f"(Read as {match.known.inci}, a close spelling.)")
     elif match.matched_by == "pattern":
-        text += " (Recognised from the form of its name; not in the curated list.)"
+        extras.append("(Recognised from the form of its name; not in the curated list.)")
     if token.may_contain:
-        text += " Listed under 'may contain': present only in some shades or batches."
-    avoid_until = milder_from if verdict == "avoid" else None
-    caution_until = milder_from if verdict == "caution" else None
-    return text, avoid_until, caution_until
+        extras.append(_MAY_CONTAIN_NOTE)
+    short = " ".join((headline, *extras))
+    full = " ".join((headline, explanation, *extras))
+    return short, full, milder_from
 
 
 def _result(inventory: Inventory, token: Token, day: int) -> IngredientResult:
     data = inventory.data
     match = inventory.match(token.text)
     if match is None:
-        reason = data.unknown.reason
-        if token.may_contain:
-            reason += " Listed under 'may contain': present only in some shades or batches."
+        reason = data.unknown.reason + (f" {_MAY_CONTAIN_NOTE}" if token.may_contain else "")
         return IngredientResult(
             name=token.text,
             inci=None,
@@ -162,24 +166,27 @@ def _result(inventory: Inventory, token: Token, day: int) -> IngredientResult:
             sources=data.unknown.sources,
             may_contain=token.may_contain,
             percent=token.percent,
+            headline="Unknown: not in the curated list."
+            + (f" {_MAY_CONTAIN_NOTE}" if token.may_contain else ""),
         )
     group = data.groups[match.group]
     verdict, _ = group.verdict_on(day)
-    reason, avoid_until, caution_until = _reason(data, match, token, day)
+    headline, reason, milder_from = _reason(data, match, token, day)
     extra = match.known.sources if match.known is not None else ()
     return IngredientResult(
         name=token.text,
         inci=match.known.inci if match.known is not None else None,
         group=match.group,
         verdict=verdict,
-        avoid_until_day=avoid_until,
+        avoid_until_day=milder_from if verdict == "avoid" else None,
         reason=reason,
         sources=tuple(dict.fromkeys((*group.sources, *extra))),
         may_contain=token.may_contain,
         matched_by=match.matched_by,
         percent=token.percent,
-        caution_until_day=caution_until,
+        caution_until_day=milder_from if verdict == "caution" else None,
         inventory=match.known.inventory if match.known is not None else None,
+        headline=headline,
     )
 
 
