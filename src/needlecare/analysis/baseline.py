@@ -1,0 +1,69 @@
+"""Comparison of a follow-up photo with its baseline: per-region deltas and a registered difference map."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from needlecare.analysis.report import BaselineComparison, PhotoReport
+from needlecare.imaging.registration import warp_map
+
+#: Difference between the two photos' light colours (OD chroma, ~ relative channel gain) above which the
+#: photos count as taken under different light.
+LIGHTING_CHROMA_TOLERANCE = 0.06
+
+
+def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> BaselineComparison:
+    """Follow-up minus baseline for the whole face, each region and each registered pixel.
+
+    The baseline's index map is warped onto the follow-up's face with a piecewise-affine landmark
+    registration, so that the difference map compares the same skin.
+    """
+    chroma_difference = float(
+        np.abs(follow_up.reference.illuminant_chroma - baseline.reference.illuminant_chroma).max()
+    )
+    lighting_differs = chroma_difference > LIGHTING_CHROMA_TOLERANCE
+    kinds = {follow_up.reference.kind, baseline.reference.kind}
+    notes: list[str] = []
+    comparable = True
+    if lighting_differs:
+        notes.append(
+            f"the photos were taken under different light (colour difference {chroma_difference:.2f})"
+        )
+    if "none" in kinds:
+        notes.append(
+            "at least one photo has no colour reference: its index depends on the camera's white balance"
+        )
+        comparable = not lighting_differs
+    elif len(kinds) > 1:
+        notes.append("the photos use different colour references; compare with care")
+    if lighting_differs and comparable:
+        notes.append(f"both photos were corrected with their colour references ({', '.join(sorted(kinds))})")
+    if not follow_up.quality_ok or not baseline.quality_ok:
+        notes.append("a quality warning applies to at least one photo")
+
+    regions: dict[str, dict[str, float | None]] = {}
+    for name, score in follow_up.regions.items():
+        base = baseline.regions[name].index
+        regions[name] = {
+            "baseline": base,
+            "delta": None if score.index is None or base is None else score.index - base,
+        }
+
+    frame = follow_up.frame
+    warped = warp_map(
+        baseline.frame.index_map, baseline.frame.landmarks, frame.landmarks, frame.index_map.shape
+    )
+    difference = (frame.index_map - warped).astype(np.float32)
+    known = np.isfinite(difference)
+    return BaselineComparison(
+        photo=baseline.photo,
+        index=baseline.index,
+        delta=follow_up.index - baseline.index,
+        regions=regions,
+        lighting_differs=lighting_differs,
+        comparable=comparable,
+        notes=notes,
+        difference_pixels=int(known.sum()),
+        difference_mean=float(np.median(difference[known])) if known.any() else None,
+        difference_map=difference,
+    )

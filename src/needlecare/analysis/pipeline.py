@@ -1,0 +1,246 @@
+"""``analyze_photo``: from a photo to a per-region redness report, optionally against a baseline photo.
+
+Steps: decode at reduced resolution -> detect faces (largest wins) -> face mesh -> crop and scale the face to
+a fixed eye distance (the analysis frame, which makes the measurement independent of photo resolution) ->
+skin mask and regions -> colour reference -> per-pixel haemoglobin index -> robust region statistics ->
+quality checks -> baseline comparison.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from needlecare.analysis.baseline import compare_with_baseline
+from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport, RegionScore
+from needlecare.hints import FloatArray, ImageU8, Mask
+from needlecare.imaging.errors import NoFaceError, PhotoError
+from needlecare.imaging.face import FaceLandmarks, detect_faces, face_mesh, head_pose
+from needlecare.imaging.loading import LoadedPhoto, load_photo
+from needlecare.imaging.quality import QualityWarning, check_quality
+from needlecare.imaging.redness import (
+    UNITS,
+    haemoglobin_index,
+    haemoglobin_index_from_linear,
+)
+from needlecare.imaging.reference import (
+    ColourReference,
+    colour_checker_reference,
+    grey_world_reference,
+    in_photo_reference,
+)
+from needlecare.imaging.regions import REGION_NAMES, build_regions, eye_distance
+
+Source = str | os.PathLike[str] | bytes | ImageU8
+
+#: Eye distance of the analysis frame, px.
+FRAME_EYE_DISTANCE = 128.0
+#: Decode JPEGs at the smallest DCT scale whose shorter side is at least this (px).
+DECODE_MIN_SIDE = 720
+#: Re-decode at full resolution when the decoded eye distance is below this (px).
+REDECODE_BELOW_EYE_DISTANCE = 64.0
+#: Margin around the landmark bounding box in the analysis frame (fraction of its size).
+FRAME_MARGIN = 0.08
+#: A region needs this many measurable pixels (analysis frame) for an index.
+MIN_REGION_PIXELS = 150
+#: Trimmed mean: drop this fraction at each end.
+TRIM = 0.10
+#: Percentiles of skin brightness (max channel) outside which pixels are not measured.
+DARK_PERCENTILE, BRIGHT_PERCENTILE = 8.0, 90.0
+CLIPPED_CODE = 250
+
+
+def robust_mean(values: FloatArray) -> float | None:
+    """Mean of the values between the 10th and 90th percentile; None for an empty array."""
+    if values.size == 0:
+        return None
+    low, high = np.percentile(values, [100 * TRIM, 100 * (1 - TRIM)])
+    kept = values[(values >= low) & (values <= high)]
+    return float(kept.mean()) if kept.size else float(np.median(values))
+
+
+def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
+    boxes = detect_faces(rgb)
+    if not boxes:
+        raise NoFaceError(
+            "no face found: take a photo of the whole face, looking at the camera, in good light"
+        )
+    for box in boxes:
+        try:
+            return face_mesh(rgb, box), len(boxes)
+        except NoFaceError:
+            continue
+    raise NoFaceError("no face found: the face could not be measured; look straight at the camera")
+
+
+def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, float]:
+    """Crop around the landmarks and scale to :data:`FRAME_EYE_DISTANCE`; returns image, landmarks, scale."""
+    xy = landmarks.xy
+    scale = FRAME_EYE_DISTANCE / eye_distance(xy)
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    mx, my = FRAME_MARGIN * (x1 - x0), FRAME_MARGIN * (y1 - y0)
+    height, width = rgb.shape[:2]
+    left, top = max(0, int(np.floor(x0 - mx))), max(0, int(np.floor(y0 - my)))
+    right, bottom = min(width, int(np.ceil(x1 + mx))), min(height, int(np.ceil(y1 + my)))
+    crop = rgb[top:bottom, left:right]
+    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    frame = cv2.resize(crop, size, interpolation=interpolation)
+    scale_x, scale_y = size[0] / (right - left), size[1] / (bottom - top)
+    frame_xy = ((xy - [left, top]) * [scale_x, scale_y]).astype(np.float32)
+    return frame, frame_xy, scale
+
+
+def measurable(rgb: ImageU8, skin: Mask) -> Mask:
+    """Skin pixels that can be measured: not clipped, not among the darkest (shadow, hair, nostrils) or the
+    brightest (specular highlights, near-clipped) skin pixels.
+
+    The dark and bright cut-offs are percentiles of the skin's own brightness, a rank rule: a change of
+    exposure keeps the same pixels (until clipping reaches the brightest fraction).
+    """
+    brightness = rgb.max(axis=2)
+    candidates = skin & (brightness < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
+    if not candidates.any():
+        return candidates
+    skin_brightness = brightness[skin]
+    low, high = np.percentile(skin_brightness, [DARK_PERCENTILE, BRIGHT_PERCENTILE])
+    return candidates & (brightness >= low) & (brightness <= high)
+
+
+def _reference(
+    photo: ImageU8, frame: ImageU8, frame_xy: FloatArray, native_eye_distance: float, face_mask: Mask
+) -> ColourReference:
+    """The colour reference that corrects the index (a ColorChecker), else a lighting estimate only.
+
+    The sclera and teeth cover too few pixels for a correction that survives landmark jitter (tests measured
+    shifts of 0.03-0.1 OD_hb), so without a chart they only serve to tell whether two photos were taken
+    under different light.
+    """
+    checker = colour_checker_reference(photo)
+    if checker is not None:
+        return checker
+    in_photo = in_photo_reference(frame, frame_xy, FRAME_EYE_DISTANCE, native_eye_distance)
+    fallback = grey_world_reference(frame, face_mask)
+    if in_photo is None:
+        return fallback
+    return replace(
+        fallback,
+        detail=f"{fallback.detail}; {in_photo.detail} used only to compare the light between photos",
+        illuminant_chroma=in_photo.illuminant_chroma,
+    )
+
+
+def _index_map(frame: ImageU8, reference: ColourReference) -> FloatArray:
+    if reference.correction is not None:
+        from needlecare.imaging.colour import to_linear
+
+        corrected = np.clip(to_linear(frame) @ reference.correction.T.astype(np.float32), 1e-4, 1.0)
+        return haemoglobin_index_from_linear(corrected)
+    return haemoglobin_index(frame)
+
+
+def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
+    rgb = loaded.rgb
+    landmarks, faces_found = _largest_face(rgb)
+    native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
+    frame, frame_xy, _ = _frame(rgb, landmarks)
+    face_regions = build_regions(frame_xy, frame.shape[:2])
+    valid = measurable(frame, face_regions.skin)
+    reference = _reference(rgb, frame, frame_xy, native_eye_distance, face_regions.skin)
+    index_map = _index_map(frame, reference)
+    index_map = np.where(valid, index_map, np.nan).astype(np.float32)
+
+    overall = robust_mean(index_map[valid])
+    if overall is None:
+        raise NoFaceError("no skin could be measured: the face is covered, in deep shadow or blown out")
+    regions = {}
+    for name in REGION_NAMES:
+        pixels = valid & face_regions.regions[name]
+        count = int(pixels.sum())
+        regions[name] = RegionScore(
+            index=robust_mean(index_map[pixels]) if count >= MIN_REGION_PIXELS else None, pixels=count
+        )
+
+    pose = head_pose(landmarks)
+    warnings = check_quality(frame, face_regions.skin, native_eye_distance=native_eye_distance, pose=pose)
+    notes = list(loaded.notes)
+    if faces_found > 1:
+        warnings.append(
+            QualityWarning("several_faces", f"{faces_found} faces found: the largest one was measured")
+        )
+    box = landmarks.box
+    full_box = tuple(round(v / loaded.scale) for v in (box.x, box.y, box.w, box.h))
+    return PhotoReport(
+        photo=photo,
+        index=overall,
+        unit=UNITS["haemoglobin"],
+        regions=regions,
+        face=FaceGeometry(box=full_box, yaw=pose[0], pitch=pose[1], roll=pose[2]),  # type: ignore[arg-type]
+        warnings=warnings,
+        reference=reference,
+        faces_found=faces_found,
+        notes=notes,
+        frame=AnalysisFrame(
+            rgb=frame,
+            index_map=index_map,
+            valid=valid,
+            regions=face_regions.regions,
+            landmarks=frame_xy,
+            native_eye_distance=native_eye_distance,
+        ),
+    )
+
+
+def _label(source: Source) -> str | None:
+    if isinstance(source, str | os.PathLike):
+        return os.fspath(source)
+    return None
+
+
+def measure_photo(source: Source) -> PhotoReport:
+    """Measure one photo (no baseline). See :func:`analyze_photo`."""
+    loaded = load_photo(source, min_side=DECODE_MIN_SIDE)
+    try:
+        report = _measure(loaded, _label(source))
+    except NoFaceError:
+        if loaded.scale >= 1:
+            raise
+        return _measure(load_photo(source), _label(source))
+    decoded_eye_distance = report.frame.native_eye_distance * loaded.scale
+    if loaded.scale < 1 and decoded_eye_distance < REDECODE_BELOW_EYE_DISTANCE:
+        report = _measure(load_photo(source), _label(source))
+    return report
+
+
+def analyze_photo(source: Source, baseline: Source | PhotoReport | None = None) -> PhotoReport:
+    """Measure facial redness in a photo, per region, optionally against a baseline photo.
+
+    Parameters
+    ----------
+    source : path, bytes or (H, W, 3) uint8 sRGB array
+        The photo (JPEG, PNG, HEIC/HEIF, WebP, TIFF).
+    baseline : same types, a PhotoReport from an earlier call, or None
+        The pre-treatment photo of the same person.
+
+    Returns
+    -------
+    PhotoReport
+        ``.to_dict()`` is the ``analyze --json`` object. Index unit: OD_hb (see
+        :mod:`needlecare.imaging.redness`).
+
+    Raises
+    ------
+    needlecare.imaging.errors.PhotoError
+        With ``code`` not_an_image, corrupt, too_large, no_face or unsupported.
+    """
+    report = measure_photo(source)
+    if baseline is None:
+        return report
+    try:
+        base_report = baseline if isinstance(baseline, PhotoReport) else measure_photo(baseline)
+    except PhotoError as error:
+        raise type(error)(f"baseline photo: {error.message}") from error
+    return replace(report, baseline=compare_with_baseline(report, base_report))

@@ -1,0 +1,212 @@
+"""Face detection and the 478-point face mesh, with the models MediaPipe 0.10.14 ships inside its wheel.
+
+Detection runs both of MediaPipe's face detectors: the full-range model (which finds small faces in large
+photos, where the short-range model alone misses them) and the short-range model (better on close, large
+faces); their boxes are merged. The largest face is then cropped with a margin, scaled to a fixed size and
+given to the face mesh, whose landmarks are mapped back to the photo's pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from needlecare.hints import Float64Array, FloatArray, ImageU8
+from needlecare.imaging.errors import NoFaceError
+
+#: Side of the square image given to the face mesh, px (its own input is 192 px; 384 keeps detail for the
+#: crop detector).
+MESH_INPUT_SIDE = 384
+#: The mesh crop spans this many face-box widths around the detected box centre.
+MESH_CROP_MARGIN = 1.9
+_MIN_DETECTION_SCORE = 0.5
+#: The short-range model produces confident false positives on textured backgrounds; it only adds faces the
+#: full-range model missed when it is this sure.
+_MIN_SHORT_RANGE_EXTRA_SCORE = 0.8
+_MERGE_IOU = 0.3
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face: box in pixels ``(x, y, w, h)`` of the analysed image, and the detector's score."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+
+    @property
+    def area(self) -> float:
+        return self.w * self.h
+
+    def iou(self, other: FaceBox) -> float:
+        """Intersection over union with *other* (0-1)."""
+        x0, y0 = max(self.x, other.x), max(self.y, other.y)
+        x1, y1 = min(self.x + self.w, other.x + other.w), min(self.y + self.h, other.y + other.h)
+        inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """Face mesh of one face.
+
+    Attributes
+    ----------
+    points : (478, 3) float32
+        x, y in pixels of the analysed image; z in pixels too (MediaPipe's relative depth, same scale as x),
+        smaller = closer to the camera.
+    box : FaceBox
+        The detection the mesh was run on.
+    """
+
+    points: FloatArray
+    box: FaceBox
+
+    @property
+    def xy(self) -> FloatArray:
+        """(478, 2) float32 pixel coordinates."""
+        result: FloatArray = self.points[:, :2]
+        return result
+
+
+@cache
+def _solutions() -> tuple[Any, Any, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mediapipe as mp
+
+        full_range = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=_MIN_DETECTION_SCORE
+        )
+        short_range = mp.solutions.face_detection.FaceDetection(
+            model_selection=0, min_detection_confidence=_MIN_DETECTION_SCORE
+        )
+        mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+        )
+    return full_range, short_range, mesh
+
+
+def _process(solution: Any, rgb: ImageU8) -> Any:
+    with _lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return solution.process(np.ascontiguousarray(rgb))
+
+
+def detect_faces(rgb: ImageU8) -> list[FaceBox]:
+    """All faces in an image, largest first.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        sRGB image.
+
+    Returns
+    -------
+    list of FaceBox
+        Boxes in pixels of *rgb*, clipped to the image, largest first; empty when no face is found.
+    """
+    height, width = rgb.shape[:2]
+    full_range, short_range, _ = _solutions()
+    boxes: list[FaceBox] = []
+    for solution, min_score in (
+        (full_range, _MIN_DETECTION_SCORE),
+        (short_range, _MIN_SHORT_RANGE_EXTRA_SCORE),
+    ):
+        for detection in _process(solution, rgb).detections or []:
+            if detection.score[0] < min_score:
+                continue
+            rel = detection.location_data.relative_bounding_box
+            x0, y0 = max(0.0, rel.xmin * width), max(0.0, rel.ymin * height)
+            x1, y1 = (
+                min(float(width), (rel.xmin + rel.width) * width),
+                min(float(height), (rel.ymin + rel.height) * height),
+            )
+            if x1 - x0 < 4 or y1 - y0 < 4:
+                continue
+            candidate = FaceBox(x0, y0, x1 - x0, y1 - y0, float(detection.score[0]))
+            if all(candidate.iou(kept) < _MERGE_IOU for kept in boxes):
+                boxes.append(candidate)
+    return sorted(boxes, key=lambda box: box.area, reverse=True)
+
+
+def _crop_transform(box: FaceBox) -> Float64Array:
+    """(2, 3) affine matrix mapping image pixels to the square mesh-input crop around *box*."""
+    side = MESH_CROP_MARGIN * max(box.w, box.h)
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    scale = MESH_INPUT_SIDE / side
+    return np.array(
+        [[scale, 0.0, MESH_INPUT_SIDE / 2 - scale * cx], [0.0, scale, MESH_INPUT_SIDE / 2 - scale * cy]]
+    )
+
+
+def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
+    """Run the 478-point face mesh on the face in *box*.
+
+    Raises
+    ------
+    NoFaceError
+        When the mesh finds no face in the crop (e.g. a false detection).
+    """
+    _, _, mesh = _solutions()
+    transform = _crop_transform(box)
+    crop = cv2.warpAffine(
+        rgb,
+        transform,
+        (MESH_INPUT_SIDE, MESH_INPUT_SIDE),
+        flags=cv2.INTER_AREA if transform[0, 0] < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
+    result = _process(mesh, crop)
+    if not result.multi_face_landmarks:
+        raise NoFaceError("no face found: the face mesh could not place landmarks on the detected face")
+    landmarks = result.multi_face_landmarks[0].landmark
+    crop_points = np.array([[p.x, p.y, p.z] for p in landmarks], dtype=np.float64) * MESH_INPUT_SIDE
+    scale = transform[0, 0]
+    points = np.empty_like(crop_points)
+    points[:, 0] = (crop_points[:, 0] - transform[0, 2]) / scale
+    points[:, 1] = (crop_points[:, 1] - transform[1, 2]) / scale
+    points[:, 2] = crop_points[:, 2] / scale
+    found = FaceLandmarks(points=points.astype(np.float32), box=box)
+    x0, y0 = points[:, :2].min(axis=0)
+    x1, y1 = points[:, :2].max(axis=0)
+    if FaceBox(float(x0), float(y0), float(x1 - x0), float(y1 - y0), 1.0).iou(box) < 0.25:
+        raise NoFaceError("no face found: the face mesh did not agree with the face detector")
+    return found
+
+
+def head_pose(landmarks: FaceLandmarks) -> tuple[float, float, float]:
+    """Yaw, pitch and roll of the head in degrees, from the mesh geometry.
+
+    Conventions (for a photo that is not mirrored): yaw > 0 when the nose points toward the image's right
+    (the subject's left), pitch > 0 when the chin is raised, roll > 0 when the head tilts so that the
+    subject's left eye is lower in the image than the right. A frontal face gives values near 0.
+
+    Returns
+    -------
+    (yaw, pitch, roll) : tuple of float, degrees
+    """
+    p = landmarks.points.astype(np.float64)
+    right_cheek, left_cheek = p[234], p[454]  # subject's right / left face edge
+    top, chin = p[10], p[152]
+    across = left_cheek - right_cheek
+    # z decreases toward the camera: a face turned to the image right brings its left edge closer.
+    yaw = np.degrees(np.arctan2(across[2], across[0]))
+    down = chin - top
+    pitch = np.degrees(np.arctan2(-down[2], down[1]))
+    right_eye = (p[33] + p[133]) / 2
+    left_eye = (p[263] + p[362]) / 2
+    eyes = left_eye - right_eye
+    roll = np.degrees(np.arctan2(eyes[1], eyes[0]))
+    return float(yaw), float(pitch), float(roll)

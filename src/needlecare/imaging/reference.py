@@ -1,0 +1,269 @@
+"""Colour references inside the photo, used to take white balance out of the redness index.
+
+Two kinds, best first:
+
+``colour_checker``
+    An X-Rite/Calibrite ColorChecker Classic found with colour-checker-detection's segmentation method
+    (OpenCV only, no downloaded weights). A 3x3 linear correction (Cheung et al. 2004), which passes exposure
+    through, maps the photo's linear RGB onto the chart's reference values.
+``in_photo``
+    The sclera (whites of the eyes: eye ring minus the iris disc) or, when too little sclera shows (smiling,
+    squinting), the teeth (inside of the lip ring). Located from the face mesh; of those pixels the ones
+    between the 30th and 70th luminance percentile are used (above lids and gums, below glare), which is a rank rule
+    and so does not change with exposure. Their optical density gives the per-channel gains of the light;
+    the index is taken relative to it. It assumes the reference's own colour does not change between photos
+    (bloodshot eyes or a tooth whitening break that assumption); the report names which one was used.
+
+Without either, ``none``: the index then depends on the camera's white balance, and the report says so.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
+from needlecare.imaging.colour import optical_density, to_linear
+from needlecare.imaging.regions import LEFT_EYE, LEFT_IRIS, LIPS_INNER, RIGHT_EYE, RIGHT_IRIS
+
+ReferenceKind = Literal["colour_checker", "in_photo", "none"]
+
+#: Fewest usable reference pixels (analysis frame) for a trustworthy reference.
+MIN_REFERENCE_PIXELS = 30
+#: Smallest eye distance in the photo's own pixels for the sclera or teeth to be resolved at all.
+MIN_NATIVE_EYE_DISTANCE = 40.0
+#: A reference whose channels' OD differ by more than this is too coloured to be sclera or teeth
+#: (closed eyes, lips, gums, lashes).
+MAX_REFERENCE_OD_SPREAD = 0.8
+#: Luminance percentiles of the reference candidates that are used: above the lids, lashes, lips and gums,
+#: below glare and clipping.
+REFERENCE_BAND = (30.0, 70.0)
+#: Pixels with any channel at or above this 8-bit code are treated as clipped.
+CLIPPED_CODE = 250
+#: Linear value above which a chart patch counts as clipped (8-bit code ~245).
+CHECKER_CLIPPED_LINEAR = 0.91
+#: Largest error (linear units) of the corrected patches for a detection to be believed.
+CHECKER_MAX_RESIDUAL = 0.08
+#: Image side (px) used to look for a ColorChecker.
+CHECKER_WORKING_WIDTH = 1024
+
+
+@dataclass(frozen=True)
+class ColourReference:
+    """The colour reference of one photo.
+
+    Attributes
+    ----------
+    kind : {"colour_checker", "in_photo", "none"}
+    detail : str
+        Human-readable description, e.g. ``"sclera, 212 px"``.
+    correction : (3, 3) float64 or None
+        Linear-RGB correction matrix (row vectors: ``corrected = rgb @ correction.T``) for a colour checker.
+    neutral_od : (3,) float64 or None
+        Optical density of the reference (in-photo kind) or of the chart's grey patches after correction.
+    illuminant_chroma : (3,) float64
+        The light's colour as an OD vector with its mean removed (0 for neutral light); compared between a
+        baseline and a follow-up to tell whether they were taken under different light.
+    """
+
+    kind: ReferenceKind
+    detail: str
+    correction: Float64Array | None
+    neutral_od: Float64Array | None
+    illuminant_chroma: Float64Array
+
+
+def _chroma(od: Float64Array) -> Float64Array:
+    result: Float64Array = od - od.mean()
+    return result
+
+
+def sclera_mask(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
+    """Candidate sclera pixels: both eye rings, eroded, minus the iris discs, (H, W) bool."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        cv2.fillPoly(mask, [np.round(xy[list(ring)]).astype(np.int32).reshape(-1, 1, 2)], 1)
+    erode = max(1, round(0.02 * eye_distance))
+    mask = cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8))
+    for iris in (RIGHT_IRIS, LEFT_IRIS):
+        points = xy[list(iris)]
+        centre = points.mean(axis=0)
+        radius = float(np.linalg.norm(points - centre, axis=1).mean()) * 1.25
+        cv2.circle(mask, (round(centre[0]), round(centre[1])), int(np.ceil(radius)), 0, -1)
+    return mask.astype(bool)
+
+
+def teeth_mask(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
+    """Candidate teeth pixels: inside the inner lip ring, eroded, (H, W) bool."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(xy[list(LIPS_INNER)]).astype(np.int32).reshape(-1, 1, 2)], 1)
+    erode = max(1, round(0.015 * eye_distance))
+    return cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)).astype(bool)
+
+
+def _neutral_od(pixels: ImageU8) -> tuple[Float64Array, int] | None:
+    """OD of the mid-bright part of candidate pixels (:data:`REFERENCE_BAND` luminance percentiles).
+
+    The percentiles are ranks over all candidates, clipped ones included, so the same pixels are chosen
+    whatever the exposure or a moderate white-balance change, as long as fewer than 30 % of them clip.
+    """
+    if len(pixels) < 2 * MIN_REFERENCE_PIXELS:
+        return None
+    linear = to_linear(pixels)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    low, high = np.percentile(luminance, REFERENCE_BAND)
+    chosen = (luminance >= low) & (luminance <= high)
+    if (pixels[chosen].max(axis=1) >= CLIPPED_CODE).any() or (pixels[chosen].min(axis=1) <= 10).any():
+        return None
+    band = linear[chosen]
+    if len(band) < MIN_REFERENCE_PIXELS:
+        return None
+    od = optical_density(np.median(band, axis=0).astype(np.float32)).astype(np.float64)
+    if float(np.ptp(od)) > MAX_REFERENCE_OD_SPREAD:
+        return None
+    return od, len(band)
+
+
+def in_photo_reference(
+    rgb: ImageU8, xy: FloatArray, eye_distance: float, native_eye_distance: float
+) -> ColourReference | None:
+    """The sclera, else the teeth, as an in-photo reference; None when neither can be measured reliably.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        Analysis-frame image.
+    xy : (478, 2) float
+        Landmarks in the analysis frame.
+    eye_distance : float
+        Eye distance in the analysis frame, px.
+    native_eye_distance : float
+        Eye distance in the photo as taken (full resolution), px.
+    """
+    if native_eye_distance < MIN_NATIVE_EYE_DISTANCE:
+        return None
+    for name, mask in (
+        ("sclera (whites of the eyes)", sclera_mask(xy, rgb.shape[:2], eye_distance)),
+        ("teeth", teeth_mask(xy, rgb.shape[:2], eye_distance)),
+    ):
+        found = _neutral_od(rgb[mask])
+        if found is not None:
+            od, count = found
+            return ColourReference(
+                kind="in_photo",
+                detail=f"{name}, {count} px",
+                correction=None,
+                neutral_od=od,
+                illuminant_chroma=_chroma(od),
+            )
+    return None
+
+
+@cache
+def _checker_reference_linear() -> Float64Array:
+    import colour
+
+    chart = colour.CCS_COLOURCHECKERS["ColorChecker24 - After November 2014"]
+    xyy = np.array(list(chart.data.values()))
+    linear = colour.XYZ_to_RGB(
+        colour.xyY_to_XYZ(xyy), "sRGB", illuminant=chart.illuminant, chromatic_adaptation_transform="Bradford"
+    )
+    result: Float64Array = np.asarray(linear, dtype=np.float64)
+    return result
+
+
+def _might_contain_checker(gray_small: ImageU8) -> bool:
+    """Cheap screen: at least 12 similar, square-ish blobs (the chart's patches) in the image."""
+    thresholded = cv2.adaptiveThreshold(gray_small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 2)
+    contours, _ = cv2.findContours(thresholded, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    areas = []
+    min_area = gray_small.size * 0.0004
+    for contour in contours:
+        area = cv2.contourArea(contour)
+        if area < min_area:
+            continue
+        _x, _y, w, h = cv2.boundingRect(contour)
+        if 0.7 < w / h < 1.4 and area > 0.8 * w * h:
+            areas.append(area)
+    if len(areas) < 12:
+        return False
+    areas_array = np.sort(np.asarray(areas))
+    # some run of 12 areas within +-35 % of each other
+    ratios = areas_array[11:] / areas_array[: len(areas_array) - 11]
+    return bool((ratios < 1.8).any())
+
+
+def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
+    """Find a ColorChecker Classic in the photo and fit a 3x3 linear colour correction to it.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The whole photo (any resolution; it is reduced to :data:`CHECKER_WORKING_WIDTH` first).
+    """
+    height, width = rgb.shape[:2]
+    scale = CHECKER_WORKING_WIDTH / max(height, width)
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    if not _might_contain_checker(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)):
+        return None
+    import colour
+    from colour_checker_detection import detect_colour_checkers_segmentation
+
+    linear_small = to_linear(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        swatches = detect_colour_checkers_segmentation(
+            linear_small, working_width=small.shape[1], working_height=small.shape[0]
+        )
+    if not swatches:
+        return None
+    measured = np.asarray(swatches[0], dtype=np.float64)
+    reference = _checker_reference_linear()
+    if measured.shape != reference.shape or not np.isfinite(measured).all() or measured.min() <= 0:
+        return None
+    # Clipped or near-black patches carry no colour information: leave them out of the fit.
+    usable = (measured.max(axis=1) < CHECKER_CLIPPED_LINEAR) & (measured.min(axis=1) > 0.005)
+    if usable.sum() < 12:
+        return None
+    matrix = np.asarray(
+        colour.characterisation.matrix_colour_correction(
+            measured[usable], reference[usable], method="Cheung 2004", terms=3
+        ),
+        dtype=np.float64,
+    )
+    greys = measured[18:24]
+    grey_luminance = greys @ np.array([0.2126, 0.7152, 0.0722])
+    corrected = measured[usable] @ matrix.T
+    residual = float(np.abs(corrected - reference[usable]).max())
+    if not (np.diff(grey_luminance) < 0).all() or residual > CHECKER_MAX_RESIDUAL:
+        return None  # not a chart after all, or a misread one (wrong orientation, partly hidden)
+    return ColourReference(
+        kind="colour_checker",
+        detail="ColorChecker Classic (24 patches), 3x3 linear correction",
+        correction=matrix,
+        neutral_od=None,
+        illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
+    )
+
+
+def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:
+    """No reference: record the grey-world colour of the background only to compare lighting between photos."""
+    background = rgb[~face]
+    background = background[(background.max(axis=1) < CLIPPED_CODE) & (background.min(axis=1) > 5)]
+    if len(background) == 0:
+        chroma = np.zeros(3)
+    else:
+        mean_linear = to_linear(background).mean(axis=0).astype(np.float64)
+        chroma = _chroma(-np.log(np.maximum(mean_linear, 1e-4)))
+    return ColourReference(
+        kind="none",
+        detail="no colour reference found: the index depends on the camera's white balance",
+        correction=None,
+        neutral_od=None,
+        illuminant_chroma=chroma,
+    )
