@@ -102,7 +102,7 @@ TREATMENT = {
     "rosacea": False,
     "bleeding": True,
     "prp": False,
-    "serum": "hyaluronic acid",
+    "serum": True,
     "timezone": "Europe/Berlin",
 }
 

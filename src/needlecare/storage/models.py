@@ -75,7 +75,7 @@ class Treatment(Base):
     rosacea: Mapped[bool] = mapped_column(default=False)
     bleeding: Mapped[bool] = mapped_column(default=False)
     prp: Mapped[bool] = mapped_column(default=False)
-    serum: Mapped[str | None] = mapped_column(String(200), default=None)
+    serum: Mapped[bool] = mapped_column(default=False)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from needlecare.web import home
 from needlecare.web.accounts import api as accounts_api
 from needlecare.web.accounts import pages as accounts_pages
+from needlecare.web.treatments import api as treatments_api
+from needlecare.web.treatments import pages as treatments_pages
 
-PAGE_ROUTERS: list[APIRouter] = [home.router, accounts_pages.router]
-API_ROUTERS: list[APIRouter] = [accounts_api.router]
+PAGE_ROUTERS: list[APIRouter] = [home.router, accounts_pages.router, treatments_pages.router]
+API_ROUTERS: list[APIRouter] = [accounts_api.router, treatments_api.router]

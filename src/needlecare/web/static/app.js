@@ -36,3 +36,11 @@
       }).catch(function () { out.textContent = ""; });
   });
 })();
+// Treatment form: prefill the browser's time zone.
+(function () {
+  "use strict";
+  var tz = document.querySelector("input[data-timezone]");
+  try {
+    if (tz && tz.value === "UTC") { tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; }
+  } catch (e) { /* keep UTC */ }
+})();

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from needlecare.knowledge.treatment import MAX_DEPTH_MM, MAX_PASSES
 
 Device = Literal["roller", "pen", "rf", "stamp"]
 Area = Literal["face", "neck", "chest", "body", "scalp"]
@@ -25,7 +27,7 @@ def _blank_to_none(value: object) -> object:
 
 
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_zone)]
-OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=2000)]
+OptionalText = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)]
 
 
 class TreatmentBase(BaseModel):
@@ -33,15 +35,15 @@ class TreatmentBase(BaseModel):
 
     treated_on: dt.date
     device: Device
-    depth_mm: float = Field(gt=0, le=5, description="needle depth in mm")
-    passes: int = Field(ge=1, le=50)
+    depth_mm: float = Field(gt=0, le=MAX_DEPTH_MM, description="needle depth in mm")
+    passes: int = Field(ge=1, le=MAX_PASSES)
     area: Area
     skin_type: int = Field(ge=1, le=6, description="Fitzpatrick skin type")
     sensitive: bool = False
     rosacea: bool = False
     bleeding: bool = Field(default=False, description="pinpoint bleeding during the treatment")
     prp: bool = Field(default=False, description="platelet-rich plasma applied")
-    serum: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=200)] = None
+    serum: bool = Field(default=False, description="serum applied during the treatment")
     timezone: TimeZone = "UTC"
     notes: OptionalText = None
 
@@ -55,15 +57,15 @@ class TreatmentUpdate(BaseModel):
 
     treated_on: dt.date | None = None
     device: Device | None = None
-    depth_mm: float | None = Field(default=None, gt=0, le=5)
-    passes: int | None = Field(default=None, ge=1, le=50)
+    depth_mm: float | None = Field(default=None, gt=0, le=MAX_DEPTH_MM)
+    passes: int | None = Field(default=None, ge=1, le=MAX_PASSES)
     area: Area | None = None
     skin_type: int | None = Field(default=None, ge=1, le=6)
     sensitive: bool | None = None
     rosacea: bool | None = None
     bleeding: bool | None = None
     prp: bool | None = None
-    serum: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=200)] = None
+    serum: bool | None = None
     timezone: TimeZone | None = None
     notes: OptionalText = None
 
@@ -75,3 +77,12 @@ class TreatmentPublic(TreatmentBase):
 
     id: int
     created_at: dt.datetime
+
+
+class TreatmentDetail(TreatmentPublic):
+    """A treatment with today's day number, expected course and today's aftercare (None outside the plan)."""
+
+    today: dt.date
+    day: int
+    expected: dict[str, Any]
+    today_plan: dict[str, Any] | None

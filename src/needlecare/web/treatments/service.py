@@ -41,7 +41,7 @@ def create(db: Session, *, user: User, data: TreatmentCreate) -> Treatment:
 def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treatment:
     """Change only the fields that were sent."""
     for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or key in ("serum", "notes"):
+        if value is not None or key == "notes":
             setattr(treatment, key, value)
     db.flush()
     return treatment

@@ -1,0 +1,51 @@
+"""A treatment seen through the recovery knowledge: expected course, today's aftercare, the calendar file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from needlecare.knowledge.expect import expected_course
+from needlecare.knowledge.treatment import TreatmentParams
+from needlecare.storage.models import Treatment
+
+
+def params_of(treatment: Treatment) -> TreatmentParams:
+    """The knowledge layer's validated parameters for a stored treatment."""
+    return TreatmentParams(
+        depth_mm=treatment.depth_mm,
+        passes=treatment.passes,
+        device=treatment.device,  # type: ignore[arg-type]
+        area=treatment.area,  # type: ignore[arg-type]
+        skin_type=treatment.skin_type,
+        sensitive=treatment.sensitive,
+        rosacea=treatment.rosacea,
+        bleeding=treatment.bleeding,
+        prp=treatment.prp,
+        serum=treatment.serum,
+    )
+
+
+def expected(treatment: Treatment) -> dict[str, Any]:
+    """``expected_course(...).to_dict()``: typical window in days, outside-expected day, cited reasons."""
+    return expected_course(params_of(treatment)).to_dict()
+
+
+def plan(treatment: Treatment) -> dict[str, Any]:
+    """The day-by-day aftercare plan, ``{"days": [{"day", "date", "do", "avoid"}, ...]}``."""
+    from needlecare.knowledge.plan import aftercare_plan
+
+    return aftercare_plan(treatment.treated_on, params_of(treatment), tz=treatment.timezone).to_dict()
+
+
+def plan_for(treatment: Treatment, on: dt.date) -> dict[str, Any] | None:
+    """The plan's entry for date *on*, or ``None`` outside the plan."""
+    iso = on.isoformat()
+    return next((d for d in plan(treatment)["days"] if str(d.get("date")) == iso), None)
+
+
+def ics(treatment: Treatment) -> bytes:
+    """The aftercare plan as an iCalendar (RFC 5545) file."""
+    from needlecare.knowledge.plan import aftercare_plan, to_ics
+
+    return to_ics(aftercare_plan(treatment.treated_on, params_of(treatment), tz=treatment.timezone))
