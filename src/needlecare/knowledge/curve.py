@@ -1,8 +1,8 @@
 """Recovery curve: fit a series of redness measurements after treatment and classify the course.
 
 Model: ``v(t) = b + A * exp(-(t - t_peak) / tau)`` for ``t >= t_peak``, with the baseline ``b`` fixed, ``t``
-in days since treatment and ``t_peak`` the time of the highest (smoothed) measurement, so an early rise (redness
-often peaks on day 0-1) does not distort the decay. ``A`` and ``tau`` are fitted by least squares
+in days since treatment and ``t_peak`` the time of the highest (smoothed) measurement, so an early rise
+(redness often peaks on day 0-1) does not distort the decay. ``A`` and ``tau`` are fitted by least squares
 (:func:`scipy.optimize.curve_fit`, started from a log-linear fit); their covariance gives a 95 % band for the
 curve and for the resolution day by the delta method.
 
@@ -10,12 +10,14 @@ Tolerance ``tol`` ("back to baseline"): 0.5 grade for 0-4 self-reports, else 10 
 excess over baseline, or an explicit ``tolerance`` (e.g. COLIPA's 2.5 for a*); the conventions are in
 ``grading.yaml``. Resolution day: ``t_peak + tau * ln(A / tol)`` (``t_peak`` if ``A <= tol``).
 
-Classification, on the series smoothed by a 3-point running median, with a change counted as meaningful when
-it is at least ``delta = max(tol, 3 * noise)`` (noise: robust SD from second differences):
+Classification, on the series smoothed by a 3-point running median (``s``), with ``end`` the median of the
+last three raw values and a change counted as meaningful when it is at least ``delta = max(2 * tol,
+3 * noise)`` (noise: robust SD from second differences; two tolerances = one whole grade on the 0-4 scale):
 
-1. ``returned_after_improving``: some point lies at least ``delta`` below an earlier point and at least
-   ``delta`` below a later one (improved, then came back);
-2. ``worsening``: the last value is at least ``delta`` above the first and within ``delta`` of the highest;
+1. ``returned_after_improving``: the lowest smoothed point lies at least ``delta`` below an earlier point and
+   ``end`` is at least ``delta`` above it (improved, then came back);
+2. ``worsening``: ``end`` is at least ``delta`` above the first smoothed value and has not come down from the
+   highest by ``max(delta, half the rise)``;
    (for 1 and 2 the resolution day is reported as infinite / ``None``: the decay model does not apply);
 3. ``slower_than_expected``: the estimated resolution day is later than ``expected_resolution_day`` (default:
    the working rule's outside-expected day, 7);
