@@ -1,4 +1,4 @@
-"""Name matching for the ingredient checker: exact names and synonyms, name patterns, then close spellings.
+"""Name matching for the ingredient checker: exact names and synonyms, close spellings, then name patterns.
 
 The inventory is the curated list in ``data/ingredients.yaml`` (not the CosIng inventory), supplemented with
 CosIng Annex VI UV filters and Annex III labelled fragrance allergens (:mod:`.cosing_annexes`).
@@ -6,11 +6,11 @@ CosIng Annex VI UV filters and Annex III labelled fragrance allergens (:mod:`.co
 Matching order for one label token, over its :func:`~.inci_parser.name_candidates`:
 
 1. ``exact`` / ``synonym``: a candidate equals a known normalised name;
-2. ``pattern``: a group's regular expression matches a candidate (groups tried in :data:`GROUP_NAMES` order,
-   so essential-oil patterns run before the neutral carrier-oil pattern);
-3. ``fuzzy``: a close spelling (difflib ratio >= 0.88) of a known name with the same number of words, each
+2. ``fuzzy``: a close spelling (difflib ratio >= 0.88) of a known name with the same number of words, each
    word close on its own: ``Cetearyl Alcohl`` -> Cetearyl Alcohol, never ``Cetearyl Alcohol`` -> Alcohol
-   Denat.
+   Denat.;
+3. ``pattern``: a group's regular expression matches a candidate (groups tried in :data:`GROUP_NAMES` order,
+   so essential-oil patterns run before the neutral carrier-oil pattern).
 """
 
 from __future__ import annotations
@@ -117,10 +117,6 @@ class Inventory:
             if candidate in self._names:
                 known, is_synonym = self._names[candidate]
                 return Match(known.group, "synonym" if is_synonym else "exact", known, candidate)
-        for candidate in candidates:
-            for group_name, pattern in self._patterns:
-                if pattern.search(candidate):
-                    return Match(group_name, "pattern", None, pattern.pattern)
         for candidate in candidates[:2]:
             if len(candidate) < FUZZY_MIN_LENGTH:
                 continue
@@ -128,6 +124,10 @@ class Inventory:
                 if _words_close(candidate, close):
                     known, _ = self._names[close]
                     return Match(known.group, "fuzzy", known, close)
+        for candidate in candidates:
+            for group_name, pattern in self._patterns:
+                if pattern.search(candidate):
+                    return Match(group_name, "pattern", None, pattern.pattern)
         return None
 
 
