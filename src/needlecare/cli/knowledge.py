@@ -1,9 +1,223 @@
-"""CLI sub-commands: knowledge (to be filled in)."""
+"""CLI sub-commands ``expect``, ``plan`` and ``triage``: thin wrappers over :mod:`needlecare.knowledge`.
+
+Each prints a Rich table by default and the JSON contract with ``--json``. Invalid input (including usage
+errors such as a missing option) prints one line to stderr and exits with status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
 import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperCommand
+
+from needlecare.knowledge.common import DISCLAIMER, InvalidInputError, Reason
+from needlecare.knowledge.expect import expected_course
+from needlecare.knowledge.plan import aftercare_plan, to_ics
+from needlecare.knowledge.treatment import TreatmentParams
+from needlecare.knowledge.triage import SYMPTOMS, triage
+
+#: ``plan`` without ``--depth``: 1.5 mm, so the longer ("deep") waits apply when the depth is unknown.
+PLAN_DEFAULT_DEPTH_MM = 1.5
+
+
+class OneLineErrors(TyperCommand):
+    """A command whose usage errors (missing option, bad number) are one stderr line and exit status 2."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:
+            # Typer's (vendored) click UsageError: exit code 2 and a one-line format_message().
+            if getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
+                fail(exc.format_message())
+            raise
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``Error: message`` as one line on stderr and exit with status 2."""
+    typer.echo("Error: " + " ".join(message.split()), err=True)
+    raise typer.Exit(2)
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _reasons_table(reasons: tuple[Reason, ...], title: str = "Why") -> Table:
+    table = Table(title=title, show_lines=True)
+    table.add_column("Reason", overflow="fold")
+    table.add_column("Sources", overflow="fold")
+    for reason in reasons:
+        table.add_row(reason.text, "\n".join(reason.sources) or "no published data")
+    return table
+
+
+def _days(value: float) -> str:
+    return f"{value * 24:g} h" if value < 1 else f"{value:g} d"
+
+
+DepthOpt = Annotated[float, typer.Option("--depth", help="Needle depth in mm (more than 0, at most 3).")]
+PassesOpt = Annotated[int, typer.Option("--passes", help="Number of passes, 1-20.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="roller, pen, rf or stamp.")]
+AreaOpt = Annotated[str, typer.Option("--area", help="face, neck, chest, body or scalp.")]
+SkinOpt = Annotated[str, typer.Option("--skin-type", help="Fitzpatrick skin type 1-6 (or I-VI).")]
+SensitiveOpt = Annotated[bool, typer.Option("--sensitive", help="Sensitive skin.")]
+RosaceaOpt = Annotated[bool, typer.Option("--rosacea", help="Rosacea.")]
+BleedingOpt = Annotated[bool, typer.Option("--bleeding", help="Treated to a pinpoint-bleeding endpoint.")]
+PrpOpt = Annotated[bool, typer.Option("--prp", help="PRP applied.")]
+SerumOpt = Annotated[bool, typer.Option("--serum", help="Serum applied during treatment.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _params(**values: Any) -> TreatmentParams:
+    try:
+        return TreatmentParams.create(**values)
+    except InvalidInputError as exc:
+        fail(str(exc))
+
+
+def expect_command(
+    depth: DepthOpt,
+    device: DeviceOpt,
+    skin_type: SkinOpt,
+    passes: PassesOpt = 1,
+    area: AreaOpt = "face",
+    sensitive: SensitiveOpt = False,
+    rosacea: RosaceaOpt = False,
+    bleeding: BleedingOpt = False,
+    prp: PrpOpt = False,
+    serum: SerumOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Expected redness window after a treatment, with the reasons and sources."""
+    params = _params(
+        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
+        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum,
+    )  # fmt: skip
+    course = expected_course(params)
+    if as_json:
+        _print_json(course.to_dict())
+        return
+    low, high = course.typical_days
+    console = _console()
+    summary = Table(title=f"Expected redness: {params.depth_mm:g} mm {params.device}, {params.area}, "
+                          f"skin type {params.skin_type_roman}")  # fmt: skip
+    summary.add_column("Typical window")
+    summary.add_column("Outside the expected course after")
+    summary.add_row(f"{_days(low)} to {_days(high)}", _days(course.outside_expected_after_days))
+    console.print(summary)
+    console.print(_reasons_table(course.reasons))
+    console.print(DISCLAIMER)
+
+
+def plan_command(
+    treated: Annotated[str, typer.Option("--treated", help="Treatment date, YYYY-MM-DD.")],
+    depth: Annotated[
+        float, typer.Option("--depth", help="Needle depth in mm; default 1.5 (longer waits when unsure).")
+    ] = PLAN_DEFAULT_DEPTH_MM,
+    device: DeviceOpt = "pen",
+    skin_type: SkinOpt = "2",
+    passes: PassesOpt = 1,
+    area: AreaOpt = "face",
+    sensitive: SensitiveOpt = False,
+    rosacea: RosaceaOpt = False,
+    bleeding: BleedingOpt = False,
+    prp: PrpOpt = False,
+    serum: SerumOpt = False,
+    tz: Annotated[
+        str, typer.Option("--tz", help="IANA time zone for reminders, e.g. Europe/Berlin.")
+    ] = "UTC",
+    ics: Annotated[Path | None, typer.Option("--ics", help="Also write an iCalendar file here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Day-by-day aftercare plan (day 0-14), optionally as an iCalendar file with reminders."""
+    try:
+        day0 = date.fromisoformat(treated)
+    except ValueError:
+        fail(f"treatment date must be YYYY-MM-DD, got {treated!r}")
+    params = _params(
+        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
+        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum,
+    )  # fmt: skip
+    try:
+        plan = aftercare_plan(day0, params, tz=tz)
+        if ics is not None:
+            ics.write_bytes(to_ics(plan))
+    except InvalidInputError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {str(ics)!r}: {exc.strerror or exc}")
+    if as_json:
+        _print_json(plan.to_dict())
+        return
+    console = _console()
+    table = Table(title=f"Aftercare plan from {day0.isoformat()} ({plan.column} waits)", show_lines=True)
+    for column in ("Day", "Date", "Do", "Avoid"):
+        table.add_column(column, overflow="fold")
+    for d in plan.days:
+        table.add_row(str(d.day), d.date.isoformat(), "\n".join(d.do), "\n".join(d.avoid))
+    console.print(table)
+    console.print(_reasons_table(plan.reasons))
+    if ics is not None:
+        console.print(f"Calendar with {len(plan.milestones)} reminders written to {ics}")
+    console.print(DISCLAIMER)
+
+
+def triage_command(
+    day: Annotated[
+        int | None, typer.Option("--day", help="Days since treatment (0 = treatment day).")
+    ] = None,
+    symptom: Annotated[
+        list[str] | None, typer.Option("--symptom", help="A symptom id (repeatable); see --list-symptoms.")
+    ] = None,
+    redness: Annotated[
+        int | None,
+        typer.Option("--redness", help="Redness 0-4: 0 clear, 1 almost clear, 2 mild, 3 moderate, 4 severe."),
+    ] = None,
+    list_symptoms: Annotated[
+        bool, typer.Option("--list-symptoms", help="List the symptom ids and exit.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """How urgent symptoms are on a given day after treatment, with reasons and sources."""
+    if list_symptoms:
+        if as_json:
+            _print_json({"symptoms": SYMPTOMS})
+            return
+        table = Table(title="Symptoms")
+        table.add_column("--symptom")
+        table.add_column("Meaning", overflow="fold")
+        for key, text in SYMPTOMS.items():
+            table.add_row(key, text)
+        _console().print(table)
+        return
+    if day is None:
+        fail("missing option '--day' (days since treatment)")
+    try:
+        result = triage(day, symptom or [], redness=redness)
+    except InvalidInputError as exc:
+        fail(str(exc))
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    console = _console()
+    console.print(f"Urgency on day {day}: [bold]{result.urgency}[/bold]")
+    console.print(_reasons_table(result.reasons))
+    console.print(DISCLAIMER)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to *app*."""
+    """Add ``expect``, ``plan`` and ``triage`` to *app*."""
+    app.command("expect", cls=OneLineErrors)(expect_command)
+    app.command("plan", cls=OneLineErrors)(plan_command)
+    app.command("triage", cls=OneLineErrors)(triage_command)
