@@ -26,6 +26,7 @@ def _names(text: str) -> list[str]:
         ("1,2-Hexanediol, Caprylyl Glycol", ["1,2-Hexanediol", "Caprylyl Glycol"]),
         ("Aqua,, Glycerin, ,", ["Aqua", "Glycerin"]),
         ("• Aqua • Glycerin", ["Aqua", "Glycerin"]),
+        ("Aqua，Glycerin、Niacinamide", ["Aqua", "Glycerin", "Niacinamide"]),
         ("- Aqua\n- Glycerin", ["Aqua", "Glycerin"]),
         ("Aloe Barbadensis Leaf Juice*, Glycerin**", ["Aloe Barbadensis Leaf Juice", "Glycerin"]),
         ("Aqua, Citric Acid. *organic **natural origin", ["Aqua", "Citric Acid"]),

@@ -26,7 +26,7 @@ _PREFIX_RE = re.compile(
 )
 _MAY_PIECE = r"(?:\+\s*/\s*-|±|may\s+contain|peut\s+contenir|kann\s+enthalten|puede\s+contener)"
 _MAY_RE = re.compile(rf"(?i)(?:[\[\(]\s*)?{_MAY_PIECE}(?:[\s:/\(\)\[\]]*{_MAY_PIECE})*[\s:/\)\]]*")
-_BULLETS_RE = re.compile(r"[•●▪·|]")
+_BULLETS_RE = re.compile(r"[•●▪·|，、]")  # bullets, full-width comma, ideographic comma
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
