@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
     cookie_secure: bool = True
     max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
-    max_image_pixels: int = Field(default=50_000_000, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=15 * 60, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)

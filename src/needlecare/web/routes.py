@@ -7,8 +7,15 @@ from fastapi import APIRouter
 from needlecare.web import home
 from needlecare.web.accounts import api as accounts_api
 from needlecare.web.accounts import pages as accounts_pages
+from needlecare.web.photos import api as photos_api
+from needlecare.web.photos import pages as photos_pages
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments import pages as treatments_pages
 
-PAGE_ROUTERS: list[APIRouter] = [home.router, accounts_pages.router, treatments_pages.router]
-API_ROUTERS: list[APIRouter] = [accounts_api.router, treatments_api.router]
+PAGE_ROUTERS: list[APIRouter] = [
+    home.router,
+    accounts_pages.router,
+    treatments_pages.router,
+    photos_pages.router,
+]
+API_ROUTERS: list[APIRouter] = [accounts_api.router, treatments_api.router, photos_api.router]

@@ -1,0 +1,111 @@
+"""JSON API for photos: upload to a treatment, pre-upload quality check, read, image file, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Response, UploadFile, status
+from fastapi.responses import FileResponse
+
+from needlecare.storage.models import Photo
+from needlecare.web.context import WebContext
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.photos import schemas, service
+from needlecare.web.photos.sanitize import sanitize
+from needlecare.web.photos.upload import read_limited
+from needlecare.web.treatments import service as treatments
+
+router = APIRouter(tags=["photos"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such treatment or photo for this user"},
+    413: {"description": "Upload larger than the configured limit"},
+    415: {"description": "Not a JPEG, PNG or HEIC image"},
+    422: {"description": "Invalid form, or a photo that cannot be measured (no face)"},
+}
+
+
+@router.post("/photos/check", responses=ERRORS)
+def check_photo(file: UploadFile, user: CurrentUser, ctx: CtxDep) -> schemas.PhotoCheck:
+    """Measure a photo without storing it, to show quality and lighting warnings before saving."""
+    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
+    analysis = service.analyse(clean)
+    return schemas.PhotoCheck(quality=analysis["quality"], redness=analysis["redness"])
+
+
+@router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def upload_photo(
+    treatment_id: int,
+    file: UploadFile,
+    consent: Annotated[schemas.Consent, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+    is_baseline: Annotated[bool, Form()] = False,
+    taken_on: Annotated[dt.date | None, Form()] = None,
+) -> schemas.PhotoPublic:
+    """Upload a photo (multipart field ``file``): EXIF stripped, analysed, stored with the consent choice."""
+    photo = store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
+    return schemas.PhotoPublic.of(photo)
+
+
+def store_upload(
+    db: DbDep,
+    ctx: WebContext,
+    treatment_id: int,
+    file: UploadFile,
+    consent: str,
+    is_baseline: bool,
+    taken_on: dt.date | None,
+    user: CurrentUser,
+) -> Photo:
+    """Shared by page and API: owner check, size limit, sanitise, analyse, store."""
+    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
+    return service.save_upload(
+        db,
+        ctx.store,
+        treatment=treatment,
+        clean=clean,
+        consent=consent,
+        taken_on=taken_on or treatments.today(treatment),
+        is_baseline=is_baseline,
+    )
+
+
+@router.get("/treatments/{treatment_id}/photos", responses=ERRORS)
+def list_photos(treatment_id: int, user: CurrentUser, db: DbDep) -> list[schemas.PhotoPublic]:
+    """A treatment's photos in the order taken."""
+    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    return [schemas.PhotoPublic.of(p) for p in service.get_all(db, treatment=treatment)]
+
+
+@router.get("/photos/{photo_id}", responses=ERRORS)
+def read_photo(photo_id: int, user: CurrentUser, db: DbDep) -> schemas.PhotoPublic:
+    """One photo with its analysis."""
+    return schemas.PhotoPublic.of(service.get(db, user=user, photo_id=photo_id))
+
+
+@router.get("/photos/{photo_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+def read_photo_image(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """The stored (EXIF-free) JPEG."""
+    return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
+
+
+def image_response(ctx: WebContext, photo: Photo) -> Response:
+    """The photo file, never cached by shared caches."""
+    return FileResponse(
+        ctx.store.path(photo.file_path),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@router.delete("/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+def delete_photo(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """Delete a photo (row and file)."""
+    relpath = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))
+    db.commit()
+    ctx.store.delete(relpath)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

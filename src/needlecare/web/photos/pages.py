@@ -1,0 +1,82 @@
+"""HTML pages for photos: capture with the previous photo as a framing guide, result, image, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.photos import api, schemas, service
+from needlecare.web.templating import render
+from needlecare.web.treatments import service as treatments
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/treatments/{treatment_id}/photos/new")
+def capture_page(request: Request, treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+    """Upload or take a photo; the latest photo is overlaid translucently to help frame the new one."""
+    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    context = {
+        "user": user,
+        "t": treatment,
+        "guide": service.latest_of(db, treatment=treatment),
+        "has_baseline": service.baseline_of(db, treatment=treatment) is not None,
+        "consent_choices": schemas.CONSENT_CHOICES,
+        "today": treatments.today(treatment),
+    }
+    return render(request, "photo_new.html", context)
+
+
+@router.post("/treatments/{treatment_id}/photos")
+def upload(
+    treatment_id: int,
+    file: UploadFile,
+    consent: Annotated[schemas.Consent, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+    is_baseline: Annotated[bool, Form()] = False,
+    taken_on: Annotated[dt.date | None, Form()] = None,
+) -> RedirectResponse:
+    """Store the photo and show its analysis."""
+    photo = api.store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
+    return RedirectResponse(f"/photos/{photo.id}", status_code=303)
+
+
+@router.get("/photos/{photo_id}")
+def show_photo(request: Request, photo_id: int, user: CurrentUser, db: DbDep) -> Response:
+    """Region scores, quality warnings and the baseline side by side."""
+    photo = service.get(db, user=user, photo_id=photo_id)
+    treatment = treatments.get(db, user=user, treatment_id=photo.treatment_id)
+    baseline = None if photo.is_baseline else service.baseline_of(db, treatment=treatment)
+    context = {
+        "user": user,
+        "p": photo,
+        "t": treatment,
+        "a": photo.analysis or {},
+        "baseline": baseline,
+        "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
+    }
+    return render(request, "photo.html", context)
+
+
+@router.get("/photos/{photo_id}/image")
+def photo_image(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """The stored JPEG for the page's <img>."""
+    return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
+
+
+@router.post("/photos/{photo_id}/delete")
+def delete(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
+    """Delete the photo (row and file) and return to the treatment."""
+    photo = service.get(db, user=user, photo_id=photo_id)
+    treatment_id = photo.treatment_id
+    relpath = service.delete(db, photo=photo)
+    db.commit()
+    ctx.store.delete(relpath)
+    return RedirectResponse(f"/treatments/{treatment_id}", status_code=303)

@@ -1,0 +1,49 @@
+"""Photo schemas: the consent choice and the public view of a stored photo with its analysis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Consent = Literal["private", "clinician", "research"]
+
+#: What each consent choice means, as shown next to the choice (no choice is pre-selected).
+CONSENT_CHOICES: dict[str, str] = {
+    "private": "Only for my own tracking in this app. Nobody else sees it.",
+    "clinician": "I may also share it with my practitioner (for example in an exported report).",
+    "research": "It may also be used, de-identified, to improve the redness measurement.",
+}
+
+
+class PhotoPublic(BaseModel):
+    """A stored photo: ``day`` since treatment, consent and analysis (``analyze_photo(...).to_dict()``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    treatment_id: int
+    taken_on: dt.date
+    day: int
+    is_baseline: bool
+    consent: Consent
+    width: int
+    height: int
+    analysis: dict[str, Any] | None
+    created_at: dt.datetime
+    image_url: str = ""
+
+    @classmethod
+    def of(cls, photo: Any) -> PhotoPublic:
+        """From a :class:`~needlecare.storage.models.Photo` row, with its image URL."""
+        out = cls.model_validate(photo)
+        out.image_url = f"/api/v1/photos/{photo.id}/image"
+        return out
+
+
+class PhotoCheck(BaseModel):
+    """Result of the pre-upload check: nothing is stored."""
+
+    quality: dict[str, Any]
+    redness: dict[str, Any]

@@ -1,0 +1,248 @@
+"""Photo uploads: EXIF/GPS stripped, size and type limits, consent, analysis, baseline, no leftovers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from needlecare.storage.models import AuditEvent, Photo
+from needlecare.web.context import WebContext
+from needlecare.web.photos import service
+
+from .conftest import PASSWORD, api_signup, api_treatment, page_csrf
+
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+
+
+def _jpeg_with_gps(path: Path, orientation: int | None = None) -> bytes:
+    with Image.open(path) as opened:
+        im = opened.copy()
+    if orientation == 6:  # store the pixels turned left; orientation 6 tells viewers to turn them right again
+        im = im.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)}
+    if orientation:
+        exif[ORIENTATION] = orientation
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", exif=exif.tobytes(), quality=95)
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(GPS_IFD)  # the fixture really carries GPS
+    return data
+
+
+def _counts(ctx: WebContext) -> tuple[int, int]:
+    with ctx.sessions() as db:
+        rows = db.scalar(select(func.count()).select_from(Photo)) or 0
+    return rows, ctx.store.count_files()
+
+
+def _upload(client: TestClient, headers: dict[str, str], tid: int, data: bytes, **form: str) -> object:
+    files = {"file": ("face.jpg", data, "image/jpeg")}
+    return client.post(
+        f"/api/v1/treatments/{tid}/photos", files=files, data={"consent": "private", **form}, headers=headers
+    )
+
+
+def test_gps_exif_is_stripped_and_orientation_applied(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    original = faces_dir / "obama-480p.jpg"
+    with Image.open(original) as im:
+        width, height = im.size
+    r = _upload(client, headers, tid, _jpeg_with_gps(original, orientation=6))
+    assert r.status_code == 201, r.text  # type: ignore[attr-defined]
+    body = r.json()  # type: ignore[attr-defined]
+    assert (body["width"], body["height"]) == (width, height)  # turned upright by the EXIF orientation
+    stored = client.get(body["image_url"])
+    assert stored.headers["content-type"] == "image/jpeg"
+    im = Image.open(io.BytesIO(stored.content))
+    assert len(im.getexif()) == 0
+    assert "exif" not in im.info
+    assert b"Exif" not in stored.content
+    assert b"PhoneMaker" not in stored.content
+    with ctx.sessions() as db:
+        photo = db.scalars(select(Photo)).one()
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "photo_consent")).one()
+    assert b"Exif" not in ctx.store.path(photo.file_path).read_bytes()
+    assert event.photo_id == photo.id
+    assert event.detail == {"consent": "private"}
+    assert body["analysis"]["redness"]["unit"] == "OD_hb"
+    assert set(body["analysis"]["regions"]) >= {"forehead", "nose"}
+
+
+def test_too_large_upload_is_413_and_leaves_nothing(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    limit = ctx.settings.max_upload_bytes
+    r = _upload(client, headers, tid, b"\xff\xd8\xff" + b"0" * limit)
+    assert r.status_code == 413  # type: ignore[attr-defined]
+    assert "MB limit" in r.json()["detail"]  # type: ignore[attr-defined]
+    huge = _upload(client, headers, tid, b"0" * (limit * 2))
+    assert huge.status_code == 413  # type: ignore[attr-defined]
+    assert _counts(ctx) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("notes.txt", b"hello, not a photo"),
+        ("empty.jpg", b""),
+        ("broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 50),
+    ],
+)
+def test_non_images_are_415(client: TestClient, ctx: WebContext, name: str, data: bytes) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    files = {"file": (name, data, "application/octet-stream")}
+    r = client.post(
+        f"/api/v1/treatments/{tid}/photos", files=files, data={"consent": "private"}, headers=headers
+    )
+    assert r.status_code == 415
+    assert r.json()["code"] == "unsupported_media"
+    assert _counts(ctx) == (0, 0)
+
+
+def test_gif_is_refused_with_format_message(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 100)).save(buf, format="GIF")
+    r = client.post(
+        f"/api/v1/treatments/{tid}/photos",
+        files={"file": ("a.gif", buf.getvalue(), "image/gif")},
+        data={"consent": "private"},
+        headers=headers,
+    )
+    assert r.status_code == 415
+    assert _counts(ctx) == (0, 0)
+
+
+def test_photo_without_face_is_422_and_leaves_nothing(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(buf, format="PNG")
+    r = _upload(client, headers, tid, buf.getvalue())
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert r.json()["code"] == "unprocessable"  # type: ignore[attr-defined]
+    assert _counts(ctx) == (0, 0)
+
+
+def test_consent_is_required(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    data = (faces_dir / "obama-480p.jpg").read_bytes()
+    for form in ({}, {"consent": "everyone"}):
+        r = client.post(
+            f"/api/v1/treatments/{tid}/photos",
+            files={"file": ("f.jpg", data, "image/jpeg")},
+            data=form,
+            headers=headers,
+        )
+        assert r.status_code == 422
+    assert _counts(ctx) == (0, 0)
+
+
+def test_failure_after_staging_leaves_no_file_and_no_row(
+    client: TestClient, ctx: WebContext, faces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+
+    def broken_audit(**_kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service, "AuditEvent", broken_audit)
+    with TestClient(client.app, base_url="https://testserver", raise_server_exceptions=False) as c2:  # type: ignore[arg-type]
+        c2.cookies.update(client.cookies)
+        r = c2.post(
+            f"/api/v1/treatments/{tid}/photos",
+            files={"file": ("f.jpg", (faces_dir / "obama-480p.jpg").read_bytes(), "image/jpeg")},
+            data={"consent": "private"},
+            headers=headers,
+        )
+    assert r.status_code == 500
+    assert _counts(ctx) == (0, 0)
+
+
+def test_baseline_side_by_side_and_framing_guide(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    base = _upload(
+        client,
+        headers,
+        tid,
+        (faces_dir / "obama-480p.jpg").read_bytes(),
+        is_baseline="true",
+        taken_on="2026-11-19",
+    )
+    assert base.status_code == 201  # type: ignore[attr-defined]
+    later = _upload(
+        client,
+        headers,
+        tid,
+        (faces_dir / "obama-720p.jpg").read_bytes(),
+        consent="clinician",
+        taken_on="2026-11-22",
+    )
+    assert later.status_code == 201  # type: ignore[attr-defined]
+    body = later.json()  # type: ignore[attr-defined]
+    assert body["day"] == 2
+    assert body["consent"] == "clinician"
+    baseline = body["analysis"]["baseline"]
+    assert baseline["index"] == pytest.approx(base.json()["analysis"]["redness"]["index"], abs=1e-6)  # type: ignore[attr-defined]
+    page = client.get(f"/photos/{body['id']}")
+    assert page.status_code == 200
+    assert f"/photos/{base.json()['id']}/image" in page.text  # type: ignore[attr-defined]
+    assert "Before (2026-11-19)" in page.text
+    capture = client.get(f"/treatments/{tid}/photos/new")
+    assert f'class="guide" src="/photos/{body["id"]}/image"' in capture.text
+    assert 'type="radio" name="consent"' in capture.text
+    assert "checked" not in capture.text.split("Consent for this photo")[1]  # no pre-selected consent
+
+
+def test_page_upload_and_account_deletion_removes_files(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    api_signup(client)
+    headers = {"X-CSRF-Token": client.get("/api/v1/auth/session").json()["csrf_token"]}
+    tid = api_treatment(client, headers)
+    token = page_csrf(client, f"/treatments/{tid}/photos/new")
+    files = {"file": ("f.jpg", (faces_dir / "obama-480p.jpg").read_bytes(), "image/jpeg")}
+    r = client.post(
+        f"/treatments/{tid}/photos", files=files, data={"consent": "private", "csrf_token": token}
+    )
+    assert r.status_code == 303
+    assert "Redness" in client.get(r.headers["location"]).text
+    assert _counts(ctx) == (1, 1)
+    no_token = client.post(f"/treatments/{tid}/photos", files=files, data={"consent": "private"})
+    assert no_token.status_code == 403
+    assert _counts(ctx) == (1, 1)
+    r = client.post("/account/delete", data={"password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 200
+    assert _counts(ctx) == (0, 0)
+
+
+def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
+    headers = api_signup(client)
+    r = client.post(
+        "/api/v1/photos/check",
+        files={"file": ("f.jpg", (faces_dir / "obama-480p.jpg").read_bytes(), "image/jpeg")},
+        headers=headers,
+    )
+    assert r.status_code == 200
+    assert "warnings" in r.json()["quality"]
+    assert _counts(ctx) == (0, 0)
