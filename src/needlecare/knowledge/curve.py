@@ -1,7 +1,7 @@
 """Recovery curve: fit a series of redness measurements after treatment and classify the course.
 
 Model: ``v(t) = b + A * exp(-(t - t_peak) / tau)`` for ``t >= t_peak``, with the baseline ``b`` fixed, ``t``
-in days since treatment and ``t_peak`` the time of the highest (smoothed) measurement, so an early rise
+in days since treatment and ``t_peak`` the time of the highest measurement, so an early rise
 (redness often peaks on day 0-1) does not distort the decay. ``A`` and ``tau`` are fitted by least squares
 (:func:`scipy.optimize.curve_fit`, started from a log-linear fit); their covariance gives a 95 % band for the
 curve and for the resolution day by the delta method.
@@ -236,7 +236,7 @@ def fit_recovery(
     rise = float(smooth.max() - smooth[0])
     worsening = end - float(smooth[0]) >= delta and float(smooth.max()) - end < max(delta, 0.5 * rise)
 
-    peak = int(np.argmax(smooth))
+    peak = int(np.argmax(y))  # raw: a one-day peak (day 0-1) is real and the median would flatten it
     if t.size - peak < 3:
         peak = 0
     amp, tau, cov = _fit(t[peak:] - t[peak], y[peak:])
