@@ -62,8 +62,14 @@ def _reasons_table(reasons: tuple[Reason, ...], title: str = "Why") -> Table:
     return table
 
 
-def _days(value: float) -> str:
-    return f"{value * 24:g} h" if value < 1 else f"{value:g} d"
+def _days(value: float, hours: bool = False) -> str:
+    return f"{value * 24:g} h" if hours else f"{value:g} d"
+
+
+def _window(low: float, high: float) -> str:
+    """``"0.5 h to 24 h"`` for windows within a day, else ``"1 d to 3 d"``."""
+    hours = high <= 1
+    return f"{_days(low, hours)} to {_days(high, hours)}"
 
 
 DepthOpt = Annotated[float, typer.Option("--depth", help="Needle depth in mm (more than 0, at most 3).")]
@@ -114,7 +120,7 @@ def expect_command(
                           f"skin type {params.skin_type_roman}")  # fmt: skip
     summary.add_column("Typical window")
     summary.add_column("Outside the expected course after")
-    summary.add_row(f"{_days(low)} to {_days(high)}", _days(course.outside_expected_after_days))
+    summary.add_row(_window(low, high), _days(course.outside_expected_after_days))
     console.print(summary)
     console.print(_reasons_table(course.reasons))
     console.print(DISCLAIMER)
