@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from needlecare.analysis.report import BaselineComparison, PhotoReport
+from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
 from needlecare.imaging.registration import warp_map
 
 #: Difference between the two photos' light colours (OD chroma, ~ relative channel gain) above which the
@@ -41,20 +42,24 @@ def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Base
     if not follow_up.quality_ok or not baseline.quality_ok:
         notes.append("a quality warning applies to at least one photo")
 
-    regions: dict[str, dict[str, float | None]] = {}
-    for name, score in follow_up.regions.items():
-        base = baseline.regions[name].index
-        regions[name] = {
-            "baseline": base,
-            "delta": None if score.index is None or base is None else score.index - base,
-        }
-
     frame = follow_up.frame
     warped = warp_map(
         baseline.frame.index_map, baseline.frame.landmarks, frame.landmarks, frame.index_map.shape
     )
     difference = (frame.index_map - warped).astype(np.float32)
     known = np.isfinite(difference)
+
+    # A region's delta compares the same skin: the robust mean of the registered difference over the region.
+    # Subtracting the two region means instead would add the landmark jitter of two separate masks.
+    regions: dict[str, dict[str, float | None]] = {}
+    for name, score in follow_up.regions.items():
+        base = baseline.regions[name].index
+        registered = known & frame.regions[name]
+        if registered.sum() >= MIN_REGION_PIXELS:
+            delta = robust_mean(difference[registered])
+        else:
+            delta = None if score.index is None or base is None else score.index - base
+        regions[name] = {"baseline": base, "delta": delta}
     return BaselineComparison(
         photo=baseline.photo,
         index=baseline.index,
@@ -64,6 +69,6 @@ def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Base
         comparable=comparable,
         notes=notes,
         difference_pixels=int(known.sum()),
-        difference_mean=float(np.median(difference[known])) if known.any() else None,
+        difference_mean=robust_mean(difference[known]),
         difference_map=difference,
     )

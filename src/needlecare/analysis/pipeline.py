@@ -16,13 +16,16 @@ import numpy as np
 
 from needlecare.analysis.baseline import compare_with_baseline
 from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport, RegionScore
+from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
 from needlecare.hints import FloatArray, ImageU8, Mask
+from needlecare.imaging.colour import optical_density_lut
 from needlecare.imaging.errors import NoFaceError, PhotoError
 from needlecare.imaging.face import FaceLandmarks, detect_faces, face_mesh, head_pose
 from needlecare.imaging.loading import LoadedPhoto, load_photo
 from needlecare.imaging.quality import QualityWarning, check_quality
 from needlecare.imaging.redness import (
     UNITS,
+    chromophores,
     haemoglobin_index,
     haemoglobin_index_from_linear,
 )
@@ -44,22 +47,9 @@ DECODE_MIN_SIDE = 720
 REDECODE_BELOW_EYE_DISTANCE = 64.0
 #: Margin around the landmark bounding box in the analysis frame (fraction of its size).
 FRAME_MARGIN = 0.08
-#: A region needs this many measurable pixels (analysis frame) for an index.
-MIN_REGION_PIXELS = 150
-#: Trimmed mean: drop this fraction at each end.
-TRIM = 0.10
-#: Percentiles of skin brightness (max channel) outside which pixels are not measured.
-DARK_PERCENTILE, BRIGHT_PERCENTILE = 8.0, 90.0
+#: Percentiles of skin shading outside which pixels are not measured (highlights below, shadows above).
+LIGHT_PERCENTILE, SHADED_PERCENTILE = 10.0, 92.0
 CLIPPED_CODE = 250
-
-
-def robust_mean(values: FloatArray) -> float | None:
-    """Mean of the values between the 10th and 90th percentile; None for an empty array."""
-    if values.size == 0:
-        return None
-    low, high = np.percentile(values, [100 * TRIM, 100 * (1 - TRIM)])
-    kept = values[(values >= low) & (values <= high)]
-    return float(kept.mean()) if kept.size else float(np.median(values))
 
 
 def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
@@ -95,19 +85,25 @@ def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray,
 
 
 def measurable(rgb: ImageU8, skin: Mask) -> Mask:
-    """Skin pixels that can be measured: not clipped, not among the darkest (shadow, hair, nostrils) or the
-    brightest (specular highlights, near-clipped) skin pixels.
+    """Skin pixels that can be measured: not clipped, not among the most shaded (shadow, hair, nostrils) or
+    the least shaded (specular highlights, near-clipped) skin pixels.
 
-    The dark and bright cut-offs are percentiles of the skin's own brightness, a rank rule: a change of
-    exposure keeps the same pixels (until clipping reaches the brightest fraction).
+    Shading is the (1, 1, 1) coefficient of the optical-density decomposition, which neither haemoglobin nor
+    melanin changes; the cut-offs are its percentiles over the skin (a rank rule), so exposure keeps the same
+    pixels until clipping reaches the brightest fraction.
     """
-    brightness = rgb.max(axis=2)
-    candidates = skin & (brightness < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
+    candidates = skin & (rgb.max(axis=2) < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
     if not candidates.any():
         return candidates
-    skin_brightness = brightness[skin]
-    low, high = np.percentile(skin_brightness, [DARK_PERCENTILE, BRIGHT_PERCENTILE])
-    return candidates & (brightness >= low) & (brightness <= high)
+    luts = optical_density_lut()
+    shading_weights = chromophores().unmix[2].astype(np.float32)
+    shading = (
+        shading_weights[0] * luts[rgb[..., 0]]
+        + shading_weights[1] * luts[rgb[..., 1]]
+        + shading_weights[2] * luts[rgb[..., 2]]
+    )
+    low, high = np.percentile(shading[skin], [LIGHT_PERCENTILE, SHADED_PERCENTILE])
+    return candidates & (shading >= low) & (shading <= high)
 
 
 def _reference(

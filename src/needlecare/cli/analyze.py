@@ -1,9 +1,128 @@
-"""CLI sub-commands: analyze (to be filled in)."""
+"""``needlecare analyze``: measure redness in photos (the contract of issue 2).
+
+``needlecare analyze [--json] [--baseline PHOTO] [--heatmap-dir DIR] PHOTO...`` — with ``--json`` stdout holds
+exactly one JSON object per input photo, in input order; exit status 1 when any photo failed, 2 on usage
+errors; never a traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from needlecare.imaging.errors import PhotoError
+
+
+def _progress(paths: list[str]) -> Iterator[str]:
+    if not sys.stderr.isatty() or len(paths) < 2:
+        yield from paths
+        return
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("measuring", total=len(paths))
+        for path in paths:
+            yield path
+            progress.advance(task)
+
+
+def _stems(paths: list[str]) -> list[str]:
+    """File stems for pictures, made unique when two photos share a name."""
+    counts = Counter(Path(p).stem for p in paths)
+    return [
+        Path(p).stem if counts[Path(p).stem] == 1 else f"{i + 1:03d}-{Path(p).stem}"
+        for i, p in enumerate(paths)
+    ]
+
+
+def _print_table(console: Console, result: dict[str, Any]) -> None:
+    if "error" in result:
+        console.print(
+            f"[bold red]{result['photo']}[/]: {result['error']['code']}: {result['error']['message']}"
+        )
+        return
+    table = Table(
+        title=f"{result['photo']}: redness {result['redness']['index']:.3f} {result['redness']['unit']}"
+    )
+    table.add_column("region")
+    table.add_column("index", justify="right")
+    table.add_column("pixels", justify="right")
+    baseline = result.get("baseline")
+    if baseline:
+        table.add_column("Δ vs baseline", justify="right")
+    for name, score in result["regions"].items():
+        row = [name, "—" if score["index"] is None else f"{score['index']:.3f}", str(score["pixels"])]
+        if baseline:
+            delta = baseline["regions"][name]["delta"]
+            row.append("—" if delta is None else f"{delta:+.3f}")
+        table.add_row(*row)
+    console.print(table)
+    quality = result["quality"]
+    console.print(f"colour reference: {quality['colour_reference']} ({quality['colour_reference_detail']})")
+    for message in quality["messages"]:
+        console.print(f"[yellow]warning[/]: {message}")
+    for note in (baseline or {}).get("notes", []):
+        console.print(f"[yellow]baseline[/]: {note}")
+
+
+def analyze_command(
+    photos: Annotated[list[str], typer.Argument(help="Photos to measure (JPEG, PNG, HEIC, WebP, TIFF).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per photo on stdout.")] = False,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Pre-treatment photo to compare with.")
+    ] = None,
+    heatmap_dir: Annotated[
+        Path | None, typer.Option("--heatmap-dir", help="Write heatmap PNGs into this directory.")
+    ] = None,
+) -> None:
+    """Measure facial redness per region; optionally compare with a baseline photo and draw heatmaps."""
+    from needlecare.analysis.pictures import write_pictures
+    from needlecare.analysis.pipeline import analyze_photo, measure_photo
+
+    console = Console()
+    base_report = None
+    base_error: PhotoError | None = None
+    if baseline is not None:
+        try:
+            base_report = measure_photo(baseline)
+        except PhotoError as error:
+            base_error = type(error)(f"baseline photo {baseline}: {error.message}")
+    failed = False
+    for path, stem in zip(_progress(photos), _stems(photos), strict=True):
+        result: dict[str, Any]
+        try:
+            if base_error is not None:
+                raise base_error
+            report = analyze_photo(path, baseline=base_report)
+            result = report.to_dict()
+            if heatmap_dir is not None:
+                written = write_pictures(report, base_report, heatmap_dir, stem)
+                result["pictures"] = [str(p) for p in written]
+        except PhotoError as error:
+            failed = True
+            result = {"photo": path, "error": error.to_dict()}
+        except OSError as error:  # e.g. heatmap directory not writable
+            failed = True
+            result = {
+                "photo": path,
+                "error": {"code": "unsupported", "message": f"cannot write pictures: {error}"},
+            }
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+            sys.stdout.flush()
+        else:
+            _print_table(console, result)
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to *app*."""
+    """Add ``analyze`` to *app*."""
+    app.command("analyze")(analyze_command)

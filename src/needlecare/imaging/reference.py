@@ -47,10 +47,28 @@ REFERENCE_BAND = (30.0, 70.0)
 CLIPPED_CODE = 250
 #: Linear value above which a chart patch counts as clipped (8-bit code ~245).
 CHECKER_CLIPPED_LINEAR = 0.91
+#: Linear value below which a chart patch is too dark to carry colour (8-bit code ~18).
+CHECKER_DARK_LINEAR = 0.005
 #: Largest error (linear units) of the corrected patches for a detection to be believed.
 CHECKER_MAX_RESIDUAL = 0.08
-#: Image side (px) used to look for a ColorChecker.
-CHECKER_WORKING_WIDTH = 1024
+#: Fewest patches seen (screen) or usable (fit) for a chart.
+CHECKER_MIN_PATCHES = 12
+#: Aspect ratio of the ColorChecker Classic's 6 x 4 patch grid (as colour-checker-detection samples it).
+CHECKER_ASPECT_RATIO = 6 / 4
+#: Long side (px) of the reduced grey image the cheap screen looks at.
+CHECKER_SCREEN_SIDE = 640
+#: Block size (px, screen scale) of the screen's adaptive threshold.
+CHECKER_SCREEN_BLOCK = 31
+#: Smallest patch side (px, screen scale) the screen accepts.
+CHECKER_MIN_PATCH_SIDE = 7
+#: Largest patch side, as a fraction of the screen image's long side.
+CHECKER_MAX_PATCH_FRACTION = 0.12
+#: Margin around the screened grid, as a fraction of its long side, for patches the screen missed.
+CHECKER_CROP_MARGIN = 0.35
+#: Long side (px) of the crop handed to colour-checker-detection.
+CHECKER_WORKING_WIDTH = 640
+#: Side (px, on the library's rectified chart) of the square sampled in each patch.
+CHECKER_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,7 @@ def in_photo_reference(
 
 @cache
 def _checker_reference_linear() -> Float64Array:
+    """(24, 3) float64: the ColorChecker Classic's patches (post-Nov-2014 values) in linear sRGB, D65."""
     import colour
 
     chart = colour.CCS_COLOURCHECKERS["ColorChecker24 - After November 2014"]
@@ -174,61 +193,147 @@ def _checker_reference_linear() -> Float64Array:
         colour.xyY_to_XYZ(xyy), "sRGB", illuminant=chart.illuminant, chromatic_adaptation_transform="Bradford"
     )
     result: Float64Array = np.asarray(linear, dtype=np.float64)
+    result.setflags(write=False)
     return result
 
 
-def _might_contain_checker(gray_small: ImageU8) -> bool:
-    """Cheap screen: at least 12 similar, square-ish blobs (the chart's patches) in the image."""
-    thresholded = cv2.adaptiveThreshold(gray_small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 2)
-    contours, _ = cv2.findContours(thresholded, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    areas = []
-    min_area = gray_small.size * 0.0004
-    for contour in contours:
-        area = cv2.contourArea(contour)
-        if area < min_area:
-            continue
-        _x, _y, w, h = cv2.boundingRect(contour)
-        if 0.7 < w / h < 1.4 and area > 0.8 * w * h:
-            areas.append(area)
-    if len(areas) < 12:
-        return False
-    areas_array = np.sort(np.asarray(areas))
-    # some run of 12 areas within +-35 % of each other
-    ratios = areas_array[11:] / areas_array[: len(areas_array) - 11]
-    return bool((ratios < 1.8).any())
+def _screen_image(rgb: ImageU8) -> tuple[ImageU8, int]:
+    """Grey image reduced by an integer factor to at most :data:`CHECKER_SCREEN_SIDE`; returns it and the factor.
+
+    An integer factor on a cropped-to-multiple image takes OpenCV's fast area-averaging path.
+    """
+    height, width = rgb.shape[:2]
+    factor = max(1, -(-max(height, width) // CHECKER_SCREEN_SIDE))
+    if factor > 1:
+        rgb = cv2.resize(
+            rgb[: height - height % factor, : width - width % factor],
+            (width // factor, height // factor),
+            interpolation=cv2.INTER_AREA,
+        )
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), factor
 
 
-def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
-    """Find a ColorChecker Classic in the photo and fit a 3x3 linear colour correction to it.
+def _might_contain_checker(gray_small: ImageU8) -> tuple[int, int, int, int] | None:
+    """Cheap screen for a ColorChecker: a grid of at least 12 similar, square, bright-on-dark blobs.
 
     Parameters
     ----------
-    rgb : (H, W, 3) uint8
-        The whole photo (any resolution; it is reduced to :data:`CHECKER_WORKING_WIDTH` first).
+    gray_small : (H, W) uint8
+        Grey image, long side at most a few hundred px.
+
+    Returns
+    -------
+    (x0, y0, x1, y1) or None
+        Bounding box (px, exclusive end) of the grid of patch-like blobs, or None when there is none.
     """
-    height, width = rgb.shape[:2]
-    scale = CHECKER_WORKING_WIDTH / max(height, width)
-    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-    if not _might_contain_checker(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)):
+    binary = cv2.adaptiveThreshold(
+        gray_small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, CHECKER_SCREEN_BLOCK, 2
+    )
+    _count, _labels, stats, centroids = cv2.connectedComponentsWithStats(binary, connectivity=4)
+    x, y, w, h, area = stats[1:].T
+    side_limit = CHECKER_MAX_PATCH_FRACTION * max(gray_small.shape)
+    patch_like = (
+        (area >= CHECKER_MIN_PATCH_SIDE**2)
+        & (np.maximum(w, h) <= side_limit)
+        & (w < 1.4 * h)
+        & (h < 1.4 * w)
+        & (area > 0.75 * w * h)
+    )
+    if patch_like.sum() < CHECKER_MIN_PATCHES:
         return None
-    import colour
+    x, y, w, h = x[patch_like], y[patch_like], w[patch_like], h[patch_like]
+    centre = centroids[1:][patch_like]
+    side = np.sqrt(area[patch_like].astype(np.float64))
+    # Grid neighbours: a blob of similar size one patch pitch (patch + gap) away, in any direction.
+    distance = np.linalg.norm(centre[:, None, :] - centre[None, :, :], axis=2)
+    mean_side = (side[:, None] + side[None, :]) / 2
+    similar = np.abs(np.log(side[:, None] / side[None, :])) < np.log(1.3)
+    neighbours = similar & (distance > 1.0 * mean_side) & (distance < 1.8 * mean_side)
+    # The largest group of blobs linked through grid neighbours.
+    unvisited = np.ones(len(side), dtype=bool)
+    best: list[int] = []
+    for start in range(len(side)):
+        if not unvisited[start] or not neighbours[start].any():
+            continue
+        group, frontier = [start], [start]
+        unvisited[start] = False
+        while frontier:
+            linked = np.flatnonzero(neighbours[frontier].any(axis=0) & unvisited)
+            unvisited[linked] = False
+            group.extend(linked.tolist())
+            frontier = linked.tolist()
+        if len(group) > len(best):
+            best = group
+    if len(best) < CHECKER_MIN_PATCHES:
+        return None
+    chosen = np.asarray(best)
+    return (
+        int(x[chosen].min()),
+        int(y[chosen].min()),
+        int((x[chosen] + w[chosen]).max()),
+        int((y[chosen] + h[chosen]).max()),
+    )
+
+
+def _chart_crop(rgb: ImageU8, box: tuple[int, int, int, int], factor: int) -> ImageU8:
+    """The photo around a screened grid, with room for two missed patch rows or columns on every side,
+    reduced to at most :data:`CHECKER_WORKING_WIDTH` (long side)."""
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = (v * factor for v in box)
+    margin = CHECKER_CROP_MARGIN * max(x1 - x0, y1 - y0)
+    left, top = max(0, int(x0 - margin)), max(0, int(y0 - margin))
+    right, bottom = min(width, int(x1 + margin)), min(height, int(y1 + margin))
+    crop = rgb[top:bottom, left:right]
+    scale = CHECKER_WORKING_WIDTH / max(crop.shape[:2])
+    if scale < 1:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    return crop
+
+
+def _detect_swatches(crop: ImageU8) -> list[Float64Array]:
+    """Patch colours (linear sRGB, (24, 3) each, chart order) of every chart colour-checker-detection finds.
+
+    The library segments the sRGB-encoded image (it encodes the linear input itself) and samples the linear
+    one. Its sampler warps the chart onto a ``working_width`` x ``working_height`` canvas but places the
+    swatch grid on a rectangle of ``working_width / aspect_ratio`` height: the two must agree, or rows are
+    sampled outside the chart (as zeros). It also turns portrait images to landscape, so the working width
+    is the crop's long side (no resampling inside the library).
+    """
     from colour_checker_detection import detect_colour_checkers_segmentation
 
-    linear_small = to_linear(small)
+    working_width = max(crop.shape[:2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        swatches = detect_colour_checkers_segmentation(
-            linear_small, working_width=small.shape[1], working_height=small.shape[0]
+        found = detect_colour_checkers_segmentation(
+            to_linear(crop),
+            samples=CHECKER_SAMPLES,
+            working_width=working_width,
+            working_height=int(working_width / CHECKER_ASPECT_RATIO),
+            aspect_ratio=CHECKER_ASPECT_RATIO,
         )
-    if not swatches:
-        return None
-    measured = np.asarray(swatches[0], dtype=np.float64)
+    return [np.asarray(swatches, dtype=np.float64) for swatches in found]
+
+
+def _fit_correction(measured: Float64Array) -> Float64Array | None:
+    """3x3 correction (row vectors) mapping measured patches onto the reference, or None if not a sound chart.
+
+    Clipped and near-black patches are left out of the fit. The reading is rejected when the grey row is not
+    in falling luminance order (a misread or mis-oriented chart) or when a corrected patch is off by more
+    than :data:`CHECKER_MAX_RESIDUAL`.
+    """
+    import colour
+
     reference = _checker_reference_linear()
-    if measured.shape != reference.shape or not np.isfinite(measured).all() or measured.min() <= 0:
+    if measured.shape != reference.shape or not np.isfinite(measured).all():
         return None
-    # Clipped or near-black patches carry no colour information: leave them out of the fit.
-    usable = (measured.max(axis=1) < CHECKER_CLIPPED_LINEAR) & (measured.min(axis=1) > 0.005)
-    if usable.sum() < 12:
+    if measured.max(axis=1).min() <= CHECKER_DARK_LINEAR:
+        return None  # a black patch: sampled off the chart
+    usable = (measured.max(axis=1) < CHECKER_CLIPPED_LINEAR) & (measured.min(axis=1) > CHECKER_DARK_LINEAR)
+    if usable.sum() < CHECKER_MIN_PATCHES:
+        return None
+    grey_luminance = measured[18:24] @ np.array([0.2126, 0.7152, 0.0722])
+    if not (np.diff(grey_luminance) < 0).all():
         return None
     matrix = np.asarray(
         colour.characterisation.matrix_colour_correction(
@@ -236,19 +341,44 @@ def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
         ),
         dtype=np.float64,
     )
-    greys = measured[18:24]
-    grey_luminance = greys @ np.array([0.2126, 0.7152, 0.0722])
-    corrected = measured[usable] @ matrix.T
-    residual = float(np.abs(corrected - reference[usable]).max())
-    if not (np.diff(grey_luminance) < 0).all() or residual > CHECKER_MAX_RESIDUAL:
-        return None  # not a chart after all, or a misread one (wrong orientation, partly hidden)
-    return ColourReference(
-        kind="colour_checker",
-        detail="ColorChecker Classic (24 patches), 3x3 linear correction",
-        correction=matrix,
-        neutral_od=None,
-        illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
-    )
+    residual = float(np.abs(measured[usable] @ matrix.T - reference[usable]).max())
+    return matrix if residual <= CHECKER_MAX_RESIDUAL else None
+
+
+def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
+    """Find a ColorChecker Classic in the photo and fit a 3x3 linear colour correction to it.
+
+    A cheap screen (a few ms) rejects photos without a grid of patch-like blobs; only the region around
+    such a grid is handed to colour-checker-detection's segmentation.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The whole photo, sRGB-encoded, any resolution. The chart should be upright or turned (any angle,
+        mild perspective) and span at least ~15 % of a 1000-px-wide photo.
+
+    Returns
+    -------
+    ColourReference or None
+        ``kind="colour_checker"`` with ``correction`` (``corrected = linear @ correction.T`` maps the photo's
+        linear RGB onto the chart's reference values), or None when no chart was found and validated.
+    """
+    gray, factor = _screen_image(rgb)
+    box = _might_contain_checker(gray)
+    if box is None:
+        return None
+    for measured in _detect_swatches(_chart_crop(rgb, box, factor)):
+        matrix = _fit_correction(measured)
+        if matrix is not None:
+            greys = measured[18:24]
+            return ColourReference(
+                kind="colour_checker",
+                detail="ColorChecker Classic (24 patches), 3x3 linear correction",
+                correction=matrix,
+                neutral_od=None,
+                illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
+            )
+    return None
 
 
 def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:

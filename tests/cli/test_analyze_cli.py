@@ -1,0 +1,122 @@
+"""The ``needlecare analyze`` contract: one JSON object per photo, in order; errors on their line; exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from needlecare.cli.main import app
+from needlecare.imaging.errors import ERROR_CODES
+
+REGIONS = {"forehead", "nose", "left_cheek", "right_cheek", "chin"}
+
+
+def _lines(output: str) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def photos(tmp_path: Path, faces_dir: Path) -> dict[str, Path]:
+    face = tmp_path / "face.jpg"
+    shutil.copy(faces_dir / "obama.jpg", face)
+    text = tmp_path / "notes.jpg"
+    text.write_text("this is not a photo")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes((faces_dir / "obama.jpg").read_bytes()[:20000])
+    noface = tmp_path / "wall.png"
+    rng = np.random.default_rng(1)
+    gradient = np.linspace(40, 220, 400, dtype=np.float32)[None, :, None] * np.array([1.0, 0.8, 0.6])
+    wall = np.clip(gradient + rng.normal(0, 4, (300, 400, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(wall).save(noface)
+    grey = tmp_path / "grey.png"
+    Image.open(faces_dir / "obama.jpg").convert("L").save(grey)
+    return {"face": face, "text": text, "truncated": truncated, "noface": noface, "grey": grey}
+
+
+def test_json_contract_keeps_order_and_reports_errors(photos: dict[str, Path]) -> None:
+    order = ["face", "text", "truncated", "noface", "grey"]
+    result = CliRunner().invoke(app, ["analyze", "--json", *[str(photos[k]) for k in order]])
+    assert result.exit_code == 1
+    lines = _lines(result.stdout)
+    assert [line["photo"] for line in lines] == [str(photos[k]) for k in order]
+    ok = lines[0]
+    assert set(ok["regions"]) == REGIONS
+    assert ok["redness"]["unit"] == "OD_hb" and isinstance(ok["redness"]["index"], float)
+    assert len(ok["face"]["box"]) == 4 and all(isinstance(v, int) for v in ok["face"]["box"])
+    assert {"yaw", "pitch", "roll"} <= set(ok["face"])
+    assert ok["quality"]["colour_reference"] in {"colour_checker", "in_photo", "none"}
+    assert isinstance(ok["quality"]["ok"], bool) and isinstance(ok["quality"]["warnings"], list)
+    assert all(region["pixels"] > 1000 for region in ok["regions"].values())
+    codes = [line["error"]["code"] for line in lines[1:]]
+    assert codes == ["not_an_image", "corrupt", "no_face", "unsupported"]
+    assert all(code in ERROR_CODES for code in codes)
+    assert "colour" in lines[4]["error"]["message"]
+    assert "face" in lines[3]["error"]["message"]
+
+
+def test_baseline_and_heatmaps(photos: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "pictures"
+    result = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            "--json",
+            "--baseline",
+            str(photos["face"]),
+            "--heatmap-dir",
+            str(out),
+            str(photos["face"]),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = _lines(result.stdout)
+    baseline = line["baseline"]
+    assert baseline["delta"] == pytest.approx(0.0, abs=1e-6)  # the same photo against itself
+    assert all(abs(r["delta"]) < 1e-6 for r in baseline["regions"].values())
+    assert baseline["lighting_differs"] is False
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["face.compare.png", "face.difference.png", "face.heatmap.png"]
+    with Image.open(out / "face.heatmap.png") as heatmap:
+        assert heatmap.mode == "RGB" and heatmap.width > heatmap.height / 2
+
+
+def test_bad_baseline_fails_every_photo_with_its_reason(photos: dict[str, Path]) -> None:
+    result = CliRunner().invoke(
+        app, ["analyze", "--json", "--baseline", str(photos["text"]), str(photos["face"])]
+    )
+    assert result.exit_code == 1
+    (line,) = _lines(result.stdout)
+    assert line["error"]["code"] == "not_an_image"
+    assert line["error"]["message"].startswith("baseline photo")
+
+
+def test_usage_error_exits_2_without_traceback() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "needlecare.cli", "analyze", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 2
+    assert "Traceback" not in process.stderr
+
+
+def test_console_script_prints_one_error_line_for_a_missing_file(tmp_path: Path) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "needlecare.cli", "analyze", "--json", str(tmp_path / "missing.jpg")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr
+    (line,) = _lines(process.stdout)
+    assert line["error"]["code"] == "not_an_image"
