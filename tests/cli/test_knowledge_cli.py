@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -129,3 +131,22 @@ def test_invalid_input_is_one_line_with_status_2(args: list[str], message: str) 
     assert lines[0].startswith("Error: ")
     assert message in lines[0]
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["expect", "--depth", "5", "--device", "pen", "--skin-type", "2"],
+        ["triage", "--day", "2", "--redness", "5"],
+        ["plan", "--treated", "not-a-date"],
+    ],
+)
+def test_real_process_exits_2_without_traceback(args: list[str]) -> None:
+    code = (
+        "import sys; from needlecare.cli.main import main; sys.argv = ['needlecare', *sys.argv[1:]]; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("Error: ")
