@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy import keeps `import needlecare` (and the CLI's --help) fast: MediaPipe and OpenCV load on first use.
+    # Lazy import keeps `import needlecare` and `--help` fast: MediaPipe and OpenCV load on first use.
     if name == "analyze_photo":
         from needlecare.analysis.pipeline import analyze_photo
 

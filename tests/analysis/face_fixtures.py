@@ -7,7 +7,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from needlecare.analysis.pipeline import _largest_face
 from needlecare.hints import ImageU8
@@ -35,8 +34,3 @@ def load_face(faces_dir: Path, name: str) -> Face:
     rgb = cv2.cvtColor(cv2.imread(str(faces_dir / name)), cv2.COLOR_BGR2RGB)
     landmarks, _ = _largest_face(rgb)
     return Face(name, np.ascontiguousarray(rgb), build_regions(landmarks.xy, rgb.shape[:2]))
-
-
-@pytest.fixture(scope="session", params=GROUND_TRUTH_FACES)
-def face(request: pytest.FixtureRequest, faces_dir: Path) -> Face:
-    return load_face(faces_dir, request.param)

@@ -9,10 +9,11 @@ that face (the response is below 1 because the feathered mask does not cover all
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
-from face_fixtures import face, load_face  # noqa: F401  (the face fixture)
+from face_fixtures import load_face
 from PIL import Image
 from synthetic import add_absorption, apply_gain, feathered
 
@@ -50,7 +51,7 @@ def test_index_rises_strictly_with_added_haemoglobin(face) -> None:  # type: ign
     weight = skin_weight(face)
     doses = [0.0, 0.02, 0.05, 0.1, 0.15, 0.25]
     indices = [index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, d)) for d in doses]
-    assert all(b > a for a, b in zip(indices, indices[1:], strict=False)), indices
+    assert all(b > a for a, b in itertools.pairwise(indices)), indices
     # roughly linear: the response per OD at the highest dose is within 35 % of that at 0.05
     slope_low = (indices[2] - indices[0]) / 0.05
     slope_high = (indices[-1] - indices[0]) / 0.25
@@ -128,6 +129,7 @@ def test_left_cheek_reddening_is_local(face) -> None:  # type: ignore[no-untyped
     assert after.baseline is not None
     regions = after.baseline.regions
     left, right = regions["left_cheek"]["delta"], regions["right_cheek"]["delta"]
-    assert left is not None and right is not None
+    assert left is not None
+    assert right is not None
     assert left > 0.05
     assert abs(left) >= CHEEK_RATIO * abs(right), (left, right)

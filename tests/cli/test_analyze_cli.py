@@ -1,4 +1,4 @@
-"""The ``needlecare analyze`` contract: one JSON object per photo, in order; errors on their line; exit codes."""
+"""The `needlecare analyze` contract: one JSON object per photo, in order; errors on their line; exit codes."""
 
 from __future__ import annotations
 
@@ -49,11 +49,14 @@ def test_json_contract_keeps_order_and_reports_errors(photos: dict[str, Path]) -
     assert [line["photo"] for line in lines] == [str(photos[k]) for k in order]
     ok = lines[0]
     assert set(ok["regions"]) == REGIONS
-    assert ok["redness"]["unit"] == "OD_hb" and isinstance(ok["redness"]["index"], float)
-    assert len(ok["face"]["box"]) == 4 and all(isinstance(v, int) for v in ok["face"]["box"])
+    assert ok["redness"]["unit"] == "OD_hb"
+    assert isinstance(ok["redness"]["index"], float)
+    assert len(ok["face"]["box"]) == 4
+    assert all(isinstance(v, int) for v in ok["face"]["box"])
     assert {"yaw", "pitch", "roll"} <= set(ok["face"])
     assert ok["quality"]["colour_reference"] in {"colour_checker", "in_photo", "none"}
-    assert isinstance(ok["quality"]["ok"], bool) and isinstance(ok["quality"]["warnings"], list)
+    assert isinstance(ok["quality"]["ok"], bool)
+    assert isinstance(ok["quality"]["warnings"], list)
     assert all(region["pixels"] > 1000 for region in ok["regions"].values())
     codes = [line["error"]["code"] for line in lines[1:]]
     assert codes == ["not_an_image", "corrupt", "no_face", "unsupported"]
@@ -85,7 +88,8 @@ def test_baseline_and_heatmaps(photos: dict[str, Path], tmp_path: Path) -> None:
     names = sorted(p.name for p in out.iterdir())
     assert names == ["face.compare.png", "face.difference.png", "face.heatmap.png"]
     with Image.open(out / "face.heatmap.png") as heatmap:
-        assert heatmap.mode == "RGB" and heatmap.width > heatmap.height / 2
+        assert heatmap.mode == "RGB"
+        assert heatmap.width > heatmap.height / 2
 
 
 def test_bad_baseline_fails_every_photo_with_its_reason(photos: dict[str, Path]) -> None:

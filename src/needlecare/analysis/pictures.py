@@ -43,7 +43,7 @@ def overlay(report: PhotoReport, *, scale: tuple[float, float] | None = None, ti
 def write_pictures(
     report: PhotoReport, baseline: PhotoReport | None, directory: Path, stem: str
 ) -> list[Path]:
-    """Write ``<stem>.heatmap.png`` and, with a baseline, ``<stem>.compare.png`` and ``<stem>.difference.png``.
+    """Write ``<stem>.heatmap.png``; with a baseline also ``<stem>.compare.png``, ``<stem>.difference.png``.
 
     Returns
     -------

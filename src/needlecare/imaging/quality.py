@@ -13,7 +13,8 @@ import numpy as np
 
 from needlecare.hints import ImageU8, Mask
 
-#: Variance of the Laplacian of the skin (analysis frame, eye distance 128 px) below which the face is blurred.
+#: Variance of the Laplacian of the skin (analysis frame, eye distance 128 px) below which the face is
+#: blurred.
 #: Sharp portraits measure 60-400 here; a Gaussian blur of sigma 3 px brings them below 15.
 BLUR_LAPLACIAN_VARIANCE = 15.0
 #: Median skin luma (8-bit) outside this range: under- or over-exposed.
@@ -97,7 +98,8 @@ def check_quality(
         warnings.append(
             QualityWarning(
                 "head_turned",
-                f"the head is turned (yaw {yaw:.0f}°, pitch {pitch:.0f}°, roll {roll:.0f}°): look straight at the camera",
+                f"the head is turned (yaw {yaw:.0f}°, pitch {pitch:.0f}°, roll {roll:.0f}°): "
+                "look straight at the camera",
             )
         )
     return warnings

@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from needlecare.hints import FloatArray
+from needlecare.hints import FloatArray, Mask
 
 
 def piecewise_affine_maps(
     target_xy: FloatArray, source_xy: FloatArray, shape: tuple[int, int]
-) -> tuple[FloatArray, FloatArray, np.ndarray]:
+) -> tuple[FloatArray, FloatArray, Mask]:
     """Coordinate maps for :func:`cv2.remap` from a target frame to a source frame.
 
     Parameters

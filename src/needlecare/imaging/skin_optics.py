@@ -5,7 +5,8 @@ optical-density space plus shading along (1, 1, 1) (Tsumura et al., JOSA A 1999)
 the camera; for an sRGB-rendered photo we derive them from a published skin-optics model instead of using
 unexplained example vectors:
 
-- dermis: diffuse reflectance of a semi-infinite turbid medium, ``R = exp(-7 sqrt(mu_a / (3 (mu_a + mu_s'))))``
+- dermis: diffuse reflectance of a semi-infinite turbid medium,
+  ``R = exp(-7 sqrt(mu_a / (3 (mu_a + mu_s'))))``
   (Jacques, "Skin optics", Oregon Medical Laser Center News 1998), with blood absorption from Prahl's
   haemoglobin table (75 % oxygenated whole blood, 150 g/L, 64,500 g/mol), the bloodless-tissue baseline
   ``mu_a = 0.244 + 85.3 exp(-(lambda - 154) / 66.2)`` cm^-1 and reduced scattering
