@@ -7,8 +7,14 @@ from fastapi import APIRouter
 from needlecare.web import home
 from needlecare.web.accounts import api as accounts_api
 from needlecare.web.accounts import pages as accounts_pages
+from needlecare.web.checkins import api as checkins_api
+from needlecare.web.checkins import pages as checkins_pages
+from needlecare.web.ingredients import api as ingredients_api
+from needlecare.web.ingredients import pages as ingredients_pages
 from needlecare.web.photos import api as photos_api
 from needlecare.web.photos import pages as photos_pages
+from needlecare.web.timeline import api as timeline_api
+from needlecare.web.timeline import pages as timeline_pages
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments import pages as treatments_pages
 
@@ -17,5 +23,15 @@ PAGE_ROUTERS: list[APIRouter] = [
     accounts_pages.router,
     treatments_pages.router,
     photos_pages.router,
+    checkins_pages.router,
+    timeline_pages.router,
+    ingredients_pages.router,
 ]
-API_ROUTERS: list[APIRouter] = [accounts_api.router, treatments_api.router, photos_api.router]
+API_ROUTERS: list[APIRouter] = [
+    accounts_api.router,
+    treatments_api.router,
+    photos_api.router,
+    checkins_api.router,
+    timeline_api.router,
+    ingredients_api.router,
+]

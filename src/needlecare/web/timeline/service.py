@@ -1,0 +1,72 @@
+"""Timeline: redness over days since treatment from photos and check-ins, fitted and classified.
+
+The photo series is fitted against the baseline photo's index (without a baseline photo it is only plotted);
+the self-rating series against 0 on the 0-4 scale. Fitting needs at least three points on or after day 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from needlecare.knowledge.common import InvalidInputError
+from needlecare.knowledge.curve import fit_recovery
+from needlecare.storage.models import Treatment
+from needlecare.web.checkins import service as checkins
+from needlecare.web.photos import service as photos
+from needlecare.web.treatments import course
+
+#: Measurements needed before a curve is fitted (the knowledge layer's minimum).
+MIN_POINTS = 3
+
+
+def _series(
+    points: list[tuple[float, float]], *, baseline: float | None, scale: str, expected_day: float
+) -> dict[str, Any]:
+    """One plotted series: points, and the fit (or the reason there is none)."""
+    out: dict[str, Any] = {"points": [{"t": t, "value": v} for t, v in points], "baseline": baseline}
+    if baseline is None:
+        out["fit"] = None
+        out["note"] = "Add a before-treatment (baseline) photo to compare the photos with your usual skin."
+        return out
+    if len(points) < MIN_POINTS:
+        out["fit"] = None
+        out["note"] = f"A recovery curve needs at least {MIN_POINTS} measurements from day 0 on."
+        return out
+    try:
+        fit = fit_recovery(
+            [t for t, _ in points],
+            [v for _, v in points],
+            baseline=baseline,
+            expected_resolution_day=expected_day,
+            scale=scale,  # type: ignore[arg-type]
+        )
+    except InvalidInputError as exc:
+        out["fit"] = None
+        out["note"] = str(exc)
+        return out
+    out["fit"] = fit.to_dict()
+    out["note"] = None
+    return out
+
+
+def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
+    """``{"expected": {...}, "photos": series, "self_report": series}`` for one treatment."""
+    expected = course.expected(treatment)
+    expected_day = float(expected["outside_expected_after_days"])
+    baseline_photo = photos.baseline_of(db, treatment=treatment)
+    base_index = None
+    if baseline_photo is not None and baseline_photo.analysis:
+        base_index = float(baseline_photo.analysis["redness"]["index"])
+    photo_points = [
+        (float(p.day), float(p.analysis["redness"]["index"]))
+        for p in photos.get_all(db, treatment=treatment)
+        if not p.is_baseline and p.day >= 0 and p.analysis and p.analysis.get("redness")
+    ]
+    rating_points = [(float(c.day), float(c.self_rating)) for c in checkins.get_all(db, treatment=treatment)]
+    return {
+        "expected": expected,
+        "photos": _series(photo_points, baseline=base_index, scale="index", expected_day=expected_day),
+        "self_report": _series(rating_points, baseline=0.0, scale="self_report", expected_day=expected_day),
+    }

@@ -1,0 +1,105 @@
+"""Timeline: series from photos and check-ins, fitted with needlecare.knowledge.curve, drawn as inline SVG."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from starlette.testclient import TestClient
+
+from needlecare.knowledge.curve import fit_recovery
+from needlecare.storage.models import Photo
+from needlecare.web.context import WebContext
+from needlecare.web.timeline.chart import ticks
+
+from .conftest import api_signup, api_treatment
+
+TREATED = dt.date(2026, 11, 1)
+RATINGS = [(0, 4), (1, 3), (2, 2), (3, 1), (4, 1), (5, 0)]
+
+
+def _checkins(client: TestClient, headers: dict[str, str], tid: int, ratings: list[tuple[int, int]]) -> None:
+    for day, rating in ratings:
+        on = (TREATED + dt.timedelta(days=day)).isoformat()
+        r = client.post(
+            f"/api/v1/treatments/{tid}/checkins",
+            json={"self_rating": rating, "checked_on": on},
+            headers=headers,
+        )
+        assert r.status_code == 201
+
+
+def test_self_report_series_is_fitted_and_classified(client: TestClient) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    _checkins(client, headers, tid, RATINGS)
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    expected_day = data["expected"]["outside_expected_after_days"]
+    fit = fit_recovery(
+        [d for d, _ in RATINGS],
+        [r for _, r in RATINGS],
+        baseline=0.0,
+        expected_resolution_day=expected_day,
+        scale="self_report",
+    )
+    assert data["self_report"]["fit"]["classification"] == fit.classification == "expected"
+    assert [p["value"] for p in data["self_report"]["points"]] == [r for _, r in RATINGS]
+    page = client.get(f"/treatments/{tid}/timeline")
+    assert page.status_code == 200
+    assert '<svg class="chart"' in page.text
+    assert '<path class="fit"' in page.text
+    assert "Recovering as expected" in page.text
+    assert "not a diagnosis" in page.text
+
+
+def test_worsening_course_is_flagged(client: TestClient) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    _checkins(client, headers, tid, [(0, 1), (1, 1), (2, 2), (3, 3), (4, 4), (5, 4)])
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    assert data["self_report"]["fit"]["classification"] == "worsening"
+    assert "Getting worse" in client.get(f"/treatments/{tid}/timeline").text
+
+
+def test_photo_series_uses_baseline_photo(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    user_id = client.get("/api/v1/auth/me").json()["id"]
+    series = [(-1, 0.60, True), (0, 0.80, False), (1, 0.74, False), (2, 0.68, False), (4, 0.62, False)]
+    with ctx.sessions() as db:
+        for i, (day, index, base) in enumerate(series):
+            taken = TREATED + dt.timedelta(days=day)
+            db.add(Photo(
+                user_id=user_id, treatment_id=tid, taken_on=taken, day=day, is_baseline=base,
+                consent="private",
+                file_path=f"{user_id}/p{i}.jpg", width=1, height=1,
+                analysis={"redness": {"index": index, "unit": "OD_hb"}},
+            ))  # fmt: skip
+        db.commit()
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    photos = data["photos"]
+    assert photos["baseline"] == 0.60
+    assert [p["t"] for p in photos["points"]] == [0, 1, 2, 4]
+    fit = fit_recovery(
+        [0, 1, 2, 4],
+        [0.80, 0.74, 0.68, 0.62],
+        baseline=0.60,
+        expected_resolution_day=data["expected"]["outside_expected_after_days"],
+    )
+    assert photos["fit"]["classification"] == fit.classification
+    assert photos["fit"]["resolution_day"] == round(fit.resolution_day, 3)
+
+
+def test_too_few_points_explain_themselves(client: TestClient) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    _checkins(client, headers, tid, RATINGS[:2])
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    assert data["self_report"]["fit"] is None
+    assert "at least 3" in data["self_report"]["note"]
+    assert "baseline" in data["photos"]["note"]
+
+
+def test_ticks_are_round_and_cover_the_range() -> None:
+    assert ticks(0, 10) == [0, 2, 4, 6, 8, 10]
+    assert ticks(0.55, 0.85, 4) == [0.6, 0.7, 0.8]
+    assert ticks(3, 3) == [3]
