@@ -16,3 +16,14 @@ def faces_dir() -> Path:
     if not FACES_DIR.is_dir():
         pytest.skip(f"test photos not found at {FACES_DIR}")
     return FACES_DIR
+
+
+@pytest.fixture(
+    scope="session",
+    params=("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "biden2.jpg", "alex_lacamoire1.jpg"),
+)
+def face(request: pytest.FixtureRequest, faces_dir: Path) -> object:
+    """Each frontal single-face photo used for ground truth, with its landmarks and region masks."""
+    from face_fixtures import load_face  # tests/analysis; imported late so other tests skip MediaPipe
+
+    return load_face(faces_dir, request.param)

@@ -1,4 +1,4 @@
-"""The `needlecare analyze` contract: one JSON object per photo, in order; errors on their line; exit codes."""
+"""The analyze contract: one JSON object per photo, in order; errors on their line; exit codes."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def linear_to_lab(linear: FloatArray) -> FloatArray:
     Examples
     --------
     >>> lab = linear_to_lab(np.array([1.0, 1.0, 1.0], dtype=np.float32))
-    >>> [round(float(v), 3) for v in lab]
+    >>> [round(abs(float(v)), 3) for v in lab]
     [100.0, 0.0, 0.0]
     """
     linear = np.asarray(linear, dtype=np.float64)
