@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +22,9 @@ from needlecare.web.deps import csrf_form_guard, csrf_header_guard
 from needlecare.web.errors import NotAuthenticatedError, WebError
 from needlecare.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, SessionMiddleware
 from needlecare.web.templating import STATIC_DIR, render
+
+NOT_FOUND_PAGE = "This page does not exist, or it is not yours."
+MALFORMED = "The request body could not be read (malformed JSON or form data)."
 
 #: Room for form fields and multipart framing on top of the photo size limit, in bytes.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -50,6 +54,12 @@ def _api_app(ctx: WebContext) -> FastAPI:
     async def web_error(_request: Request, exc: WebError) -> Response:
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status, headers=exc.headers)
 
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. invalid UTF-8): invalid input
+            return JSONResponse({"detail": MALFORMED, "code": "malformed_body"}, 422)
+        return await http_exception_handler(request, exc)
+
     for router in routes.API_ROUTERS:
         api.include_router(router)
     return api
@@ -60,8 +70,10 @@ def _install_page_handlers(app: FastAPI) -> None:
     async def web_error(request: Request, exc: WebError) -> Response:
         if isinstance(exc, NotAuthenticatedError):
             return RedirectResponse("/login", status_code=303)
-        context = {"status": exc.status, "message": exc.message}
-        return render(request, "error.html", context, status_code=exc.status)
+        message = NOT_FOUND_PAGE if exc.status == 404 else exc.message
+        return render(
+            request, "error.html", {"status": exc.status, "message": message}, status_code=exc.status
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
@@ -74,7 +86,9 @@ def _install_page_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = {404: "This page does not exist, or it is not yours."}.get(exc.status_code, str(exc.detail))
+        if exc.status_code == 400:  # a body that could not be parsed at all is invalid input too
+            return render(request, "error.html", {"status": 422, "message": MALFORMED}, status_code=422)
+        message = NOT_FOUND_PAGE if exc.status_code == 404 else str(exc.detail)
         return render(
             request,
             "error.html",
