@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(VENV)/bin/pytest -n 2
 
 bench: $(STAMP)

@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 36
+LEFT, RIGHT, TOP, BOTTOM = 70, 12, 30, 52
 
 
 def _el(tag: str, text: str | None = None, **attrs: object) -> str:
@@ -95,17 +95,18 @@ def render_chart(
             width=f"{f.x(float(expected['typical_days'][1])) - f.x(0):.1f}"),
         _el("line", class_="axis", x1=f"{f.x(outside):.1f}", x2=f"{f.x(outside):.1f}", y1=TOP, y2=bottom,
             stroke_dasharray="4 4"),
-        _el("text", f"outside expected after day {outside:g}", x=f"{f.x(outside) + 3:.1f}", y=TOP + 10),
+        _el("text", f"outside expected after day {outside:g}", x=f"{f.x(outside):.1f}", y=TOP - 8,
+            text_anchor="end"),
         _el("line", class_="axis", x1=LEFT, x2=WIDTH - RIGHT, y1=bottom, y2=bottom),
         _el("line", class_="axis", x1=LEFT, x2=LEFT, y1=TOP, y2=bottom),
         _el("text", "days since treatment", x=(LEFT + WIDTH) // 2, y=HEIGHT - 4, text_anchor="middle"),
     ]  # fmt: skip
     parts += [
-        _el("text", f"{t:g}", x=f"{f.x(t):.1f}", y=bottom + 14, text_anchor="middle")
+        _el("text", f"{t:g}", x=f"{f.x(t):.1f}", y=bottom + 22, text_anchor="middle")
         for t in ticks(0, f.t_max)
     ]
     parts += [
-        _el("text", f"{v:g}", x=LEFT - 4, y=f"{f.y(v) + 4:.1f}", text_anchor="end")
+        _el("text", f"{v:g}", x=LEFT - 6, y=f"{f.y(v) + 6:.1f}", text_anchor="end")
         for v in ticks(f.y_lo, f.y_hi, 4)
     ]
     if series.get("baseline") is not None:

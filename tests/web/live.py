@@ -1,0 +1,47 @@
+"""A real uvicorn server in a background thread, for the browser and fuzzing tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+
+from needlecare.web.app import create_app
+
+from .conftest import make_settings
+
+
+def free_port() -> int:
+    """An unused local TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
+    """Serve a fresh app (own SQLite database and photo directory) and yield its base URL."""
+    settings = make_settings(tmp_path, **overrides)
+    app = create_app(settings, migrate=True)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.ctx.engine.dispose()
