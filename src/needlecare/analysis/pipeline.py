@@ -18,7 +18,7 @@ from needlecare.analysis.baseline import compare_with_baseline
 from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport, RegionScore
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
 from needlecare.hints import FloatArray, ImageU8, Mask
-from needlecare.imaging.colour import optical_density_lut
+from needlecare.imaging.colour import optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
 from needlecare.imaging.face import FaceLandmarks, detect_faces, face_mesh, head_pose
 from needlecare.imaging.loading import LoadedPhoto, load_photo
@@ -26,7 +26,6 @@ from needlecare.imaging.quality import QualityWarning, check_quality
 from needlecare.imaging.redness import (
     UNITS,
     chromophores,
-    haemoglobin_index,
     haemoglobin_index_from_linear,
 )
 from needlecare.imaging.reference import (
@@ -45,6 +44,8 @@ FRAME_EYE_DISTANCE = 128.0
 DECODE_MIN_SIDE = 720
 #: Re-decode at full resolution when the decoded eye distance is below this (px).
 REDECODE_BELOW_EYE_DISTANCE = 64.0
+#: Gaussian smoothing of the linear analysis frame before logarithms, px (frame scale).
+LINEAR_SMOOTHING_PX = 1.5
 #: Margin around the landmark bounding box in the analysis frame (fraction of its size).
 FRAME_MARGIN = 0.08
 #: Percentiles of skin shading outside which pixels are not measured (highlights below, shadows above).
@@ -66,8 +67,20 @@ def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
     raise NoFaceError("no face found: the face could not be measured; look straight at the camera")
 
 
-def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, float]:
-    """Crop around the landmarks and scale to :data:`FRAME_EYE_DISTANCE`; returns image, landmarks, scale."""
+def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, FloatArray]:
+    """Crop around the landmarks and scale to :data:`FRAME_EYE_DISTANCE`.
+
+    Returns
+    -------
+    frame : (h, w, 3) uint8
+        The sRGB analysis frame (for pictures, quality and clipping checks).
+    linear : (h, w, 3) float32
+        The same frame in linear light, resampled and smoothed in linear light, where averaging is physical.
+        Taking logarithms of averaged rather than single noisy pixels avoids the bias of -ln on noise
+        (Jensen's inequality), which would otherwise make JPEG noise or darker skin read as redness.
+    frame_xy : (478, 2) float32
+        Landmarks in the frame.
+    """
     xy = landmarks.xy
     scale = FRAME_EYE_DISTANCE / eye_distance(xy)
     (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
@@ -79,12 +92,14 @@ def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray,
     size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     frame = cv2.resize(crop, size, interpolation=interpolation)
+    linear = cv2.resize(to_linear(crop), size, interpolation=interpolation)
+    linear = cv2.GaussianBlur(linear, (0, 0), LINEAR_SMOOTHING_PX)
     scale_x, scale_y = size[0] / (right - left), size[1] / (bottom - top)
     frame_xy = ((xy - [left, top]) * [scale_x, scale_y]).astype(np.float32)
-    return frame, frame_xy, scale
+    return frame, linear, frame_xy
 
 
-def measurable(rgb: ImageU8, skin: Mask) -> Mask:
+def measurable(rgb: ImageU8, linear: FloatArray, skin: Mask) -> Mask:
     """Skin pixels that can be measured: not clipped, not among the most shaded (shadow, hair, nostrils) or
     the least shaded (specular highlights, near-clipped) skin pixels.
 
@@ -95,13 +110,7 @@ def measurable(rgb: ImageU8, skin: Mask) -> Mask:
     candidates = skin & (rgb.max(axis=2) < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
     if not candidates.any():
         return candidates
-    luts = optical_density_lut()
-    shading_weights = chromophores().unmix[2].astype(np.float32)
-    shading = (
-        shading_weights[0] * luts[rgb[..., 0]]
-        + shading_weights[1] * luts[rgb[..., 1]]
-        + shading_weights[2] * luts[rgb[..., 2]]
-    )
+    shading = optical_density(linear) @ chromophores().unmix[2].astype(np.float32)
     low, high = np.percentile(shading[skin], [LIGHT_PERCENTILE, SHADED_PERCENTILE])
     return candidates & (shading >= low) & (shading <= high)
 
@@ -129,24 +138,21 @@ def _reference(
     )
 
 
-def _index_map(frame: ImageU8, reference: ColourReference) -> FloatArray:
+def _index_map(linear: FloatArray, reference: ColourReference) -> FloatArray:
     if reference.correction is not None:
-        from needlecare.imaging.colour import to_linear
-
-        corrected = np.clip(to_linear(frame) @ reference.correction.T.astype(np.float32), 1e-4, 1.0)
-        return haemoglobin_index_from_linear(corrected)
-    return haemoglobin_index(frame)
+        linear = np.clip(linear @ reference.correction.T.astype(np.float32), 1e-4, 1.0)
+    return haemoglobin_index_from_linear(linear)
 
 
 def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
     rgb = loaded.rgb
     landmarks, faces_found = _largest_face(rgb)
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
-    frame, frame_xy, _ = _frame(rgb, landmarks)
+    frame, linear, frame_xy = _frame(rgb, landmarks)
     face_regions = build_regions(frame_xy, frame.shape[:2])
-    valid = measurable(frame, face_regions.skin)
+    valid = measurable(frame, linear, face_regions.skin)
     reference = _reference(rgb, frame, frame_xy, native_eye_distance, face_regions.skin)
-    index_map = _index_map(frame, reference)
+    index_map = _index_map(linear, reference)
     index_map = np.where(valid, index_map, np.nan).astype(np.float32)
 
     overall = robust_mean(index_map[valid])

@@ -46,7 +46,7 @@ LEFT_EYE_LOWER = (374, 373, 380, 390, 249)
 REGION_NAMES: tuple[str, ...] = ("forehead", "nose", "left_cheek", "right_cheek", "chin")
 
 #: Margins, as fractions of the distance between the eye centres.
-EXCLUSION_MARGIN = {"eyes": 0.10, "brows": 0.07, "lips": 0.08, "nostrils": 0.05}
+EXCLUSION_MARGIN = {"eyes": 0.10, "brows": 0.07, "lips": 0.14, "nostrils": 0.05}
 FOREHEAD_GAP = 0.08  # between the brow tops and the forehead
 CHEEK_GAP_BELOW_EYE = 0.12
 CHIN_GAP_BELOW_LIP = 0.06
