@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from needlecare.storage.models import User
@@ -13,6 +13,12 @@ from needlecare.web.context import WebContext
 from needlecare.web.errors import CsrfFailedError, NotAuthenticatedError
 from needlecare.web.middleware import session_of
 from needlecare.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, SessionData, tokens_match
+
+#: Largest row id accepted in a URL (32-bit signed, the smallest integer key of the supported databases).
+MAX_ID = 2**31 - 1
+
+#: A row id in a URL path.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def get_ctx(request: Request) -> WebContext:

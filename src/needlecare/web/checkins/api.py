@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.web.checkins import schemas, service
-from needlecare.web.deps import CurrentUser, DbDep
+from needlecare.web.deps import CurrentUser, DbDep, RowId
 from needlecare.web.treatments import service as treatments
 
 router = APIRouter(tags=["check-ins"])
@@ -26,7 +26,7 @@ def list_symptoms() -> dict[str, str]:
 
 @router.post("/treatments/{treatment_id}/checkins", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
 def create_checkin(
-    treatment_id: int, body: schemas.CheckInCreate, user: CurrentUser, db: DbDep
+    treatment_id: RowId, body: schemas.CheckInCreate, user: CurrentUser, db: DbDep
 ) -> schemas.CheckInPublic:
     """Record a check-in; the response carries the triage verdict with reasons and sources."""
     checkin = service.create(
@@ -37,20 +37,20 @@ def create_checkin(
 
 
 @router.get("/treatments/{treatment_id}/checkins", responses=NOT_FOUND)
-def list_checkins(treatment_id: int, user: CurrentUser, db: DbDep) -> list[schemas.CheckInPublic]:
+def list_checkins(treatment_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.CheckInPublic]:
     """A treatment's check-ins in date order."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     return [schemas.CheckInPublic.model_validate(c) for c in service.get_all(db, treatment=treatment)]
 
 
 @router.get("/checkins/{checkin_id}", responses=NOT_FOUND)
-def read_checkin(checkin_id: int, user: CurrentUser, db: DbDep) -> schemas.CheckInPublic:
+def read_checkin(checkin_id: RowId, user: CurrentUser, db: DbDep) -> schemas.CheckInPublic:
     """One check-in with its verdict."""
     return schemas.CheckInPublic.model_validate(service.get(db, user=user, checkin_id=checkin_id))
 
 
 @router.delete("/checkins/{checkin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_checkin(checkin_id: int, user: CurrentUser, db: DbDep) -> Response:
+def delete_checkin(checkin_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Delete a check-in."""
     service.delete(db, checkin=service.get(db, user=user, checkin_id=checkin_id))
     db.commit()

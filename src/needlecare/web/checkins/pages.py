@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.web.checkins import schemas, service
-from needlecare.web.deps import CurrentUser, DbDep
+from needlecare.web.deps import CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 
@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/treatments/{treatment_id}/checkins/new")
-def checkin_form(request: Request, treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def checkin_form(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Self-rating and symptom checklist."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     today = treatments.today(treatment)
@@ -38,7 +38,7 @@ def checkin_form(request: Request, treatment_id: int, user: CurrentUser, db: DbD
 
 @router.post("/treatments/{treatment_id}/checkins")
 def create_checkin(
-    treatment_id: int,
+    treatment_id: RowId,
     self_rating: Annotated[int, Form(ge=0, le=4)],
     user: CurrentUser,
     db: DbDep,
@@ -57,7 +57,7 @@ def create_checkin(
 
 
 @router.get("/checkins/{checkin_id}")
-def show_checkin(request: Request, checkin_id: int, user: CurrentUser, db: DbDep) -> Response:
+def show_checkin(request: Request, checkin_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """The verdict, prominently, with its reasons and sources."""
     checkin = service.get(db, user=user, checkin_id=checkin_id)
     urgency = str(checkin.triage.get("urgency", "routine"))

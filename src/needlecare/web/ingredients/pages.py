@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from needlecare.web.deps import CurrentUser, DbDep
+from needlecare.web.deps import MAX_ID, CurrentUser, DbDep
 from needlecare.web.errors import UnprocessableError
 from needlecare.web.ingredients import schemas, service
 from needlecare.web.templating import render
@@ -18,7 +18,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/ingredients")
 def ingredients_page(
-    request: Request, user: CurrentUser, db: DbDep, treatment: int | None = None
+    request: Request,
+    user: CurrentUser,
+    db: DbDep,
+    treatment: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The form; the day is prefilled from the chosen (or latest) treatment."""
     chosen = None

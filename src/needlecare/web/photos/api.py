@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
@@ -36,7 +36,7 @@ def check_photo(file: UploadFile, user: CurrentUser, ctx: CtxDep) -> schemas.Pho
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def upload_photo(
-    treatment_id: int,
+    treatment_id: RowId,
     file: UploadFile,
     consent: Annotated[schemas.Consent, Form()],
     user: CurrentUser,
@@ -53,7 +53,7 @@ def upload_photo(
 def store_upload(
     db: DbDep,
     ctx: WebContext,
-    treatment_id: int,
+    treatment_id: RowId,
     file: UploadFile,
     consent: str,
     is_baseline: bool,
@@ -75,20 +75,20 @@ def store_upload(
 
 
 @router.get("/treatments/{treatment_id}/photos", responses=ERRORS)
-def list_photos(treatment_id: int, user: CurrentUser, db: DbDep) -> list[schemas.PhotoPublic]:
+def list_photos(treatment_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.PhotoPublic]:
     """A treatment's photos in the order taken."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     return [schemas.PhotoPublic.of(p) for p in service.get_all(db, treatment=treatment)]
 
 
 @router.get("/photos/{photo_id}", responses=ERRORS)
-def read_photo(photo_id: int, user: CurrentUser, db: DbDep) -> schemas.PhotoPublic:
+def read_photo(photo_id: RowId, user: CurrentUser, db: DbDep) -> schemas.PhotoPublic:
     """One photo with its analysis."""
     return schemas.PhotoPublic.of(service.get(db, user=user, photo_id=photo_id))
 
 
 @router.get("/photos/{photo_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
-def read_photo_image(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored (EXIF-free) JPEG."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
@@ -103,7 +103,7 @@ def image_response(ctx: WebContext, photo: Photo) -> Response:
 
 
 @router.delete("/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-def delete_photo(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+def delete_photo(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """Delete a photo (row and file)."""
     relpath = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))
     db.commit()

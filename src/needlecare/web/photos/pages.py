@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/treatments/{treatment_id}/photos/new")
-def capture_page(request: Request, treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def capture_page(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Upload or take a photo; the latest photo is overlaid translucently to help frame the new one."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     context = {
@@ -34,7 +34,7 @@ def capture_page(request: Request, treatment_id: int, user: CurrentUser, db: DbD
 
 @router.post("/treatments/{treatment_id}/photos")
 def upload(
-    treatment_id: int,
+    treatment_id: RowId,
     file: UploadFile,
     consent: Annotated[schemas.Consent, Form()],
     user: CurrentUser,
@@ -49,7 +49,7 @@ def upload(
 
 
 @router.get("/photos/{photo_id}")
-def show_photo(request: Request, photo_id: int, user: CurrentUser, db: DbDep) -> Response:
+def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Region scores, quality warnings and the baseline side by side."""
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment = treatments.get(db, user=user, treatment_id=photo.treatment_id)
@@ -66,13 +66,13 @@ def show_photo(request: Request, photo_id: int, user: CurrentUser, db: DbDep) ->
 
 
 @router.get("/photos/{photo_id}/image")
-def photo_image(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+def photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored JPEG for the page's <img>."""
     return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
 @router.post("/photos/{photo_id}/delete")
-def delete(photo_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
+def delete(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
     """Delete the photo (row and file) and return to the treatment."""
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment_id = photo.treatment_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from needlecare.web.deps import CurrentUser, DbDep
+from needlecare.web.deps import CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.timeline import service
 from needlecare.web.timeline.chart import render_chart
@@ -23,7 +23,7 @@ CLASSIFICATION_TEXT = {
 
 
 @router.get("/treatments/{treatment_id}/timeline")
-def timeline_page(request: Request, treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def timeline_page(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Photo redness and self-ratings over days since treatment."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     data = service.timeline(db, treatment=treatment)

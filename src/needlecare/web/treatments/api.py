@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from needlecare.storage.models import Treatment
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.treatments import course, schemas, service
 
 router = APIRouter(prefix="/treatments", tags=["treatments"])
@@ -42,14 +42,14 @@ def create_treatment(body: schemas.TreatmentCreate, user: CurrentUser, db: DbDep
 
 
 @router.get("/{treatment_id}", responses=NOT_FOUND)
-def read_treatment(treatment_id: int, user: CurrentUser, db: DbDep) -> schemas.TreatmentDetail:
+def read_treatment(treatment_id: RowId, user: CurrentUser, db: DbDep) -> schemas.TreatmentDetail:
     """One treatment with its expected course and today's aftercare."""
     return detail(service.get(db, user=user, treatment_id=treatment_id))
 
 
 @router.patch("/{treatment_id}", responses=NOT_FOUND)
 def update_treatment(
-    treatment_id: int, body: schemas.TreatmentUpdate, user: CurrentUser, db: DbDep
+    treatment_id: RowId, body: schemas.TreatmentUpdate, user: CurrentUser, db: DbDep
 ) -> schemas.TreatmentDetail:
     """Change the fields sent."""
     treatment = service.update(db, treatment=service.get(db, user=user, treatment_id=treatment_id), data=body)
@@ -58,7 +58,7 @@ def update_treatment(
 
 
 @router.delete("/{treatment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_treatment(treatment_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+def delete_treatment(treatment_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """Delete a treatment with its photos (rows and files) and check-ins."""
     files = service.delete(db, treatment=service.get(db, user=user, treatment_id=treatment_id))
     db.commit()
@@ -68,13 +68,13 @@ def delete_treatment(treatment_id: int, user: CurrentUser, db: DbDep, ctx: CtxDe
 
 
 @router.get("/{treatment_id}/plan", responses=NOT_FOUND)
-def read_plan(treatment_id: int, user: CurrentUser, db: DbDep) -> dict[str, Any]:
+def read_plan(treatment_id: RowId, user: CurrentUser, db: DbDep) -> dict[str, Any]:
     """The whole day-by-day aftercare plan with its reasons and sources."""
     return course.plan(service.get(db, user=user, treatment_id=treatment_id))
 
 
 @router.get("/{treatment_id}/plan.ics", responses={**NOT_FOUND, 200: {"content": {"text/calendar": {}}}})
-def read_plan_ics(treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def read_plan_ics(treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """The aftercare plan as an iCalendar file."""
     return ics_response(service.get(db, user=user, treatment_id=treatment_id))
 

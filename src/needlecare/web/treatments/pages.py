@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from needlecare.knowledge.treatment import AREAS, DEVICES, MAX_DEPTH_MM, MAX_PASSES
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.treatments import api, course, schemas, service
 
@@ -35,7 +35,7 @@ def create_treatment(
 
 
 @router.get("/treatments/{treatment_id}")
-def show_treatment(request: Request, treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Expected redness window, today's aftercare and links to photos, timeline and check-in."""
     treatment = service.get(db, user=user, treatment_id=treatment_id)
     info = api.detail(treatment)
@@ -49,13 +49,13 @@ def show_treatment(request: Request, treatment_id: int, user: CurrentUser, db: D
 
 
 @router.get("/treatments/{treatment_id}/plan.ics")
-def plan_ics(treatment_id: int, user: CurrentUser, db: DbDep) -> Response:
+def plan_ics(treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Download the aftercare plan for a calendar app."""
     return api.ics_response(service.get(db, user=user, treatment_id=treatment_id))
 
 
 @router.post("/treatments/{treatment_id}/delete")
-def delete_treatment(treatment_id: int, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
+def delete_treatment(treatment_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
     """Delete the treatment with its photos and check-ins."""
     files = service.delete(db, treatment=service.get(db, user=user, treatment_id=treatment_id))
     db.commit()
