@@ -26,7 +26,8 @@ def test_path_bytes_and_array_give_the_same_report(faces_dir: Path) -> None:
     from_path = analyze_photo(str(path)).to_dict()
     from_bytes = analyze_photo(path.read_bytes()).to_dict()
     from_array = analyze_photo(np.asarray(Image.open(path).convert("RGB"))).to_dict()
-    assert from_path["photo"] == str(path) and from_bytes["photo"] is None
+    assert from_path["photo"] == str(path)
+    assert from_bytes["photo"] is None
     assert from_bytes["redness"] == from_path["redness"]
     assert from_array["redness"]["index"] == pytest.approx(from_path["redness"]["index"], abs=1e-3)
 
@@ -37,9 +38,10 @@ def test_several_faces_measures_the_largest_and_warns(faces_dir: Path) -> None:
     assert len(boxes) == 2
     report = analyze_photo(rgb).to_dict()
     assert "several_faces" in report["quality"]["warnings"]
-    x, y, w, h = report["face"]["box"]
+    x, _y, w, _h = report["face"]["box"]
     largest = boxes[0]
-    assert abs(x - largest.x) < 2 and abs(w - largest.w) < 2
+    assert abs(x - largest.x) < 2
+    assert abs(w - largest.w) < 2
 
 
 def test_small_faces_in_a_large_photo_are_found(faces_dir: Path) -> None:
@@ -158,8 +160,10 @@ def test_baseline_under_different_light_is_flagged(faces_dir: Path) -> None:
     warm = apply_gain(rgb, (1.15, 1.0, 0.85))
     same = analyze_photo(rgb, baseline=rgb).baseline
     other = analyze_photo(warm, baseline=rgb).baseline
-    assert same is not None and other is not None
-    assert same.lighting_differs is False and same.comparable
+    assert same is not None
+    assert other is not None
+    assert same.lighting_differs is False
+    assert same.comparable
     assert other.lighting_differs is True
     assert any("different light" in note for note in other.notes)
     assert other.comparable is False  # no colour chart: the white balance cannot be taken out
