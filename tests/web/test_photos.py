@@ -226,14 +226,34 @@ def test_page_upload_and_account_deletion_removes_files(
         f"/treatments/{tid}/photos", files=files, data={"consent": "private", "csrf_token": token}
     )
     assert r.status_code == 303
-    assert "Redness" in client.get(r.headers["location"]).text
-    assert _counts(ctx) == (1, 1)
+    page = client.get(r.headers["location"])
+    assert "Redness" in page.text
+    assert _counts(ctx) == (1, 2)  # the photo and its heatmap
+    photo_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert f'src="/photos/{photo_id}/heatmap"' in page.text
+    heatmap = client.get(f"/photos/{photo_id}/heatmap")
+    assert heatmap.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(heatmap.content)) as im:
+        assert im.mode == "RGB"
+        assert min(im.size) > 100
     no_token = client.post(f"/treatments/{tid}/photos", files=files, data={"consent": "private"})
     assert no_token.status_code == 403
-    assert _counts(ctx) == (1, 1)
+    assert _counts(ctx) == (1, 2)
     r = client.post("/account/delete", data={"password": PASSWORD, "csrf_token": token})
     assert r.status_code == 200
     assert _counts(ctx) == (0, 0)
+
+
+def test_delete_photo_removes_row_and_files(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    r = _upload(client, headers, tid, (faces_dir / "obama-480p.jpg").read_bytes())
+    pid = r.json()["id"]  # type: ignore[attr-defined]
+    assert _counts(ctx) == (1, 2)
+    assert client.get(f"/api/v1/photos/{pid}/heatmap").status_code == 200
+    assert client.delete(f"/api/v1/photos/{pid}", headers=headers).status_code == 204
+    assert _counts(ctx) == (0, 0)
+    assert client.get(f"/api/v1/photos/{pid}").status_code == 404
 
 
 def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:

@@ -92,6 +92,8 @@ class Treatment(Base):
 class Photo(Base):
     """A stored photo: EXIF-free JPEG at ``file_path`` (relative to the photo directory) and its analysis.
 
+    ``heatmap_path`` is the redness heatmap picture (JPEG) rendered at upload, if the analysis produced one.
+
     ``consent`` is the patient's explicit choice for this photo (see ``CONSENT_CHOICES`` in the web layer);
     ``day`` is whole days since the treatment (negative or zero for a baseline).
     """
@@ -106,6 +108,7 @@ class Photo(Base):
     is_baseline: Mapped[bool] = mapped_column(default=False)
     consent: Mapped[str] = mapped_column(String(32))
     file_path: Mapped[str] = mapped_column(String(500), unique=True)
+    heatmap_path: Mapped[str | None] = mapped_column(String(500), default=None)
     width: Mapped[int]
     height: Mapped[int]
     analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.errors import NotFoundError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
@@ -30,8 +31,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def check_photo(file: UploadFile, user: CurrentUser, ctx: CtxDep) -> schemas.PhotoCheck:
     """Measure a photo without storing it, to show quality and lighting warnings before saving."""
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    analysis = service.analyse(clean)
-    return schemas.PhotoCheck(quality=analysis["quality"], redness=analysis["redness"])
+    report = service.analyse(clean).report
+    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"])
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)
@@ -93,19 +94,26 @@ def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep)
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
-def image_response(ctx: WebContext, photo: Photo) -> Response:
-    """The photo file, never cached by shared caches."""
-    return FileResponse(
-        ctx.store.path(photo.file_path),
-        media_type="image/jpeg",
-        headers={"Cache-Control": "private, no-store"},
-    )
+@router.get("/photos/{photo_id}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+def read_photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """The redness heatmap drawn at upload (404 when none was drawn)."""
+    return image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
+
+
+def image_response(ctx: WebContext, photo: Photo, *, heatmap: bool = False) -> Response:
+    """The photo (or heatmap) file, never cached by shared caches."""
+    relpath = photo.heatmap_path if heatmap else photo.file_path
+    if relpath is None:
+        raise NotFoundError("This photo has no heatmap.")
+    headers = {"Cache-Control": "private, no-store"}
+    return FileResponse(ctx.store.path(relpath), media_type="image/jpeg", headers=headers)
 
 
 @router.delete("/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def delete_photo(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """Delete a photo (row and file)."""
-    relpath = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))
+    files = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))
     db.commit()
-    ctx.store.delete(relpath)
+    for relpath in files:
+        ctx.store.delete(relpath)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -71,12 +71,19 @@ def photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> R
     return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
+@router.get("/photos/{photo_id}/heatmap")
+def photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """The heatmap JPEG for the page's <img>."""
+    return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
+
+
 @router.post("/photos/{photo_id}/delete")
 def delete(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
     """Delete the photo (row and file) and return to the treatment."""
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment_id = photo.treatment_id
-    relpath = service.delete(db, photo=photo)
+    files = service.delete(db, photo=photo)
     db.commit()
-    ctx.store.delete(relpath)
+    for relpath in files:
+        ctx.store.delete(relpath)
     return RedirectResponse(f"/treatments/{treatment_id}", status_code=303)

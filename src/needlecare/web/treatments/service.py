@@ -49,7 +49,8 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
 
 def delete(db: Session, *, treatment: Treatment) -> list[str]:
     """Delete a treatment with its photos and check-ins; returns the photo files to remove after commit."""
-    files = list(db.scalars(select(Photo.file_path).where(Photo.treatment_id == treatment.id)))
+    rows = db.execute(select(Photo.file_path, Photo.heatmap_path).where(Photo.treatment_id == treatment.id))
+    files = [path for row in rows for path in row if path]
     db.delete(treatment)
     db.flush()
     return files
