@@ -1,9 +1,10 @@
 """Synthetic ground truth on real faces (issue 2, "How it is measured").
 
 Known haemoglobin is added in optical-density space under a feathered skin mask, and the index must follow
-it; melanin, lips, exposure, white balance, JPEG compression and resolution must not move it. Tolerances are
-in "OD_hb equivalents": an index change divided by the index's response to 1 OD_hb of added haemoglobin on
-that face (the response is below 1 because the feathered mask does not cover all skin fully).
+it; melanin, lips, exposure, white balance, JPEG compression and resolution must not move it. The index is in
+OD_hb: haemoglobin added uniformly raises it by exactly the dose (tested below), so index changes are
+"OD-haemoglobin equivalents" directly. (The feathered skin mask of the other tests covers only part of the
+measured skin, so their response per dose is about 0.5; ratios are taken against that measured response.)
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from needlecare import analyze_photo
 from needlecare.imaging.redness import chromophores
 
 DOSE = 0.1  # OD_hb
-#: Issue 2 asks for <= 0.01 OD_hb equivalents after JPEG quality 60 or half resolution. Measured on these
-#: faces: up to 0.035 (JPEG's chroma quantisation desaturates skin slightly). This tolerance documents what
-#: is achieved; the gap is reported on the issue.
-JPEG_AND_RESOLUTION_TOLERANCE = 0.04
+#: Issue 2 asks for <= 0.01 OD_hb after JPEG quality 60 or half resolution. Half resolution: measured max
+#: 0.0055. JPEG q60: measured max 0.0175 (obama2/3: quality 60 quantises the chroma DC of every 8x8 block
+#: with a step of ~1.7 levels, and uniform skin rounds the same way in every block - information the file
+#: no longer has). The JPEG tolerance documents what is achieved; the gap is reported on the issue.
+RESOLUTION_TOLERANCE, JPEG_TOLERANCE = 0.01, 0.02
 #: Issue targets and what this version achieves on the six faces (the gaps are reported on the issue; the
 #: residue is landmark jitter between separately meshed photos, ~0.001-0.005 OD_hb):
 #: melanin <= 5 % of the haemoglobin response (measured max 9.7 %, obama3), lips only <= 1 % (measured max
-#: 2.2 %), left cheek >= 50x the right cheek (measured min 33x), exposure <= 0.02 (measured max 0.0204).
-MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO, EXPOSURE_TOLERANCE = 0.12, 0.03, 25.0, 0.03
+#: 2.2 %), left cheek >= 50x the right cheek (measured min 33x).
+MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.12, 0.03, 25.0
+EXPOSURE_TOLERANCE = 0.02  # OD_hb, the issue's target (measured max 0.011)
 
 
 def skin_weight(face) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -90,7 +93,7 @@ def test_exposure_does_not_move_the_index(face, gain: float) -> None:  # type: i
     # several of the original portraits clip 40 % of the skin; see test_overexposure_is_flagged).
     start = apply_gain(face.rgb, (0.7, 0.7, 0.7))
     change = index_of(apply_gain(start, (gain, gain, gain))) - index_of(start)
-    assert abs(change) / response_per_od(face) <= EXPOSURE_TOLERANCE, change
+    assert abs(change) <= EXPOSURE_TOLERANCE, change
 
 
 def test_overexposure_is_flagged_when_skin_clips(faces_dir) -> None:  # type: ignore[no-untyped-def]
@@ -113,12 +116,8 @@ def test_jpeg_quality_60_and_half_resolution(face) -> None:  # type: ignore[no-u
     jpeg = analyze_photo(buffer.getvalue()).index
     height, width = face.rgb.shape[:2]
     half = np.asarray(Image.fromarray(face.rgb).resize((width // 2, height // 2), Image.Resampling.LANCZOS))
-    slope = response_per_od(face)
-    assert abs(jpeg - base) / slope <= JPEG_AND_RESOLUTION_TOLERANCE, ("jpeg", jpeg - base)
-    assert abs(index_of(half) - base) / slope <= JPEG_AND_RESOLUTION_TOLERANCE, (
-        "half",
-        index_of(half) - base,
-    )
+    assert abs(jpeg - base) <= JPEG_TOLERANCE, ("jpeg", jpeg - base)
+    assert abs(index_of(half) - base) <= RESOLUTION_TOLERANCE, ("half", index_of(half) - base)
 
 
 def test_left_cheek_reddening_is_local(face) -> None:  # type: ignore[no-untyped-def]
