@@ -80,6 +80,31 @@ def test_gps_exif_is_stripped_and_orientation_applied(
     assert set(body["analysis"]["regions"]) >= {"forehead", "nose"}
 
 
+def test_heic_upload_is_stored_as_clean_jpeg(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    with Image.open(faces_dir / "obama-480p.jpg") as im:
+        exif = Image.Exif()
+        exif[GPS_IFD] = {1: "N", 2: (52.0, 31.0, 12.0)}
+        buf = io.BytesIO()
+        im.save(buf, format="HEIF", quality=90, exif=exif.tobytes())
+    r = client.post(
+        f"/api/v1/treatments/{tid}/photos",
+        files={"file": ("IMG_0001.HEIC", buf.getvalue(), "image/heic")},
+        data={"consent": "private"},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    stored = client.get(r.json()["image_url"]).content
+    assert stored[:3] == b"\xff\xd8\xff"
+    with Image.open(io.BytesIO(stored)) as im:
+        assert im.format == "JPEG"
+        assert len(im.getexif()) == 0
+
+
 def test_too_large_upload_is_413_and_leaves_nothing(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers)
