@@ -1,0 +1,183 @@
+"""FHIR export validated by fhir.resources (R4B models): counts, references, values, and real rejection."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+from needlecare.exports.data import REGIONS, collect
+from needlecare.exports.fhir import UNIT_SYSTEM, bundle_dict, fhir_json, scale_text, validate
+
+from .conftest import Seeded
+
+BASE = "https://clinic.example"
+NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def bundle(seeded: Seeded) -> dict[str, Any]:
+    """User A's bundle as parsed back from the exported JSON text."""
+    data: dict[str, Any] = json.loads(fhir_json(collect(seeded.db, user=seeded.a), base_url=BASE, now=NOW))
+    return data
+
+
+def _of(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _ident(resource: dict[str, Any]) -> tuple[str, str]:
+    ident = resource["identifier"][0]
+    return ident["system"], ident["value"]
+
+
+def test_whole_bundle_round_trips_through_the_r4b_models(bundle: dict[str, Any]) -> None:
+    parsed = Bundle.model_validate(bundle)
+    assert parsed.type == "collection"
+    assert json.loads(parsed.model_dump_json()) == bundle  # nothing dropped or altered by the library
+    kinds = [type(e.resource).__module__ for e in parsed.entry]
+    assert all(k.startswith("fhir.resources.R4B.") for k in kinds)
+
+
+def test_counts_match_the_database(seeded: Seeded, bundle: dict[str, Any]) -> None:
+    counts = Counter(e["resource"]["resourceType"] for e in bundle["entry"])
+    measured = [p for p in seeded.a_photos if (p.analysis or {}).get("redness")]
+    assert counts == {
+        "Patient": 1,
+        "Procedure": 1,
+        "Media": len(seeded.a_photos),
+        "Observation": len(measured) + len(seeded.a_checkins),
+    }
+    assert len({e["fullUrl"] for e in bundle["entry"]}) == len(bundle["entry"])  # unique full URLs
+
+
+def test_references_resolve_inside_the_bundle(bundle: dict[str, Any]) -> None:
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    patient_url = next(u for u, r in by_url.items() if r["resourceType"] == "Patient")
+
+    def target(ref: dict[str, str]) -> dict[str, Any]:
+        resource = by_url[ref["reference"]]
+        assert resource["resourceType"] == ref["type"]
+        return resource
+
+    for resource in by_url.values():
+        if resource["resourceType"] != "Patient":
+            assert resource["subject"]["reference"] == patient_url
+        for ref in resource.get("partOf", []):
+            assert target(ref)["resourceType"] == "Procedure"
+    observations = _of(bundle, "Observation")
+    photo_obs = [o for o in observations if "derivedFrom" in o]
+    for obs in photo_obs:
+        media = target(obs["derivedFrom"][0])
+        assert _ident(media)[1] == _ident(obs)[1]  # the measurement of exactly that photo
+        assert media["createdDateTime"] == obs["effectiveDateTime"]
+
+
+def test_patient_and_procedure(seeded: Seeded, bundle: dict[str, Any]) -> None:
+    (patient,) = _of(bundle, "Patient")
+    assert "name" not in patient
+    assert patient["telecom"] == [{"system": "email", "value": "ann@example.org", "use": "home"}]
+    (proc,) = _of(bundle, "Procedure")
+    assert proc["code"]["text"] == "Microneedling"
+    assert proc["performedDateTime"] == "2026-11-20"
+    assert proc["bodySite"] == [{"text": "face"}]
+    notes = " ".join(n["text"] for n in proc["note"])
+    for part in ("depth 1 mm", "3 passes", "device: pen", "bleeding", "Dr. Müller"):
+        assert part in notes
+
+
+def test_redness_observations_carry_index_unit_and_regions(seeded: Seeded, bundle: dict[str, Any]) -> None:
+    photo_obs = {_ident(o)[1]: o for o in _of(bundle, "Observation") if "derivedFrom" in o}
+    for photo in seeded.a_photos:
+        a = photo.analysis or {}
+        obs = photo_obs[str(photo.id)]
+        assert obs["valueQuantity"] == {
+            "value": a["redness"]["index"], "unit": "OD_hb", "system": UNIT_SYSTEM, "code": "OD_hb",
+        }  # fmt: skip
+        regions = {c["code"]["coding"][0]["code"]: c for c in obs["component"] if "face-region" in str(c)}
+        assert list(regions) == list(REGIONS)
+        for name, comp in regions.items():
+            expected = a["regions"][name]["index"]
+            if expected is None:
+                assert "valueQuantity" not in comp
+                assert comp["dataAbsentReason"]["coding"][0]["code"] == "unknown"
+            else:
+                assert comp["valueQuantity"]["value"] == expected
+        delta = [c for c in obs["component"] if c["code"]["coding"][0]["code"] == "redness-index-delta"]
+        if "baseline" in a:
+            assert delta[0]["valueQuantity"]["value"] == a["baseline"]["delta"]
+        else:
+            assert delta == []
+    assert any("baseline" in (p.analysis or {}) for p in seeded.a_photos)  # the delta branch ran
+
+
+def test_self_rating_observations_state_the_scale(seeded: Seeded, bundle: dict[str, Any]) -> None:
+    ratings = [o for o in _of(bundle, "Observation") if "valueInteger" in o]
+    assert [(o["effectiveDateTime"], o["valueInteger"]) for o in ratings] == [
+        ("2026-11-20", 3),
+        ("2026-11-22", 2),
+        ("2026-11-24", 1),
+    ]
+    scale = scale_text()
+    for part in ("CEA/PSA", "0 clear", "4 severe", "not microneedling"):
+        assert part in scale
+    for obs, checkin in zip(ratings, seeded.a_checkins, strict=True):
+        assert obs["note"][0]["text"] == scale
+        comps = {(c["code"]["coding"][0]["code"], c["valueCodeableConcept"]["coding"][0]["code"])
+                 for c in obs.get("component", [])}  # fmt: skip
+        assert comps == {("symptom", s) for s in checkin.symptoms} | {
+            ("triage-urgency", checkin.triage["urgency"])
+        }
+
+
+def test_media_reference_photos_by_url(seeded: Seeded, bundle: dict[str, Any]) -> None:
+    media = _of(bundle, "Media")
+    assert [m["content"]["url"] for m in media] == [
+        f"{BASE}/api/v1/photos/{p.id}/image" for p in seeded.a_photos
+    ]
+    for m in media:
+        assert m["content"]["contentType"] == "image/jpeg"
+        assert "data" not in m["content"]  # referenced, not embedded
+        assert m["type"]["coding"][0]["code"] == "image"
+
+
+def test_full_urls_are_stable_and_depend_on_the_server(seeded: Seeded) -> None:
+    record = collect(seeded.db, user=seeded.a)
+    first = bundle_dict(record, base_url=BASE, now=NOW)
+    assert bundle_dict(record, base_url=BASE, now=NOW) == first
+    other = bundle_dict(record, base_url="https://other.example", now=NOW)
+    assert {e["fullUrl"] for e in other["entry"]}.isdisjoint(e["fullUrl"] for e in first["entry"])
+
+
+def test_other_users_data_is_absent(seeded: Seeded) -> None:
+    data = bundle_dict(collect(seeded.db, user=seeded.b), base_url=BASE, now=NOW)
+    text = json.dumps(data)
+    assert "ann@example.org" not in text
+    assert Counter(e["resource"]["resourceType"] for e in data["entry"]) == {
+        "Patient": 1, "Procedure": 1, "Media": 1, "Observation": 2,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "breaks"),
+    [
+        ("Media", lambda r: r.pop("content")),  # required element missing
+        ("Observation", lambda r: r["valueQuantity"].update(value="very red")),  # decimal expected
+        ("Procedure", lambda r: r.update(performedDateTime="20 Nov 2026")),  # not a FHIR dateTime
+        ("Patient", lambda r: r.update(telecom={"system": "email"})),  # list expected
+        ("Observation", lambda r: r.update(colour="red")),  # no such element
+    ],
+)
+def test_invalid_resources_are_rejected_by_the_library(seeded: Seeded, kind: str, breaks: Any) -> None:
+    good = bundle_dict(collect(seeded.db, user=seeded.a), base_url=BASE, now=NOW)
+    validate(good)  # the unbroken bundle is valid
+    bad = copy.deepcopy(good)
+    breaks(next(e["resource"] for e in bad["entry"] if e["resource"]["resourceType"] == kind))
+    with pytest.raises(ValidationError):
+        validate(bad)
