@@ -91,7 +91,9 @@ def reflectance_to_linear_srgb(reflectance: Float64Array) -> Float64Array:
     cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().align(shape)
     illuminant = colour.SDS_ILLUMINANTS["D65"].copy().align(shape)
     sd = colour.SpectralDistribution(dict(zip(_WAVELENGTHS_NM, reflectance, strict=True)))
-    xyz = colour.sd_to_XYZ(sd, cmfs, illuminant) / 100.0
+    # Plain sum over the 10 nm samples: the default ASTM E308 method needs 1 nm CMFS for its weighting
+    # tables and warns (ColourRuntimeWarning) when given the aligned ones.
+    xyz = colour.sd_to_XYZ(sd, cmfs, illuminant, method="Integration") / 100.0
     result: Float64Array = np.asarray(colour.RGB_COLOURSPACES["sRGB"].matrix_XYZ_to_RGB @ xyz)
     return result
 

@@ -1,0 +1,183 @@
+"""Numeric tests of the piecewise-affine landmark warp on synthetic maps and point clouds."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from scipy.spatial import ConvexHull
+
+from needlecare.imaging.registration import piecewise_affine_maps, warp_map
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+#: Non-square so that a swapped (H, W) or (x, y) shows.
+SHAPE = (120, 170)
+#: Agreement of a warped smooth map with the exact transform (interior pixels).
+RAMP_ATOL = 1e-3
+#: cv2.remap quantises sub-pixel positions to 1/32 px, so a ramp's error is up to |gradient| / 64; the test
+#: ramp's gradient keeps that below RAMP_ATOL.
+RAMP_GRADIENT = np.array([0.02, -0.015])
+
+
+def point_cloud(seed: int) -> F64:
+    """Random landmarks inside a box (corners included) well inside the SHAPE frame, (N, 2) x, y px."""
+    rng = np.random.default_rng(seed)
+    x0, x1, y0, y1 = 25.0, 145.0, 20.0, 100.0
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    inner = rng.uniform([x0 + 2, y0 + 2], [x1 - 2, y1 - 2], size=(40, 2))
+    result: F64 = np.concatenate([corners, inner])
+    return result
+
+
+def ramp(x: npt.ArrayLike, y: npt.ArrayLike) -> F64:
+    result: F64 = 3.0 + RAMP_GRADIENT[0] * np.asarray(x) + RAMP_GRADIENT[1] * np.asarray(y)
+    return result
+
+
+def ramp_image(shape: tuple[int, int]) -> F32:
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return ramp(xs, ys).astype(np.float32)
+
+
+def similarity(angle_deg: float, scale: float, shift: tuple[float, float]) -> tuple[F64, F64]:
+    """Matrix A (2, 2) and shift t (2,) of p -> A p + t, x, y px."""
+    a = np.deg2rad(angle_deg)
+    matrix: F64 = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return matrix, np.asarray(shift, dtype=np.float64)
+
+
+def hull_depth(points: F64, shape: tuple[int, int]) -> F64:
+    """(H, W) signed distance of each pixel inside the convex hull of *points* (> 0 inside, px)."""
+    hull = ConvexHull(points)
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    pixels = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float64)
+    # equations: unit outward normal n and offset c with n . p + c <= 0 inside.
+    distance = -(pixels @ hull.equations[:, :2].T + hull.equations[:, 2])
+    result: F64 = distance.min(axis=1).reshape(shape)
+    return result
+
+
+def transformed_case(seed: int) -> tuple[F64, F64, F64, F64]:
+    """Source landmarks, target landmarks = A source + t, and the inverse transform (A^-1, t)."""
+    source = point_cloud(seed)
+    matrix, shift = similarity(angle_deg=12.0, scale=0.85, shift=(10.0, -4.0))
+    # rotate about the box centre so the target stays inside the frame
+    centre = np.array([85.0, 60.0])
+    shift = shift + centre - matrix @ centre
+    target = source @ matrix.T + shift
+    assert target.min() > 1
+    assert np.all(target.max(axis=0) < np.array(SHAPE[::-1]) - 1)
+    return source, target, np.linalg.inv(matrix), shift
+
+
+# --- maps -------------------------------------------------------------------------------------------------
+
+
+def test_piecewise_affine_maps_types_and_shapes() -> None:
+    points = point_cloud(0)
+    map_x, map_y, inside = piecewise_affine_maps(points.astype(np.float32), points.astype(np.float32), SHAPE)
+    assert map_x.shape == SHAPE
+    assert map_y.shape == SHAPE
+    assert inside.shape == SHAPE
+    assert map_x.dtype == np.float32
+    assert map_y.dtype == np.float32
+    assert inside.dtype == np.bool_
+    assert np.all(map_x[~inside] == -1)
+    assert np.all(map_y[~inside] == -1)
+    assert 0 < inside.sum() < inside.size
+
+
+def test_inside_mask_is_the_landmark_hull() -> None:
+    points = point_cloud(1)
+    _, _, inside = piecewise_affine_maps(points, points, SHAPE)
+    depth = hull_depth(points, SHAPE)
+    assert np.all(inside[depth > 1e-6])
+    assert not np.any(inside[depth < -1e-6])
+
+
+def test_identity_maps_are_pixel_coordinates() -> None:
+    points = point_cloud(2)
+    map_x, map_y, inside = piecewise_affine_maps(points, points, SHAPE)
+    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    np.testing.assert_allclose(map_x[inside], xs[inside], atol=1e-4)
+    np.testing.assert_allclose(map_y[inside], ys[inside], atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_affine_landmarks_give_the_inverse_transform(seed: int) -> None:
+    source, target, inverse, shift = transformed_case(seed)
+    map_x, map_y, inside = piecewise_affine_maps(target, source, SHAPE)
+    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    pixels = np.column_stack([xs[inside], ys[inside]]).astype(np.float64)
+    expected = (pixels - shift) @ inverse.T
+    np.testing.assert_allclose(map_x[inside], expected[:, 0], atol=1e-3)
+    np.testing.assert_allclose(map_y[inside], expected[:, 1], atol=1e-3)
+
+
+# --- warp_map ---------------------------------------------------------------------------------------------
+
+
+def test_identical_landmarks_leave_map_unchanged_inside_and_nan_outside() -> None:
+    points = point_cloud(5)
+    values = np.random.default_rng(5).normal(size=SHAPE).astype(np.float32)
+    warped = warp_map(values, points, points, SHAPE)
+    assert warped.dtype == np.float32
+    assert warped.shape == SHAPE
+    _, _, inside = piecewise_affine_maps(points, points, SHAPE)
+    np.testing.assert_allclose(warped[inside], values[inside], rtol=0, atol=1e-5)
+    assert np.all(np.isnan(warped[~inside]))
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_affine_warp_of_a_ramp_is_the_ramp_at_inverse_coordinates(seed: int) -> None:
+    source, target, inverse, shift = transformed_case(seed)
+    warped = warp_map(ramp_image(SHAPE), source, target, SHAPE)
+    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    interior = hull_depth(target, SHAPE) > 1.0
+    assert interior.sum() > 0.3 * interior.size
+    pixels = np.column_stack([xs[interior], ys[interior]]).astype(np.float64)
+    back = (pixels - shift) @ inverse.T
+    np.testing.assert_allclose(warped[interior], ramp(back[:, 0], back[:, 1]), rtol=0, atol=RAMP_ATOL)
+    assert np.all(np.isnan(warped[hull_depth(target, SHAPE) < -1e-6]))
+
+
+def test_nan_in_source_propagates_as_nan() -> None:
+    points = point_cloud(9)
+    values = ramp_image(SHAPE)
+    unknown = np.zeros(SHAPE, dtype=bool)
+    unknown[50:70, 60:90] = True
+    values[unknown] = np.nan
+    warped = warp_map(values, points, points, SHAPE)
+    _, _, inside = piecewise_affine_maps(points, points, SHAPE)
+    assert np.all(np.isnan(warped[unknown]))
+    known = inside & ~unknown
+    np.testing.assert_allclose(warped[known], values[known], rtol=0, atol=1e-5)
+
+
+def test_nan_in_source_propagates_through_an_affine_warp() -> None:
+    source, target, inverse, shift = transformed_case(10)
+    values = ramp_image(SHAPE)
+    values[45:75, 55:95] = np.nan
+    warped = warp_map(values, source, target, SHAPE)
+    ys, xs = np.mgrid[0 : SHAPE[0], 0 : SHAPE[1]]
+    pixels = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float64)
+    back = ((pixels - shift) @ inverse.T).reshape(*SHAPE, 2)
+    bx, by = back[..., 0], back[..., 1]
+    interior = hull_depth(target, SHAPE) > 1.0
+    # Target pixels whose source position lies in the unknown block are NaN, never 0 ...
+    in_block = interior & (bx > 55) & (bx < 94) & (by > 45) & (by < 74)
+    assert in_block.sum() > 500
+    assert np.all(np.isnan(warped[in_block]))
+    # ... and those whose bilinear footprint is clear of it keep the ramp's value.
+    clear = interior & ((bx < 53) | (bx > 96) | (by < 43) | (by > 76))
+    assert np.all(np.isfinite(warped[clear]))
+    np.testing.assert_allclose(warped[clear], ramp(bx[clear], by[clear]), rtol=0, atol=RAMP_ATOL)
+
+
+def test_source_entirely_nan_gives_all_nan() -> None:
+    points = point_cloud(11)
+    warped = warp_map(np.full(SHAPE, np.nan, dtype=np.float32), points, points, SHAPE)
+    assert np.all(np.isnan(warped))
