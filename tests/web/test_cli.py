@@ -28,3 +28,41 @@ def test_unsafe_production_config_exits_2(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 2
     assert "SECRET_KEY" in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_creates_and_migrates_the_database(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from .live import free_port
+
+    port = free_port()
+    env = {**os.environ, "NEEDLECARE_DATA_DIR": str(tmp_path / "data"), "NEEDLECARE_ARGON2_MEMORY_KIB": "64"}
+    env.pop("DATABASE_URL", None)
+    code = "from needlecare.cli.main import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'needlecare.db'}")
+    assert {"users", "photos", "alembic_version"} <= set(inspect(engine).get_table_names())
+    engine.dispose()

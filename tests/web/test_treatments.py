@@ -101,3 +101,15 @@ def test_delete_treatment(client: TestClient) -> None:
     tid = api_treatment(client, headers)
     assert client.delete(f"/api/v1/treatments/{tid}", headers=headers).status_code == 204
     assert client.get(f"/api/v1/treatments/{tid}").status_code == 404
+
+
+def test_short_needles_show_the_window_in_hours(client: TestClient) -> None:
+    headers = api_signup(client)
+    params = TreatmentParams(depth_mm=0.25, passes=1, device="roller", area="face", skin_type=2)
+    course = expected_course(params).to_dict()
+    tid = api_treatment(
+        client, headers, depth_mm=0.25, passes=1, device="roller", bleeding=False, serum=False, skin_type=2
+    )
+    page = client.get(f"/treatments/{tid}").text
+    assert course["typical_days"][1] <= 1  # the data file's short-needle rule gives a window within a day
+    assert f"{course['typical_hours'][0]}–{course['typical_hours'][1]} hours" in page
