@@ -6,6 +6,7 @@ knowledge rules, so the exports run on the same data the web app stores.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,11 +35,11 @@ class Analysed:
 
 @pytest.fixture(scope="session")
 def analysed(faces_dir: Path) -> dict[str, Analysed]:
-    """obama.jpg (baseline), obama2.jpg measured against it, obama3.jpg on its own."""
+    """obama.jpg (baseline), obama2.jpg measured against it, obama-240p.jpg (a face_too_small warning)."""
     from needlecare import analyze_photo
 
     base = faces_dir / "obama.jpg"
-    follow, other = faces_dir / "obama2.jpg", faces_dir / "obama3.jpg"
+    follow, other = faces_dir / "obama2.jpg", faces_dir / "obama-240p.jpg"
     return {
         "baseline": Analysed(base.read_bytes(), analyze_photo(base).to_dict()),
         "day1": Analysed(follow.read_bytes(), analyze_photo(follow, baseline=base).to_dict()),
@@ -69,6 +70,13 @@ def _photo(store: PhotoStore, t: Treatment, shot: Analysed, day: int, consent: s
     )  # fmt: skip
 
 
+def _chin_unmeasured(shot: Analysed) -> Analysed:
+    """A copy whose chin region had too few measurable pixels (``index`` None, as the pipeline reports it)."""
+    analysis = copy.deepcopy(shot.analysis)
+    analysis["regions"]["chin"] = {"index": None, "pixels": 12}
+    return Analysed(shot.jpeg, analysis)
+
+
 def _checkin(t: Treatment, day: int, rating: int, symptoms: list[str]) -> CheckIn:
     return CheckIn(
         user_id=t.user_id, treatment_id=t.id, checked_on=t.treated_on + dt.timedelta(days=day), day=day,
@@ -78,7 +86,10 @@ def _checkin(t: Treatment, day: int, rating: int, symptoms: list[str]) -> CheckI
 
 @pytest.fixture
 def seeded(tmp_path: Path, analysed: dict[str, Analysed]) -> Iterator[Seeded]:
-    """User A: a treatment with a baseline, three follow-up photos (one file missing) and three check-ins.
+    """User A: a treatment with a baseline, four follow-up photos and three check-ins.
+
+    Of the follow-ups, day 3 carries a quality warning, day 5 has an unmeasured region and its file is
+    missing, day 6 has no analysis.
 
     User B: a treatment with one photo and one check-in of their own.
     """
@@ -104,8 +115,10 @@ def seeded(tmp_path: Path, analysed: dict[str, Analysed]) -> Iterator[Seeded]:
             _photo(store, ta, analysed["baseline"], -1, "clinician", is_baseline=True),
             _photo(store, ta, analysed["day1"], 1, "clinician"),
             _photo(store, ta, analysed["day3"], 3, "private"),
-            _photo(store, ta, analysed["day3"], 5, "clinician"),
+            _photo(store, ta, _chin_unmeasured(analysed["day3"]), 5, "clinician"),
+            _photo(store, ta, analysed["day3"], 6, "clinician"),
         ]
+        photos[4].analysis = None  # stored before it could be measured: exported without numbers
         checkins = [
             _checkin(ta, 0, 3, []),
             _checkin(ta, 2, 2, ["tightness", "flaking"]),

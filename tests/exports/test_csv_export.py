@@ -24,10 +24,14 @@ def test_measurements_one_row_per_photo_with_stored_values(seeded: Seeded) -> No
     rows = _parse(text)
     assert [int(r["photo_id"]) for r in rows] == [p.id for p in seeded.a_photos]
     for row, photo in zip(rows, seeded.a_photos, strict=True):
-        a = photo.analysis or {}
         assert row["taken_on"] == photo.taken_on.isoformat()
         assert int(row["day_since_treatment"]) == photo.day
         assert row["is_baseline"] == ("true" if photo.is_baseline else "false")
+        assert row["uploaded_at"].endswith("+00:00")
+        if photo.analysis is None:
+            assert row["index"] == row["unit"] == row["quality_ok"] == row["index_chin"] == ""
+            continue
+        a = photo.analysis
         assert float(row["index"]) == a["redness"]["index"]  # full precision, no rounding
         assert row["unit"] == "OD_hb"
         for region in REGIONS:
@@ -36,8 +40,11 @@ def test_measurements_one_row_per_photo_with_stored_values(seeded: Seeded) -> No
         assert row["quality_ok"] == ("true" if a["quality"]["ok"] else "false")
         assert row["quality_warnings"].split(";") == (a["quality"]["warnings"] or [""])
         assert row["colour_reference"] == a["quality"]["colour_reference"]
-        assert row["uploaded_at"].endswith("+00:00")
-    assert [r["day_since_treatment"] for r in rows] == ["-1", "1", "3", "5"]
+    assert [r["day_since_treatment"] for r in rows] == ["-1", "1", "3", "5", "6"]
+    assert rows[2]["quality_ok"] == "false"
+    assert "face_too_small" in rows[2]["quality_warnings"].split(";")
+    assert rows[3]["index_chin"] == ""
+    assert float(rows[3]["index_nose"]) > 0
 
 
 def test_checkins_rows_with_symptoms_and_triage(seeded: Seeded) -> None:
@@ -66,7 +73,7 @@ def test_one_treatment_only_and_someone_elses_is_refused(seeded: Seeded) -> None
     from needlecare.exports.data import TreatmentNotFoundError
 
     only = collect(seeded.db, user=seeded.a, treatment_id=seeded.a_treatment.id)
-    assert len(_parse(measurements_csv(only))) == 4
+    assert len(_parse(measurements_csv(only))) == 5
     with pytest.raises(TreatmentNotFoundError):
         collect(seeded.db, user=seeded.b, treatment_id=seeded.a_treatment.id)
 

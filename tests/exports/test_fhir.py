@@ -94,8 +94,11 @@ def test_patient_and_procedure(seeded: Seeded, bundle: dict[str, Any]) -> None:
 
 def test_redness_observations_carry_index_unit_and_regions(seeded: Seeded, bundle: dict[str, Any]) -> None:
     photo_obs = {_ident(o)[1]: o for o in _of(bundle, "Observation") if "derivedFrom" in o}
+    assert set(photo_obs) == {str(p.id) for p in seeded.a_photos if p.analysis}
     for photo in seeded.a_photos:
-        a = photo.analysis or {}
+        if photo.analysis is None:
+            continue
+        a = photo.analysis
         obs = photo_obs[str(photo.id)]
         assert obs["valueQuantity"] == {
             "value": a["redness"]["index"], "unit": "OD_hb", "system": UNIT_SYSTEM, "code": "OD_hb",
@@ -115,6 +118,9 @@ def test_redness_observations_carry_index_unit_and_regions(seeded: Seeded, bundl
         else:
             assert delta == []
     assert any("baseline" in (p.analysis or {}) for p in seeded.a_photos)  # the delta branch ran
+    absent = [c for c in photo_obs[str(seeded.missing_photo.id)]["component"] if "dataAbsentReason" in c]
+    assert [c["code"]["coding"][0]["code"] for c in absent] == ["chin"]
+    assert "face_too_small" in photo_obs[str(seeded.a_photos[2].id)]["note"][1]["text"]
 
 
 def test_self_rating_observations_state_the_scale(seeded: Seeded, bundle: dict[str, Any]) -> None:
