@@ -1,1 +1,0 @@
-"""Public articles: the list at ``/learn`` and one article at ``/learn/{slug}``."""

@@ -1,1 +1,0 @@
-"""Newsletter (beauty resources, tips and news): double opt-in, consent record, one-click unsubscribe."""
