@@ -64,6 +64,9 @@ def test_emergency_page_is_unmistakable_with_reason_and_source(client: TestClien
     assert "EMERGENCY" in page.text
     assert expected.reasons[0].sources[0].replace("&", "&amp;") in page.text
     assert "not a diagnosis" in page.text
+    treatment_page = client.get(f"/treatments/{tid}").text
+    assert f'href="{r.headers["location"]}"' in treatment_page
+    assert '<span class="tag avoid">emergency</span>' in treatment_page
 
 
 def test_checkin_form_lists_every_symptom(client: TestClient) -> None:

@@ -9,7 +9,9 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from needlecare.knowledge.treatment import AREAS, DEVICES, MAX_DEPTH_MM, MAX_PASSES
+from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
 from needlecare.web.treatments import api, course, schemas, service
 
@@ -44,6 +46,8 @@ def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db:
         "t": treatment,
         "info": info,
         "plan_reasons": course.plan(treatment).get("reasons", []),
+        "photos": photos.get_all(db, treatment=treatment),
+        "checkins": checkins.get_all(db, treatment=treatment),
     }
     return render(request, "treatment.html", context)
 
