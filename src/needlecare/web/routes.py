@@ -11,6 +11,7 @@ from needlecare.web.checkins import api as checkins_api
 from needlecare.web.checkins import pages as checkins_pages
 from needlecare.web.ingredients import api as ingredients_api
 from needlecare.web.ingredients import pages as ingredients_pages
+from needlecare.web.learn import pages as learn_pages
 from needlecare.web.photos import api as photos_api
 from needlecare.web.photos import pages as photos_pages
 from needlecare.web.timeline import api as timeline_api
@@ -26,6 +27,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     checkins_pages.router,
     timeline_pages.router,
     ingredients_pages.router,
+    learn_pages.router,
 ]
 API_ROUTERS: list[APIRouter] = [
     accounts_api.router,

@@ -1,0 +1,1 @@
+"""Public articles: the list at ``/learn`` and one article at ``/learn/{slug}``."""
