@@ -196,3 +196,8 @@ def test_security_headers(client: TestClient) -> None:
     r = client.get("/login")
     assert r.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_no_cdn_backed_docs_pages(client: TestClient) -> None:
+    assert client.get("/api/v1/docs").status_code == 404
+    assert "cdn" not in client.get("/login").text.lower()

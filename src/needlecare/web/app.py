@@ -45,7 +45,7 @@ def _api_app(ctx: WebContext) -> FastAPI:
         description="Decision support after microneedling, not a diagnosis. Cookie session auth; unsafe "
         "methods need the X-CSRF-Token header from GET /auth/session.",
         dependencies=[Depends(csrf_header_guard)],
-        docs_url="/docs",
+        docs_url=None,  # Swagger UI would load from a CDN; the schema is at /openapi.json
         redoc_url=None,
     )
     api.state.ctx = ctx
