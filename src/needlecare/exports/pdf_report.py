@@ -1,0 +1,154 @@
+"""The PDF report for the dermatologist (reportlab platypus), built from one patient's record.
+
+Per treatment: the settings, the expected redness window, a chart of the photo redness index and one of
+the self-ratings against that window, a table of measurements per face region, photo thumbnails (only photos
+whose consent allows sharing with a practitioner; missing files are skipped with a note), the triage history
+and today's aftercare plan. Then the full sources cited and, on every page, the "decision support, not a
+diagnosis" note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate
+
+from needlecare.exports import pdf_sections as sec
+from needlecare.exports.data import PatientRecord, TreatmentRecord, redness, today_of, utc
+from needlecare.exports.pdf_chart import chart
+from needlecare.knowledge.common import DISCLAIMER
+from needlecare.knowledge.evidence import evidence
+from needlecare.storage.files import PhotoStore
+from needlecare.web.treatments import course
+
+MEDIA_TYPE = "application/pdf"
+TITLE = "needlecare report for the dermatologist"
+FOOTER = "needlecare - decision support, not a diagnosis"
+
+
+def _sources_cited(expected: dict[str, Any], tr: TreatmentRecord, plan: dict[str, Any]) -> list[str]:
+    """Short citations (``"Chu et al., Dermatol Surg 2021 (A)"``) behind the report's statements."""
+    cited = list(evidence().cite(evidence().grading.scales["psa"].sources))  # the 0-4 self-rating scale
+    reasons = [*expected["reasons"], *plan.get("reasons", []), *plan.get("milestones", [])]
+    reasons += [r for c in tr.checkins for r in (c.triage or {}).get("reasons", [])]
+    for reason in reasons:
+        cited += [str(s) for s in reason.get("sources", [])]
+    return list(dict.fromkeys(cited))
+
+
+def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tuple[list[Flowable], list[str]]:
+    """Flowables of one treatment and the short citations they rely on."""
+    t = tr.treatment
+    today = today_of(t, now)
+    day_today = (today - t.treated_on).days
+    expected = course.expected(t)
+    plan = course.plan(t)
+    baselines = [p for p in tr.photos if p.is_baseline and redness(p)]
+    base = float(redness(baselines[-1])["index"]) if baselines else None  # type: ignore[index]
+    photo_points = [
+        (float(p.day), float(r["index"]))
+        for p in tr.photos
+        if not p.is_baseline and p.day >= 0 and (r := redness(p)) is not None
+    ]
+    rating_points = [(float(c.day), float(c.self_rating)) for c in tr.checkins]
+    out: list[Flowable] = [sec.heading(f"Treatment of {t.treated_on.isoformat()}", 1)]
+    out += sec.treatment_summary(t, day_today)
+    out += [sec.heading("Expected window"), *sec.expected_window(expected)]
+    out.append(
+        KeepTogether(
+            [
+                sec.heading("Redness over time"),
+                sec.para("Photo redness index (OD_hb); the shaded band is the typical window.", sec.SMALL),
+                chart(photo_points, expected, y_label="redness index (OD_hb)", baseline=base),
+                sec.para("Self-rating on the 0-4 CEA/PSA scale (0 clear ... 4 severe).", sec.SMALL),
+                chart(rating_points, expected, y_label="self-rating 0-4", y_range=(0.0, 4.0)),
+            ]
+        )
+    )
+    out += [sec.heading("Measurements per region"), *sec.measurements(tr.photos)]
+    out += [sec.heading("Photos"), *sec.photos(tr.photos, store)]
+    out += [sec.heading("Triage history"), *sec.triage_history(tr.checkins)]
+    entry = next((d for d in plan["days"] if d["date"] == today.isoformat()), None)
+    out += [sec.heading("Today's aftercare plan"), *sec.todays_plan(entry, day_today)]
+    return out, _sources_cited(expected, tr, plan)
+
+
+def _sources(cited: list[str]) -> list[Flowable]:
+    """Full citations for the short forms, in order of first use (evidence grade in brackets)."""
+    by_short = {str(s): s for s in evidence().sources.values()}
+    items = []
+    for short in cited:
+        src = by_short.get(short)
+        if src is None:
+            items.append(short)
+            continue
+        link = src.url or (f"https://pubmed.ncbi.nlm.nih.gov/{src.pmid}/" if src.pmid else "")
+        items.append(f"{src.citation} Evidence grade {src.grade}. {link}".strip())
+    return [sec.heading("Sources", 1), *sec.bullets(items or ["No sources were cited."], sec.SMALL)]
+
+
+def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(2 * cm, 1.2 * cm, FOOTER)
+    canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"page {doc.page}")
+    canvas.restoreState()
+
+
+def pdf_report(
+    record: PatientRecord, store: PhotoStore, *, now: dt.datetime | None = None, compress: bool = True
+) -> bytes:
+    """The report as PDF bytes (A4).
+
+    Parameters
+    ----------
+    record
+        One patient's data (:func:`needlecare.exports.data.collect`).
+    store
+        Where the photo files are (thumbnails are made from them).
+    now
+        The report time ("today" is taken in each treatment's time zone); the current UTC time when omitted.
+    compress
+        Deflate the page streams (turn off to read the text in the raw file).
+    """
+    now = utc(now or dt.datetime.now(dt.UTC))
+    story: list[Flowable] = [
+        sec.heading(TITLE, 1),
+        sec.para(f"Patient: {record.user.email}. Generated {now:%Y-%m-%d %H:%M} UTC from their own records."),
+        sec.para(DISCLAIMER),
+        sec.para(
+            "Redness index: measured on the patient's photos (OD_hb, optical density of haemoglobin, "
+            "melanin and shading removed); self-ratings and symptoms are the patient's own check-ins; the "
+            "triage urgency is needlecare's rule-based decision support.",
+            sec.SMALL,
+        ),
+    ]
+    cited: list[str] = []
+    if not record.treatments:
+        story.append(sec.para("No treatments are recorded."))
+    for i, tr in enumerate(record.treatments):
+        flowables, sources = _treatment(tr, store, now)
+        story += ([PageBreak()] if i else []) + flowables
+        cited += sources
+    story += _sources(list(dict.fromkeys(cited)))
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+        topMargin=1.8 * cm,
+        bottomMargin=2 * cm,
+        title=TITLE,
+        author="needlecare",
+        subject="Decision support, not a diagnosis",
+        pageCompression=1 if compress else 0,
+        invariant=1,
+    )
+    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    return buf.getvalue()
