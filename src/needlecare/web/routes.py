@@ -9,6 +9,8 @@ from needlecare.web.accounts import api as accounts_api
 from needlecare.web.accounts import pages as accounts_pages
 from needlecare.web.checkins import api as checkins_api
 from needlecare.web.checkins import pages as checkins_pages
+from needlecare.web.exports import api as exports_api
+from needlecare.web.exports import pages as exports_pages
 from needlecare.web.ingredients import api as ingredients_api
 from needlecare.web.ingredients import pages as ingredients_pages
 from needlecare.web.learn import pages as learn_pages
@@ -27,6 +29,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     checkins_pages.router,
     timeline_pages.router,
     ingredients_pages.router,
+    exports_pages.router,
     learn_pages.router,
 ]
 API_ROUTERS: list[APIRouter] = [
@@ -36,4 +39,5 @@ API_ROUTERS: list[APIRouter] = [
     checkins_api.router,
     timeline_api.router,
     ingredients_api.router,
+    exports_api.router,
 ]
