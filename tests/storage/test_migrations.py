@@ -6,12 +6,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from needlecare.storage import newsletter as _newsletter  # noqa: F401  (its table is part of Base.metadata)
 from needlecare.storage.migrate import MIGRATIONS_DIR, downgrade, upgrade
 from needlecare.storage.models import Base
 
 from .conftest import Database
 
-TABLES = {"users", "treatments", "photos", "checkins", "audit_events"}
+TABLES = {"users", "treatments", "photos", "checkins", "audit_events", "newsletter_subscriptions"}
 
 
 def test_upgrade_creates_every_table(db: Database) -> None:

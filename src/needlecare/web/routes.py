@@ -14,6 +14,7 @@ from needlecare.web.exports import pages as exports_pages
 from needlecare.web.ingredients import api as ingredients_api
 from needlecare.web.ingredients import pages as ingredients_pages
 from needlecare.web.learn import pages as learn_pages
+from needlecare.web.newsletter import pages as newsletter_pages
 from needlecare.web.photos import api as photos_api
 from needlecare.web.photos import pages as photos_pages
 from needlecare.web.timeline import api as timeline_api
@@ -31,6 +32,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     ingredients_pages.router,
     exports_pages.router,
     learn_pages.router,
+    newsletter_pages.router,
 ]
 API_ROUTERS: list[APIRouter] = [
     accounts_api.router,

@@ -1,0 +1,168 @@
+"""Outgoing e-mail: compose plain-text messages and send them through SMTP or into a local outbox directory.
+
+Configuration comes from the environment with the ``NEEDLECARE_SMTP_`` prefix (:class:`MailSettings`).
+The default backend, ``outbox``, writes each message as an ``.eml`` file to ``<data_dir>/outbox`` so a
+development server needs no SMTP server; set ``NEEDLECARE_SMTP_BACKEND=smtp`` and ``NEEDLECARE_SMTP_HOST`` /
+``_PORT`` / ``_FROM_ADDRESS`` (optionally ``_STARTTLS``, ``_USERNAME``, ``_PASSWORD``) to send for real.
+
+Messages to subscribers carry RFC 2369 ``List-Unsubscribe`` and RFC 8058 ``List-Unsubscribe-Post`` headers so
+mail clients can offer one-click unsubscribe (see :func:`compose`).
+"""
+
+from __future__ import annotations
+
+import email.policy
+import logging
+import smtplib
+import ssl
+import uuid
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+#: Value of the RFC 8058 ``List-Unsubscribe-Post`` header.
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+#: Headers are not folded below RFC 5322's 998-character line limit: a long ``List-Unsubscribe`` URL must stay
+#: one plain token (folding would turn it into encoded words that mail clients do not read as a URL).
+POLICY = email.policy.default.clone(max_line_length=998)
+
+
+class MailError(RuntimeError):
+    """The message could not be handed to the SMTP server or written to the outbox."""
+
+
+class MailSettings(BaseSettings):
+    """Where outgoing mail goes (environment variables ``NEEDLECARE_SMTP_<FIELD>``).
+
+    Attributes
+    ----------
+    backend
+        ``outbox`` (default: files in ``outbox_dir``) or ``smtp``.
+    host, port
+        SMTP server (port 1-65535).
+    from_address
+        ``From`` header, e.g. ``needlecare <no-reply@example.org>``.
+    starttls
+        Upgrade the connection with STARTTLS (certificate verified) before logging in or sending.
+    username, password
+        SMTP login, used only when ``username`` is set.
+    timeout_s
+        Socket timeout in seconds (> 0).
+    outbox_dir
+        Directory for the ``outbox`` backend; ``None`` means ``<data_dir>/outbox`` of the app settings.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEEDLECARE_SMTP_", extra="ignore")
+
+    backend: Literal["outbox", "smtp"] = "outbox"
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    from_address: str = "needlecare <no-reply@localhost>"
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+    outbox_dir: Path | None = None
+
+    @field_validator("from_address")
+    @classmethod
+    def _has_address(cls, value: str) -> str:
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError(f"{value!r} has no e-mail address")
+        return value
+
+
+def compose(
+    *, sender: str, to: str, subject: str, text: str, unsubscribe_url: str | None = None
+) -> EmailMessage:
+    """A plain-text (UTF-8) message with ``Date`` and ``Message-ID``.
+
+    Parameters
+    ----------
+    sender, to
+        ``From`` and ``To`` (``to`` is one address).
+    subject, text
+        Subject line and body.
+    unsubscribe_url
+        HTTPS URL that unsubscribes the recipient on POST; adds ``List-Unsubscribe: <url>`` and
+        ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058). The body should contain the same
+        link for readers whose client shows no button.
+    """
+    message = EmailMessage(policy=POLICY)
+    message["From"] = sender
+    message["To"] = Address(addr_spec=to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = ONE_CLICK
+    message.set_content(text, charset="utf-8")
+    return message
+
+
+class Mailer:
+    """Send messages with the configured backend.
+
+    Parameters
+    ----------
+    settings
+        Mail configuration.
+    default_outbox
+        Outbox directory used when ``settings.outbox_dir`` is not set.
+    """
+
+    def __init__(self, settings: MailSettings, default_outbox: Path) -> None:
+        self.settings = settings
+        self.outbox = settings.outbox_dir or default_outbox
+
+    @property
+    def sender(self) -> str:
+        """The ``From`` header for outgoing mail."""
+        return self.settings.from_address
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver *message*; raises :class:`MailError` when that fails."""
+        if self.settings.backend == "outbox":
+            self._write(message)
+        else:
+            self._smtp(message)
+
+    def send_quietly(self, message: EmailMessage) -> bool:
+        """Deliver *message* from a background task: a failure is logged (without the address), not raised."""
+        try:
+            self.send(message)
+        except MailError:
+            logger.exception("could not send mail %s", message.get("Message-ID"))
+            return False
+        return True
+
+    def _write(self, message: EmailMessage) -> None:
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            path = self.outbox / f"{uuid.uuid4().hex}.eml"
+            path.write_bytes(message.as_bytes())
+        except OSError as exc:
+            raise MailError(f"cannot write to the outbox {self.outbox}: {exc}") from exc
+
+    def _smtp(self, message: EmailMessage) -> None:
+        s = self.settings
+        try:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
+                if s.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if s.username:
+                    password = s.password.get_secret_value() if s.password else ""
+                    smtp.login(s.username, password)
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise MailError(f"SMTP delivery via {s.host}:{s.port} failed: {exc}") from exc

@@ -1,0 +1,225 @@
+"""Newsletter logic: request, confirm (double opt-in), unsubscribe, and the mails that go with them.
+
+Nothing here tells a caller whether an address was already known: :func:`request_subscription` returns the row
+to mail or ``None`` (already confirmed, or a confirmation was sent moments ago), and the page answers the same
+either way. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from needlecare.mail import Mailer, MailSettings, compose
+from needlecare.settings import Settings
+from needlecare.storage.newsletter import NewsletterSubscription
+from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
+
+#: Version of :data:`CONSENT_TEXT`; bump it whenever the wording changes (it is stored with each consent).
+CONSENT_VERSION = "2026-11-23"
+
+#: The wording next to the (never pre-ticked) consent checkbox.
+CONSENT_TEXT = (
+    "Yes, e-mail me the needlecare newsletter with beauty resources, tips and news. I can unsubscribe at any "
+    "time with one click, and my address is used for nothing else."
+)
+
+ConfirmOutcome = Literal["confirmed", "already_confirmed", "invalid"]
+
+
+class NewsletterSettings(BaseSettings):
+    """Newsletter configuration (environment variables ``NEEDLECARE_NEWSLETTER_<FIELD>``).
+
+    Attributes
+    ----------
+    public_url
+        Base URL put into mailed links, e.g. ``https://needlecare.example.org``; without it the links use the
+        address the subscribe request came to (fine for development; set it in production).
+    confirm_max_age_s
+        Lifetime of a confirmation link in seconds (default 48 h).
+    resend_after_s
+        A pending address gets at most one confirmation e-mail per this many seconds (default 10 min).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEEDLECARE_NEWSLETTER_", extra="ignore")
+
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    confirm_max_age_s: int = Field(default=48 * 3600, gt=0)
+    resend_after_s: int = Field(default=600, ge=0)
+
+
+@dataclass
+class Newsletter:
+    """What the newsletter pages need: settings, token signer and mailer."""
+
+    settings: NewsletterSettings
+    tokens: NewsletterTokens
+    mailer: Mailer
+
+    @classmethod
+    def build(cls, app_settings: Settings) -> Newsletter:
+        """From the environment, signing with the app's secret; the outbox lives in the data directory."""
+        settings = NewsletterSettings()
+        return cls(
+            settings=settings,
+            tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
+            mailer=Mailer(MailSettings(), app_settings.data_dir / "outbox"),
+        )
+
+    def base_url(self, request_base_url: str) -> str:
+        """Base for mailed links: the configured ``public_url``, else the request's; no trailing slash."""
+        return (self.settings.public_url or request_base_url).rstrip("/")
+
+    def confirm_url(self, base: str, sub: NewsletterSubscription) -> str:
+        """The confirmation page for *sub*."""
+        return f"{base}/newsletter/confirm/{self.tokens.confirm_token(sub)}"
+
+    def unsubscribe_url(self, base: str, sub: NewsletterSubscription) -> str:
+        """The unsubscribe page (GET) and one-click endpoint (POST) for *sub*."""
+        return f"{base}/newsletter/unsubscribe/{self.tokens.unsubscribe_token(sub)}"
+
+    def confirmation_mail(self, base: str, sub: NewsletterSubscription) -> EmailMessage:
+        """The double opt-in e-mail with the confirmation link (and, like every mail, an unsubscribe link)."""
+        hours = self.settings.confirm_max_age_s // 3600
+        lifetime = f"{hours} hours" if hours >= 2 else f"{self.settings.confirm_max_age_s // 60} minutes"
+        unsubscribe = self.unsubscribe_url(base, sub)
+        text = (
+            "Hello,\n\n"
+            "someone - hopefully you - asked to receive the needlecare newsletter (beauty resources, tips "
+            "and news) at this address.\n\n"
+            f"To confirm, open this link and press the Confirm button (it works for {lifetime}):\n"
+            f"{self.confirm_url(base, sub)}\n\n"
+            "If you did not ask for this, ignore this e-mail: you will not be subscribed and we will not "
+            "write again.\n\n"
+            f"Do not want these e-mails at all? {unsubscribe}\n"
+        )
+        return compose(
+            sender=self.mailer.sender,
+            to=sub.email,
+            subject="Please confirm your needlecare newsletter subscription",
+            text=text,
+            unsubscribe_url=unsubscribe,
+        )
+
+    def issue_mail(self, base: str, sub: NewsletterSubscription, subject: str, text: str) -> EmailMessage:
+        """One newsletter issue for *sub*, with the one-click headers and an unsubscribe link at the end."""
+        unsubscribe = self.unsubscribe_url(base, sub)
+        footer = (
+            "\n\n--\nYou receive this because you subscribed to the needlecare newsletter.\n"
+            f"Unsubscribe with one click: {unsubscribe}\n"
+        )
+        return compose(
+            sender=self.mailer.sender,
+            to=sub.email,
+            subject=subject,
+            text=text + footer,
+            unsubscribe_url=unsubscribe,
+        )
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes for aware columns; they were stored as UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def request_subscription(
+    db: Session, email: str, *, now: dt.datetime, resend_after_s: int
+) -> NewsletterSubscription | None:
+    """Record a request to subscribe *email* (normalised); the row to send a confirmation to, or ``None``.
+
+    A new address gets a ``pending`` row. An unsubscribed address becomes ``pending`` again with a fresh nonce
+    (a new confirmation is needed). A pending address gets a fresh nonce (older links stop working), unless a
+    confirmation went out less than *resend_after_s* seconds ago. A confirmed address gets nothing.
+    The caller commits.
+    """
+    sub = db.scalar(select(NewsletterSubscription).where(NewsletterSubscription.email == email))
+    if sub is None:
+        sub = NewsletterSubscription(
+            email=email,
+            status="pending",
+            confirm_nonce=_secret(),
+            unsubscribe_key=_secret(),
+            consent_version=CONSENT_VERSION,
+            requested_at=now,
+            created_at=now,
+        )
+        db.add(sub)
+        try:
+            db.flush()
+        except IntegrityError:  # a concurrent request inserted it first: treat it as known
+            db.rollback()
+            return None
+        return sub
+    if sub.status == "confirmed":
+        return None
+    recent = now - _as_utc(sub.requested_at) < dt.timedelta(seconds=resend_after_s)
+    if sub.status == "pending" and recent:
+        return None
+    sub.status = "pending"
+    sub.confirm_nonce = _secret()
+    sub.consent_version = CONSENT_VERSION
+    sub.requested_at = now
+    return sub
+
+
+def confirm(db: Session, claim: Claim, *, now: dt.datetime) -> ConfirmOutcome:
+    """Confirm the subscription a valid confirmation token names; record the consent time. The caller commits.
+
+    ``invalid`` when the row is gone or the token's nonce is no longer current (a newer link was sent, or the
+    person unsubscribed since); ``already_confirmed`` when the same link is used twice.
+    """
+    sub = db.get(NewsletterSubscription, claim.sid)
+    if sub is None or not secrets.compare_digest(sub.confirm_nonce, claim.value):
+        return "invalid"
+    if sub.status == "confirmed":
+        return "already_confirmed"
+    sub.status = "confirmed"
+    sub.consented_at = now
+    sub.unsubscribed_at = None
+    return "confirmed"
+
+
+def unsubscribe(db: Session, claim: Claim, *, now: dt.datetime) -> bool:
+    """Unsubscribe the row a valid unsubscribe token names (idempotent); ``False`` if no such row.
+
+    The confirmation nonce is replaced, so a confirmation link from before cannot subscribe the address again.
+    The caller commits.
+    """
+    sub = db.get(NewsletterSubscription, claim.sid)
+    if sub is None or not secrets.compare_digest(sub.unsubscribe_key, claim.value):
+        return False
+    if sub.status != "unsubscribed":
+        sub.status = "unsubscribed"
+        sub.unsubscribed_at = now
+        sub.confirm_nonce = _secret()
+    return True
+
+
+def confirmed_subscribers(db: Session) -> list[NewsletterSubscription]:
+    """Every confirmed subscription, oldest first."""
+    query = select(NewsletterSubscription).where(NewsletterSubscription.status == "confirmed")
+    return list(db.scalars(query.order_by(NewsletterSubscription.id)))
+
+
+def send_issue(db: Session, newsletter: Newsletter, base: str, subject: str, text: str) -> int:
+    """Mail one newsletter issue to every confirmed subscriber; returns how many mails were delivered.
+
+    Each mail has its own unsubscribe link and one-click headers. A failed delivery is logged and skipped.
+    """
+    sent = 0
+    for sub in confirmed_subscribers(db):
+        sent += newsletter.mailer.send_quietly(newsletter.issue_mail(base, sub, subject, text))
+    return sent
