@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from needlecare.web.newsletter import service
 from needlecare.web.newsletter.service import CONSENT_TEXT, CONSENT_VERSION
 from needlecare.web.newsletter.tokens import CONFIRM_SALT
 
-from .conftest import new_client, page_csrf
+from .conftest import make_settings, new_client, page_csrf
 
 BASE = "https://testserver"
 LINK = re.compile(r"https://testserver(/newsletter/(?:confirm|unsubscribe)/[A-Za-z0-9_.-]+)")
@@ -416,3 +417,17 @@ def test_default_backend_writes_the_outbox_in_the_data_dir(
     assert isinstance(mail, EmailMessage)
     assert mail["To"] == "ann@example.org"
     assert _confirm(client, _links(mail)["confirm"]).status_code == 200
+
+
+def test_production_without_public_url_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", raising=False)
+    nl = service.Newsletter.build(make_settings(tmp_path, environment="production"))
+    assert "NEEDLECARE_NEWSLETTER_PUBLIC_URL is not set" in caplog.text
+    assert nl.base_url("https://host.example/") == "https://host.example"
+    caplog.clear()
+    monkeypatch.setenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", "https://care.example.org")
+    nl = service.Newsletter.build(make_settings(tmp_path, environment="production"))
+    assert caplog.text == ""
+    assert nl.base_url("https://evil.example/") == "https://care.example.org"

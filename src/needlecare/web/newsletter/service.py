@@ -8,6 +8,7 @@ either way. Times are timezone-aware UTC.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -34,6 +35,8 @@ CONSENT_TEXT = (
 )
 
 ConfirmOutcome = Literal["confirmed", "already_confirmed", "invalid"]
+
+logger = logging.getLogger(__name__)
 
 
 class NewsletterSettings(BaseSettings):
@@ -69,6 +72,10 @@ class Newsletter:
     def build(cls, app_settings: Settings) -> Newsletter:
         """From the environment, signing with the app's secret; the outbox lives in the data directory."""
         settings = NewsletterSettings()
+        if settings.public_url is None and app_settings.environment == "production":
+            logger.warning(
+                "NEEDLECARE_NEWSLETTER_PUBLIC_URL is not set: mailed links use the Host header of the request"
+            )
         return cls(
             settings=settings,
             tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
