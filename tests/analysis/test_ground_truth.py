@@ -21,7 +21,10 @@ from synthetic import add_absorption, apply_gain, feathered
 from needlecare import analyze_photo
 from needlecare.imaging.redness import chromophores
 
-DOSE = 0.1  # OD_hb
+DOSE = 0.1  # OD_hb (Δa* ≈ 1.3 on typical skin)
+#: A moderate erythema (Δa* ≈ 3.8; COLIPA's minimal visible erythema is Δa* ≈ 2.5 ≈ 0.2 OD_hb), used where a
+#: ratio to the haemoglobin response is asserted, so that the response stands well above landmark jitter.
+RATIO_DOSE = 0.3
 #: Issue 2 asks for <= 0.01 OD_hb after JPEG quality 60 or half resolution. Half resolution: measured max
 #: 0.0055. JPEG q60: measured max 0.0175 (obama2/3: quality 60 quantises the chroma DC of every 8x8 block
 #: with a step of ~1.7 levels, and uniform skin rounds the same way in every block - information the file
@@ -29,9 +32,9 @@ DOSE = 0.1  # OD_hb
 RESOLUTION_TOLERANCE, JPEG_TOLERANCE = 0.01, 0.02
 #: Issue targets and what this version achieves on the six faces (the gaps are reported on the issue; the
 #: residue is landmark jitter between separately meshed photos, ~0.001-0.005 OD_hb):
-#: melanin <= 5 % of the haemoglobin response (measured max 9.7 %, obama3), lips only <= 1 % (measured max
+#: melanin <= 5 % of the haemoglobin response (met: measured max 4.6 %), lips only <= 1 % (measured max
 #: 2.2 %), left cheek >= 50x the right cheek (measured min 33x).
-MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.12, 0.03, 25.0
+MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.05, 0.03, 25.0
 EXPOSURE_TOLERANCE = 0.02  # OD_hb, the issue's target (measured max 0.011)
 
 
@@ -66,8 +69,8 @@ def test_index_rises_strictly_with_added_haemoglobin(face) -> None:  # type: ign
 def test_melanin_barely_moves_the_index(face) -> None:  # type: ignore[no-untyped-def]
     weight = skin_weight(face)
     base = index_of(face.rgb)
-    haemoglobin = index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, DOSE)) - base
-    melanin = index_of(add_absorption(face.rgb, weight, chromophores().melanin, DOSE)) - base
+    haemoglobin = index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, RATIO_DOSE)) - base
+    melanin = index_of(add_absorption(face.rgb, weight, chromophores().melanin, RATIO_DOSE)) - base
     assert abs(melanin) <= MELANIN_RATIO * haemoglobin, (melanin, haemoglobin)
 
 
@@ -80,10 +83,11 @@ def test_reddening_only_the_lips_leaves_the_skin_index(face) -> None:  # type: i
     lm_xy = _largest_face(face.rgb)[0].xy
     lips = _polygon_mask(face.rgb.shape[:2], lm_xy[list(LIPS_OUTER)])
     weight = feathered(lips, 0, 0.01 * face.regions.eye_distance)
-    dose = 0.3  # a strong dose keeps the landmark jitter (~0.001 OD_hb) small beside the skin response
     base = index_of(face.rgb)
-    lips_only = index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, dose)) - base
-    skin = index_of(add_absorption(face.rgb, skin_weight(face), chromophores().haemoglobin, dose)) - base
+    lips_only = index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, RATIO_DOSE)) - base
+    skin = (
+        index_of(add_absorption(face.rgb, skin_weight(face), chromophores().haemoglobin, RATIO_DOSE)) - base
+    )
     assert abs(lips_only) <= LIPS_RATIO * skin, (lips_only, skin)
 
 
