@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from needlecare.knowledge.triage import triage
@@ -27,23 +29,31 @@ NOTES = 'Ärztin: Dr. Müller, "Klinik am See"\nzweite Zeile'
 
 @dataclass
 class Analysed:
-    """A test face photo's bytes and its ``analyze_photo(...).to_dict()``."""
+    """A test face photo's bytes, its ``analyze_photo(...).to_dict()`` and its heatmap overlay (JPEG)."""
 
     jpeg: bytes
     analysis: dict[str, Any]
+    heatmap: bytes
+
+
+def _analysed(path: Path, baseline: Path | None = None) -> Analysed:
+    from needlecare import analyze_photo
+    from needlecare.analysis.pictures import overlay
+
+    report = analyze_photo(path, baseline=baseline)
+    buf = io.BytesIO()
+    Image.fromarray(overlay(report)).save(buf, format="JPEG")
+    return Analysed(path.read_bytes(), report.to_dict(), buf.getvalue())
 
 
 @pytest.fixture(scope="session")
 def analysed(faces_dir: Path) -> dict[str, Analysed]:
     """obama.jpg (baseline), obama2.jpg measured against it, obama-240p.jpg (a face_too_small warning)."""
-    from needlecare import analyze_photo
-
     base = faces_dir / "obama.jpg"
-    follow, other = faces_dir / "obama2.jpg", faces_dir / "obama-240p.jpg"
     return {
-        "baseline": Analysed(base.read_bytes(), analyze_photo(base).to_dict()),
-        "day1": Analysed(follow.read_bytes(), analyze_photo(follow, baseline=base).to_dict()),
-        "day3": Analysed(other.read_bytes(), analyze_photo(other).to_dict()),
+        "baseline": _analysed(base),
+        "day1": _analysed(faces_dir / "obama2.jpg", baseline=base),
+        "day3": _analysed(faces_dir / "obama-240p.jpg"),
     }
 
 
@@ -61,12 +71,19 @@ class Seeded:
     missing_photo: Photo
 
 
+def _store(store: PhotoStore, user_id: int, data: bytes, suffix: str = ".jpg") -> str:
+    relpath = store.new_relpath(user_id, suffix)
+    store.publish(store.stage(data), relpath)
+    return relpath
+
+
 def _photo(store: PhotoStore, t: Treatment, shot: Analysed, day: int, consent: str, **kw: Any) -> Photo:
-    relpath = store.new_relpath(t.user_id)
-    store.publish(store.stage(shot.jpeg), relpath)
+    """A photo row with its file and heatmap file stored as the upload would store them."""
     return Photo(
         user_id=t.user_id, treatment_id=t.id, taken_on=t.treated_on + dt.timedelta(days=day), day=day,
-        consent=consent, file_path=relpath, width=640, height=480, analysis=shot.analysis, **kw,
+        consent=consent, file_path=_store(store, t.user_id, shot.jpeg),
+        heatmap_path=_store(store, t.user_id, shot.heatmap, ".heatmap.jpg"),
+        width=640, height=480, analysis=shot.analysis, **kw,
     )  # fmt: skip
 
 
@@ -74,7 +91,7 @@ def _chin_unmeasured(shot: Analysed) -> Analysed:
     """A copy whose chin region had too few measurable pixels (``index`` None, as the pipeline reports it)."""
     analysis = copy.deepcopy(shot.analysis)
     analysis["regions"]["chin"] = {"index": None, "pixels": 12}
-    return Analysed(shot.jpeg, analysis)
+    return Analysed(shot.jpeg, analysis, shot.heatmap)
 
 
 def _checkin(t: Treatment, day: int, rating: int, symptoms: list[str]) -> CheckIn:
@@ -118,7 +135,7 @@ def seeded(tmp_path: Path, analysed: dict[str, Analysed]) -> Iterator[Seeded]:
             _photo(store, ta, _chin_unmeasured(analysed["day3"]), 5, "clinician"),
             _photo(store, ta, analysed["day3"], 6, "clinician"),
         ]
-        photos[4].analysis = None  # stored before it could be measured: exported without numbers
+        photos[4].analysis = photos[4].heatmap_path = None  # not measured: exported without numbers
         checkins = [
             _checkin(ta, 0, 3, []),
             _checkin(ta, 2, 2, ["tightness", "flaking"]),

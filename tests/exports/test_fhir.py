@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -51,7 +52,7 @@ def test_counts_match_the_database(seeded: Seeded, bundle: dict[str, Any]) -> No
     assert counts == {
         "Patient": 1,
         "Procedure": 1,
-        "Media": len(seeded.a_photos),
+        "Media": len(seeded.a_photos) + sum(1 for p in seeded.a_photos if p.heatmap_path),
         "Observation": len(measured) + len(seeded.a_checkins),
     }
     assert len({e["fullUrl"] for e in bundle["entry"]}) == len(bundle["entry"])  # unique full URLs
@@ -142,11 +143,20 @@ def test_self_rating_observations_state_the_scale(seeded: Seeded, bundle: dict[s
         }
 
 
-def test_media_reference_photos_by_url(seeded: Seeded, bundle: dict[str, Any]) -> None:
+def test_media_reference_photos_and_heatmaps_by_url(seeded: Seeded, bundle: dict[str, Any]) -> None:
     media = _of(bundle, "Media")
-    assert [m["content"]["url"] for m in media] == [
+    photos = [m for m in media if _ident(m)[0] == "urn:needlecare:photo"]
+    assert [m["content"]["url"] for m in photos] == [
         f"{BASE}/api/v1/photos/{p.id}/image" for p in seeded.a_photos
     ]
+    heatmaps = [m for m in media if _ident(m)[0] == "urn:needlecare:photo-heatmap"]
+    assert [m["content"]["url"] for m in heatmaps] == [
+        f"{BASE}/api/v1/photos/{p.id}/heatmap" for p in seeded.a_photos if p.heatmap_path
+    ]
+    urls = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    for heatmap in heatmaps:  # each names the photo Media it was drawn from
+        source = urls[re.search(r"urn:uuid:[0-9a-f-]+", heatmap["note"][0]["text"]).group(0)]  # type: ignore[union-attr]
+        assert _ident(source) == ("urn:needlecare:photo", _ident(heatmap)[1])
     for m in media:
         assert m["content"]["contentType"] == "image/jpeg"
         assert "data" not in m["content"]  # referenced, not embedded
@@ -166,7 +176,7 @@ def test_other_users_data_is_absent(seeded: Seeded) -> None:
     text = json.dumps(data)
     assert "ann@example.org" not in text
     assert Counter(e["resource"]["resourceType"] for e in data["entry"]) == {
-        "Patient": 1, "Procedure": 1, "Media": 1, "Observation": 2,
+        "Patient": 1, "Procedure": 1, "Media": 2, "Observation": 2,
     }  # fmt: skip
 
 

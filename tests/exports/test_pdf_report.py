@@ -78,8 +78,13 @@ def test_measurement_table_values(seeded: Seeded, report: bytes) -> None:
 
 def test_photos_respect_consent_and_missing_files(seeded: Seeded, report: bytes) -> None:
     shown = [p for p in seeded.a_photos if p.consent in SHAREABLE_CONSENTS and p is not seeded.missing_photo]
-    assert report.count(b"/Subtype /Image") == len(shown) == 3
+    heatmaps = [p for p in shown if p.heatmap_path]
+    assert (len(shown), len(heatmaps)) == (3, 2)
+    assert report.count(b"/Subtype /Image") == len(shown) + len(heatmaps)
     flat = _flat(report)
+    assert "No heatmap available. 2026-11-26, day 6. Not measured." in flat  # heatmap cell, then caption
+    day1 = seeded.a_photos[1].analysis or {}
+    assert f"2026-11-21, day 1. Redness index {day1['redness']['index']:.3f} OD_hb; quality ok." in flat
     assert "Photo of 2026-11-23, day 3: not shown, the patient kept it private" in flat
     assert "Photo of 2026-11-25, day 5: the stored file is missing or unreadable; skipped." in flat
     for p in shown:
@@ -115,7 +120,7 @@ def test_unreadable_photo_and_unusual_text(seeded: Seeded) -> None:
     flat = _flat(pdf)
     assert "Photo of 2026-11-21, day 1: the stored file is missing or unreadable; skipped." in flat
     assert "Stern ? und Pfeil ?, <b>kein</b> Markup & so" in flat
-    assert pdf.count(b"/Subtype /Image") == 2
+    assert pdf.count(b"/Subtype /Image") == 3  # baseline photo and heatmap, day-6 photo
 
 
 def test_only_the_users_own_data(seeded: Seeded) -> None:
@@ -125,7 +130,7 @@ def test_only_the_users_own_data(seeded: Seeded) -> None:
     assert "ann@example.org" not in flat
     assert "Dr. Müller" not in flat
     assert "Area neck" in flat
-    assert pdf.count(b"/Subtype /Image") == 1
+    assert pdf.count(b"/Subtype /Image") == 2  # Bob's photo and its heatmap
 
 
 def test_no_treatments(seeded: Seeded) -> None:

@@ -84,8 +84,12 @@ def test_each_export_holds_only_the_users_data(ann: Patient, bob: Patient, prefi
         resources = [e.resource for e in bundle.entry]
         (patient,) = [x for x in resources if x.get_resource_type() == "Patient"]
         assert patient.telecom[0].value == me.email
-        (media,) = [x for x in resources if x.get_resource_type() == "Media"]
-        assert media.content.url == f"https://testserver/api/v1/photos/{me.photo}/image"
+        media = [x.content.url for x in resources if x.get_resource_type() == "Media"]
+        assert media == [
+            f"https://testserver/api/v1/photos/{me.photo}/image",
+            f"https://testserver/api/v1/photos/{me.photo}/heatmap",
+        ]
+        assert me.client.get(media[1].removeprefix("https://testserver")).status_code == 200
         assert other.email not in r.text
 
         pdf = me.client.get(f"{prefix}/export/report.pdf").content
@@ -94,7 +98,7 @@ def test_each_export_holds_only_the_users_data(ann: Patient, bob: Patient, prefi
         assert f"Patient: {me.email}" in shown
         assert other.email not in shown
     # consent decides the thumbnails: Ann shares with her practitioner, Bob keeps his photo private
-    assert ann.client.get(f"{prefix}/export/report.pdf").content.count(b"/Subtype /Image") == 1
+    assert ann.client.get(f"{prefix}/export/report.pdf").content.count(b"/Subtype /Image") == 2  # + heatmap
     assert bob.client.get(f"{prefix}/export/report.pdf").content.count(b"/Subtype /Image") == 0
 
 

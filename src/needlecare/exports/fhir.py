@@ -122,6 +122,29 @@ def media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, An
     }
 
 
+def heatmap_media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, Any]:
+    """Media for the redness heatmap drawn from a photo at upload (a URL reference, like the photo)."""
+    kind = "baseline photo" if photo.is_baseline else f"photo of day {photo.day}"
+    return {
+        "resourceType": "Media",
+        "identifier": _identifier("photo-heatmap", photo.id),
+        "status": "completed",
+        "type": {"coding": [{"system": MEDIA_TYPE_SYSTEM, "code": "image", "display": "Image"}]},
+        "partOf": [refs.ref("Procedure", t.id)],
+        "subject": refs.ref("Patient", photo.user_id),
+        "createdDateTime": photo.taken_on.isoformat(),
+        "bodySite": {"text": t.area},
+        "content": {
+            "contentType": "image/jpeg",
+            "url": f"{base_url.rstrip('/')}/api/v1/photos/{photo.id}/heatmap",
+            "title": f"Redness heatmap (OD_hb) of the {kind}",
+        },
+        "note": [
+            {"text": f"Drawn from the photo {refs.url('Media', photo.id)} by needlecare's measurement."}
+        ],
+    }
+
+
 def _region_component(photo: Photo, region: str) -> dict[str, Any]:
     label = region.replace("_", " ")
     comp: dict[str, Any] = {"code": _code(region, f"Redness index, {label}", REGION_SYSTEM)}
@@ -223,8 +246,8 @@ def rating_observation(c: CheckIn, refs: Refs) -> dict[str, Any]:
 
 
 def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The Bundle as plain JSON data (not yet validated): Patient, then per treatment its Procedure, Media,
-    photo Observations and self-rating Observations.
+    """The Bundle as plain JSON data (not yet validated): Patient, then per treatment its Procedure, per
+    photo its Media, heatmap Media (when one was drawn) and redness Observation, then the self-ratings.
 
     Parameters
     ----------
@@ -242,6 +265,8 @@ def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None
         entries.append((refs.url("Procedure", t.id), procedure(t, refs)))
         for photo in tr.photos:
             entries.append((refs.url("Media", photo.id), media(photo, t, refs, base_url)))
+            if photo.heatmap_path:
+                entries.append((refs.url("HeatmapMedia", photo.id), heatmap_media(photo, t, refs, base_url)))
             obs = redness_observation(photo, refs)
             if obs is not None:
                 entries.append((refs.url("Observation", photo.id), obs))

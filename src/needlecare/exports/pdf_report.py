@@ -1,8 +1,9 @@
 """The PDF report for the dermatologist (reportlab platypus), built from one patient's record.
 
 Per treatment: the settings, the expected redness window, a chart of the photo redness index and one of
-the self-ratings against that window, a table of measurements per face region, photo thumbnails (only photos
-whose consent allows sharing with a practitioner; missing files are skipped with a note), the triage history
+the self-ratings against that window, a table of measurements per face region, photo thumbnails with their
+redness heatmaps (only photos whose consent allows sharing with a practitioner; missing files are skipped
+with a note), the triage history
 and today's aftercare plan. Then the full sources cited and, on every page, the "decision support, not a
 diagnosis" note.
 """
@@ -71,7 +72,7 @@ def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tupl
         )
     )
     out += [sec.heading("Measurements per region"), *sec.measurements(tr.photos)]
-    out += [sec.heading("Photos"), *sec.photos(tr.photos, store)]
+    out += [sec.heading("Photos and redness heatmaps"), *sec.photos(tr.photos, store)]
     out += [sec.heading("Triage history"), *sec.triage_history(tr.checkins)]
     entry = next((d for d in plan["days"] if d["date"] == today.isoformat()), None)
     out += [sec.heading("Today's aftercare plan"), *sec.todays_plan(entry, day_today)]

@@ -34,8 +34,9 @@ GRID = TableStyle(
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]
 )
-#: Longest side of a photo thumbnail in the report, in points.
-THUMB = 4.6 * cm
+#: Largest thumbnail of a photo and of its heatmap in the report, (width, height) in points.
+THUMB = (4.6 * cm, 4.6 * cm)
+HEATMAP = (5.8 * cm, 4.6 * cm)
 
 #: Photo consent choices that allow showing the image to a practitioner (see the web app's CONSENT_CHOICES).
 SHAREABLE_CONSENTS = frozenset({"clinician"})
@@ -128,39 +129,64 @@ def measurements(photos: Sequence[Photo]) -> list[Flowable]:
     ]
 
 
-def _thumbnail(path: Path) -> Image:
-    """A downscaled JPEG copy of the photo (the stored file can be 12 MP) as a platypus Image."""
+def _thumbnail(path: Path, box: tuple[float, float]) -> Image:
+    """A downscaled JPEG copy of an image file (a stored photo can be 12 MP), fitted into *box* (points)."""
     with PILImage.open(path) as src:
         img = src.convert("RGB")
     img.thumbnail((480, 480))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=80)
     w, h = img.size
-    scale = THUMB / max(w, h)
+    scale = min(box[0] / w, box[1] / h)
     buf.seek(0)
     return Image(buf, width=w * scale, height=h * scale)
 
 
+def _image(store: PhotoStore, relpath: str | None, box: tuple[float, float]) -> Image | None:
+    """Thumbnail of a stored file, or ``None`` if there is none or it is missing or unreadable."""
+    if relpath is None:
+        return None
+    try:
+        return _thumbnail(store.path(relpath), box)
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return None
+
+
+def _caption(p: Photo) -> str:
+    whole = redness(p)
+    q = quality(p)
+    if whole is None:
+        return "Not measured."
+    state = "quality ok" if q["ok"] else "quality: " + ", ".join(q["warnings"])
+    return f"Redness index {float(whole['index']):.3f} {whole.get('unit', '')}; {state}."
+
+
 def photos(photos: Sequence[Photo], store: PhotoStore) -> list[Flowable]:
-    """Thumbnails (three per row) of the photos whose consent allows sharing; notes for the others."""
-    cells: list[list[Flowable]] = []
+    """One row per photo whose consent allows sharing: thumbnail, redness heatmap, caption; notes for others.
+
+    Photos kept private by their consent choice, and photos whose file is missing or unreadable, are listed
+    in notes instead.
+    """
+    rows: list[list[Flowable | str]] = []
     notes: list[str] = []
     for p in photos:
         label = f"{p.taken_on.isoformat()}, " + ("baseline" if p.is_baseline else f"day {p.day}")
         if p.consent not in SHAREABLE_CONSENTS:
             notes.append(f"Photo of {label}: not shown, the patient kept it private (consent: {p.consent}).")
             continue
-        try:
-            image: Flowable = _thumbnail(store.path(p.file_path))
-        except (OSError, ValueError, PILImage.DecompressionBombError):
+        image = _image(store, p.file_path, THUMB)
+        if image is None:
             notes.append(f"Photo of {label}: the stored file is missing or unreadable; skipped.")
             continue
-        cells.append([image, para(label, SMALL)])
+        heatmap = _image(store, p.heatmap_path, HEATMAP)
+        rows.append(
+            [image, heatmap or para("No heatmap available.", SMALL), para(f"{label}. {_caption(p)}", SMALL)]
+        )
     out: list[Flowable] = []
-    if cells:
-        grid = [cells[i : i + 3] for i in range(0, len(cells), 3)]
-        rows = [[[c[0], c[1]] for c in row] + [""] * (3 - len(row)) for row in grid]
-        out.append(Table(rows, colWidths=[5.4 * cm] * 3, hAlign="LEFT"))
+    if rows:
+        grid = Table(rows, colWidths=[5.0 * cm, 6.2 * cm, 4.8 * cm], hAlign="LEFT")
+        grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        out.append(grid)
     elif not notes:
         out.append(para("No photos were recorded for this treatment."))
     out += bullets(notes, SMALL)
