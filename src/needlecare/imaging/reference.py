@@ -19,7 +19,6 @@ Without either, ``none``: the index then depends on the camera's white balance, 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -28,6 +27,7 @@ import cv2
 import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
+from needlecare.imaging.checker import chart_crop, might_contain_checker, read_patches, screen_image
 from needlecare.imaging.colour import optical_density, to_linear
 from needlecare.imaging.regions import LEFT_EYE, LEFT_IRIS, LIPS_INNER, RIGHT_EYE, RIGHT_IRIS
 
@@ -51,24 +51,8 @@ CHECKER_CLIPPED_LINEAR = 0.91
 CHECKER_DARK_LINEAR = 0.005
 #: Largest error (linear units) of the corrected patches for a detection to be believed.
 CHECKER_MAX_RESIDUAL = 0.08
-#: Fewest patches seen (screen) or usable (fit) for a chart.
+#: Fewest usable (neither clipped nor near-black) patches for a correction.
 CHECKER_MIN_PATCHES = 12
-#: Aspect ratio of the ColorChecker Classic's 6 x 4 patch grid (as colour-checker-detection samples it).
-CHECKER_ASPECT_RATIO = 6 / 4
-#: Long side (px) of the reduced grey image the cheap screen looks at.
-CHECKER_SCREEN_SIDE = 640
-#: Block size (px, screen scale) of the screen's adaptive threshold.
-CHECKER_SCREEN_BLOCK = 31
-#: Smallest patch side (px, screen scale) the screen accepts.
-CHECKER_MIN_PATCH_SIDE = 7
-#: Largest patch side, as a fraction of the screen image's long side.
-CHECKER_MAX_PATCH_FRACTION = 0.12
-#: Margin around the screened grid, as a fraction of its long side, for patches the screen missed.
-CHECKER_CROP_MARGIN = 0.35
-#: Long side (px) of the crop handed to colour-checker-detection.
-CHECKER_WORKING_WIDTH = 640
-#: Side (px, on the library's rectified chart) of the square sampled in each patch.
-CHECKER_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -184,7 +168,10 @@ def in_photo_reference(
 
 @cache
 def _checker_reference_linear() -> Float64Array:
-    """(24, 3) float64: the ColorChecker Classic's patches (post-Nov-2014 values) in linear sRGB, D65."""
+    """(24, 3) float64: the ColorChecker Classic's patches (values after November 2014) in linear sRGB, D65.
+
+    One value (cyan's red) is slightly negative: outside the sRGB gamut.
+    """
     import colour
 
     chart = colour.CCS_COLOURCHECKERS["ColorChecker24 - After November 2014"]
@@ -197,130 +184,21 @@ def _checker_reference_linear() -> Float64Array:
     return result
 
 
-def _screen_image(rgb: ImageU8) -> tuple[ImageU8, int]:
-    """Grey image reduced by an integer factor to at most :data:`CHECKER_SCREEN_SIDE`; returns it and the factor.
-
-    An integer factor on a cropped-to-multiple image takes OpenCV's fast area-averaging path.
-    """
-    height, width = rgb.shape[:2]
-    factor = max(1, -(-max(height, width) // CHECKER_SCREEN_SIDE))
-    if factor > 1:
-        rgb = cv2.resize(
-            rgb[: height - height % factor, : width - width % factor],
-            (width // factor, height // factor),
-            interpolation=cv2.INTER_AREA,
-        )
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), factor
-
-
-def _might_contain_checker(gray_small: ImageU8) -> tuple[int, int, int, int] | None:
-    """Cheap screen for a ColorChecker: a grid of at least 12 similar, square, bright-on-dark blobs.
+def _fit_correction(measured: Float64Array) -> tuple[Float64Array, float] | None:
+    """3x3 correction (row vectors) mapping measured patches onto the reference, and its largest error.
 
     Parameters
     ----------
-    gray_small : (H, W) uint8
-        Grey image, long side at most a few hundred px.
+    measured : (24, 3) float64
+        Linear RGB of the patches in chart order.
 
     Returns
     -------
-    (x0, y0, x1, y1) or None
-        Bounding box (px, exclusive end) of the grid of patch-like blobs, or None when there is none.
-    """
-    binary = cv2.adaptiveThreshold(
-        gray_small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, CHECKER_SCREEN_BLOCK, 2
-    )
-    _count, _labels, stats, centroids = cv2.connectedComponentsWithStats(binary, connectivity=4)
-    x, y, w, h, area = stats[1:].T
-    side_limit = CHECKER_MAX_PATCH_FRACTION * max(gray_small.shape)
-    patch_like = (
-        (area >= CHECKER_MIN_PATCH_SIDE**2)
-        & (np.maximum(w, h) <= side_limit)
-        & (w < 1.4 * h)
-        & (h < 1.4 * w)
-        & (area > 0.75 * w * h)
-    )
-    if patch_like.sum() < CHECKER_MIN_PATCHES:
-        return None
-    x, y, w, h = x[patch_like], y[patch_like], w[patch_like], h[patch_like]
-    centre = centroids[1:][patch_like]
-    side = np.sqrt(area[patch_like].astype(np.float64))
-    # Grid neighbours: a blob of similar size one patch pitch (patch + gap) away, in any direction.
-    distance = np.linalg.norm(centre[:, None, :] - centre[None, :, :], axis=2)
-    mean_side = (side[:, None] + side[None, :]) / 2
-    similar = np.abs(np.log(side[:, None] / side[None, :])) < np.log(1.3)
-    neighbours = similar & (distance > 1.0 * mean_side) & (distance < 1.8 * mean_side)
-    # The largest group of blobs linked through grid neighbours.
-    unvisited = np.ones(len(side), dtype=bool)
-    best: list[int] = []
-    for start in range(len(side)):
-        if not unvisited[start] or not neighbours[start].any():
-            continue
-        group, frontier = [start], [start]
-        unvisited[start] = False
-        while frontier:
-            linked = np.flatnonzero(neighbours[frontier].any(axis=0) & unvisited)
-            unvisited[linked] = False
-            group.extend(linked.tolist())
-            frontier = linked.tolist()
-        if len(group) > len(best):
-            best = group
-    if len(best) < CHECKER_MIN_PATCHES:
-        return None
-    chosen = np.asarray(best)
-    return (
-        int(x[chosen].min()),
-        int(y[chosen].min()),
-        int((x[chosen] + w[chosen]).max()),
-        int((y[chosen] + h[chosen]).max()),
-    )
-
-
-def _chart_crop(rgb: ImageU8, box: tuple[int, int, int, int], factor: int) -> ImageU8:
-    """The photo around a screened grid, with room for two missed patch rows or columns on every side,
-    reduced to at most :data:`CHECKER_WORKING_WIDTH` (long side)."""
-    height, width = rgb.shape[:2]
-    x0, y0, x1, y1 = (v * factor for v in box)
-    margin = CHECKER_CROP_MARGIN * max(x1 - x0, y1 - y0)
-    left, top = max(0, int(x0 - margin)), max(0, int(y0 - margin))
-    right, bottom = min(width, int(x1 + margin)), min(height, int(y1 + margin))
-    crop = rgb[top:bottom, left:right]
-    scale = CHECKER_WORKING_WIDTH / max(crop.shape[:2])
-    if scale < 1:
-        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-    return crop
-
-
-def _detect_swatches(crop: ImageU8) -> list[Float64Array]:
-    """Patch colours (linear sRGB, (24, 3) each, chart order) of every chart colour-checker-detection finds.
-
-    The library segments the sRGB-encoded image (it encodes the linear input itself) and samples the linear
-    one. Its sampler warps the chart onto a ``working_width`` x ``working_height`` canvas but places the
-    swatch grid on a rectangle of ``working_width / aspect_ratio`` height: the two must agree, or rows are
-    sampled outside the chart (as zeros). It also turns portrait images to landscape, so the working width
-    is the crop's long side (no resampling inside the library).
-    """
-    from colour_checker_detection import detect_colour_checkers_segmentation
-
-    working_width = max(crop.shape[:2])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        found = detect_colour_checkers_segmentation(
-            to_linear(crop),
-            samples=CHECKER_SAMPLES,
-            working_width=working_width,
-            working_height=int(working_width / CHECKER_ASPECT_RATIO),
-            aspect_ratio=CHECKER_ASPECT_RATIO,
-        )
-    return [np.asarray(swatches, dtype=np.float64) for swatches in found]
-
-
-def _fit_correction(measured: Float64Array) -> Float64Array | None:
-    """3x3 correction (row vectors) mapping measured patches onto the reference, or None if not a sound chart.
-
-    Clipped and near-black patches are left out of the fit. The reading is rejected when the grey row is not
-    in falling luminance order (a misread or mis-oriented chart) or when a corrected patch is off by more
-    than :data:`CHECKER_MAX_RESIDUAL`.
+    (matrix, residual) or None
+        None when this is not a sound reading of the chart: fewer than :data:`CHECKER_MIN_PATCHES` usable
+        (neither clipped nor near black) patches, a black patch (sampled off the chart), a grey row not in
+        falling luminance order (misread or wrongly oriented), or a corrected patch off by more than
+        :data:`CHECKER_MAX_RESIDUAL`.
     """
     import colour
 
@@ -328,12 +206,12 @@ def _fit_correction(measured: Float64Array) -> Float64Array | None:
     if measured.shape != reference.shape or not np.isfinite(measured).all():
         return None
     if measured.max(axis=1).min() <= CHECKER_DARK_LINEAR:
-        return None  # a black patch: sampled off the chart
-    usable = (measured.max(axis=1) < CHECKER_CLIPPED_LINEAR) & (measured.min(axis=1) > CHECKER_DARK_LINEAR)
-    if usable.sum() < CHECKER_MIN_PATCHES:
         return None
     grey_luminance = measured[18:24] @ np.array([0.2126, 0.7152, 0.0722])
     if not (np.diff(grey_luminance) < 0).all():
+        return None
+    usable = (measured.max(axis=1) < CHECKER_CLIPPED_LINEAR) & (measured.min(axis=1) > CHECKER_DARK_LINEAR)
+    if usable.sum() < CHECKER_MIN_PATCHES:
         return None
     matrix = np.asarray(
         colour.characterisation.matrix_colour_correction(
@@ -342,43 +220,52 @@ def _fit_correction(measured: Float64Array) -> Float64Array | None:
         dtype=np.float64,
     )
     residual = float(np.abs(measured[usable] @ matrix.T - reference[usable]).max())
-    return matrix if residual <= CHECKER_MAX_RESIDUAL else None
+    return (matrix, residual) if residual <= CHECKER_MAX_RESIDUAL else None
 
 
 def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
     """Find a ColorChecker Classic in the photo and fit a 3x3 linear colour correction to it.
 
-    A cheap screen (a few ms) rejects photos without a grid of patch-like blobs; only the region around
-    such a grid is handed to colour-checker-detection's segmentation.
+    A screen of a few ms rejects photos without a grid of patch-like blobs; only the region around such a
+    grid is segmented and read (:mod:`needlecare.imaging.checker`). Of the four possible orientations of the
+    patch grid (as seen, turned by 180 degrees, mirrored as by a selfie camera) the one whose correction fits
+    best is used.
 
     Parameters
     ----------
     rgb : (H, W, 3) uint8
-        The whole photo, sRGB-encoded, any resolution. The chart should be upright or turned (any angle,
-        mild perspective) and span at least ~15 % of a 1000-px-wide photo.
+        The whole photo, sRGB-encoded, any resolution. The chart may be turned by any angle and seen in mild
+        perspective; its patches should be at least ~12 px wide in a 640-px reduction of the photo.
 
     Returns
     -------
     ColourReference or None
         ``kind="colour_checker"`` with ``correction`` (``corrected = linear @ correction.T`` maps the photo's
-        linear RGB onto the chart's reference values), or None when no chart was found and validated.
+        linear RGB onto the chart's reference values, whatever the exposure and white balance), or None.
     """
-    gray, factor = _screen_image(rgb)
-    box = _might_contain_checker(gray)
+    gray, factor = screen_image(rgb)
+    box = might_contain_checker(gray)
     if box is None:
         return None
-    for measured in _detect_swatches(_chart_crop(rgb, box, factor)):
-        matrix = _fit_correction(measured)
-        if matrix is not None:
-            greys = measured[18:24]
-            return ColourReference(
-                kind="colour_checker",
-                detail="ColorChecker Classic (24 patches), 3x3 linear correction",
-                correction=matrix,
-                neutral_od=None,
-                illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
-            )
-    return None
+    crop = chart_crop(rgb, box, factor)
+    best: tuple[Float64Array, float, Float64Array] | None = None
+    for grid in read_patches(crop, to_linear(crop)):
+        for oriented in (grid, grid[::-1, ::-1], grid[:, ::-1], grid[::-1, :]):
+            measured = oriented.reshape(24, 3)
+            fit = _fit_correction(measured)
+            if fit is not None and (best is None or fit[1] < best[1]):
+                best = (fit[0], fit[1], measured)
+    if best is None:
+        return None
+    matrix, residual, measured = best
+    greys = measured[18:24]
+    return ColourReference(
+        kind="colour_checker",
+        detail=f"ColorChecker Classic (24 patches), 3x3 linear correction, largest error {residual:.3f}",
+        correction=matrix,
+        neutral_od=None,
+        illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
+    )
 
 
 def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:
