@@ -431,3 +431,17 @@ def test_production_without_public_url_is_warned_about(
     nl = service.Newsletter.build(make_settings(tmp_path, environment="production"))
     assert caplog.text == ""
     assert nl.base_url("https://evil.example/") == "https://care.example.org"
+
+
+def test_subscribe_requests_are_limited_per_client(
+    monkeypatch: pytest.MonkeyPatch, client: TestClient, ctx: WebContext, smtp: Sink
+) -> None:
+    monkeypatch.setenv("NEEDLECARE_NEWSLETTER_MAX_REQUESTS_PER_IP", "2")
+    assert _subscribe(client, "a@example.org").status_code == 200
+    assert _subscribe(client, "a@example.org").status_code == 200  # counted even though nothing was sent
+    r = _subscribe(client, "b@example.org")
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= 3600
+    assert "try again in 60 minutes" in r.text
+    assert _row(ctx, "b@example.org") is None
+    assert [rcpts for rcpts, _ in smtp.received] == [["a@example.org"]]

@@ -24,6 +24,7 @@ from needlecare.mail import Mailer, MailSettings, compose
 from needlecare.settings import Settings
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
+from needlecare.web.ratelimit import LoginRateLimiter
 
 #: Version of :data:`CONSENT_TEXT`; bump it whenever the wording changes (it is stored with each consent).
 CONSENT_VERSION = "2026-11-23"
@@ -51,6 +52,9 @@ class NewsletterSettings(BaseSettings):
         Lifetime of a confirmation link in seconds (default 48 h).
     resend_after_s
         A pending address gets at most one confirmation e-mail per this many seconds (default 10 min).
+    max_requests_per_ip, request_window_s
+        At most this many subscribe requests per client address in the sliding window (default 10 per hour):
+        the form cannot be used to flood many inboxes with confirmation e-mails.
     """
 
     model_config = SettingsConfigDict(env_prefix="NEEDLECARE_NEWSLETTER_", extra="ignore")
@@ -58,15 +62,18 @@ class NewsletterSettings(BaseSettings):
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     confirm_max_age_s: int = Field(default=48 * 3600, gt=0)
     resend_after_s: int = Field(default=600, ge=0)
+    max_requests_per_ip: int = Field(default=10, ge=1)
+    request_window_s: int = Field(default=3600, gt=0)
 
 
 @dataclass
 class Newsletter:
-    """What the newsletter pages need: settings, token signer and mailer."""
+    """What the newsletter pages need: settings, token signer, mailer and the per-client request limit."""
 
     settings: NewsletterSettings
     tokens: NewsletterTokens
     mailer: Mailer
+    limiter: LoginRateLimiter
 
     @classmethod
     def build(cls, app_settings: Settings) -> Newsletter:
@@ -80,6 +87,7 @@ class Newsletter:
             settings=settings,
             tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
             mailer=Mailer(MailSettings(), app_settings.data_dir / "outbox"),
+            limiter=LoginRateLimiter(settings.max_requests_per_ip, settings.request_window_s),
         )
 
     def base_url(self, request_base_url: str) -> str:
