@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from needlecare.storage import clinics as _clinics  # noqa: F401  (its tables are part of Base.metadata)
 from needlecare.storage import newsletter as _newsletter  # noqa: F401  (its table is part of Base.metadata)
 from needlecare.storage.migrate import MIGRATIONS_DIR, downgrade, upgrade
 from needlecare.storage.models import Base
@@ -13,6 +14,7 @@ from needlecare.storage.models import Base
 from .conftest import Database
 
 TABLES = {"users", "treatments", "photos", "checkins", "audit_events", "newsletter_subscriptions"}
+TABLES |= {"clinics", "clinic_memberships", "clinic_invitations", "clinic_messages"}
 
 
 def test_upgrade_creates_every_table(db: Database) -> None:

@@ -69,3 +69,21 @@ class RateLimitedError(WebError):
     """Too many failed login attempts."""
 
     status, code = 429, "rate_limited"
+
+
+class ForbiddenError(WebError):
+    """A member whose role does not allow this (e.g. a patient opening the staff dashboard)."""
+
+    status, code = 403, "forbidden"
+
+
+class InvalidTokenError(WebError):
+    """A signed link that was tampered with or is not one of ours."""
+
+    status, code = 400, "invalid_token"
+
+
+class GoneError(WebError):
+    """A single-use link that has expired or was already used."""
+
+    status, code = 410, "gone"

@@ -9,6 +9,8 @@ from needlecare.web.accounts import api as accounts_api
 from needlecare.web.accounts import pages as accounts_pages
 from needlecare.web.checkins import api as checkins_api
 from needlecare.web.checkins import pages as checkins_pages
+from needlecare.web.clinics import api as clinics_api
+from needlecare.web.clinics import pages as clinics_pages
 from needlecare.web.exports import api as exports_api
 from needlecare.web.exports import pages as exports_pages
 from needlecare.web.ingredients import api as ingredients_api
@@ -33,6 +35,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     exports_pages.router,
     learn_pages.router,
     newsletter_pages.router,
+    clinics_pages.router,
 ]
 API_ROUTERS: list[APIRouter] = [
     accounts_api.router,
@@ -42,4 +45,5 @@ API_ROUTERS: list[APIRouter] = [
     timeline_api.router,
     ingredients_api.router,
     exports_api.router,
+    clinics_api.router,
 ]

@@ -1,0 +1,120 @@
+"""Clinic tables: clinics, their members (staff and patients), invitations and the outgoing-message log.
+
+A patient's health data stays in the patient's own rows (``treatments``, ``photos``, ``checkins``); a
+clinic sees them only through an *active* :class:`ClinicMembership` with role ``patient``. Leaving sets the
+membership's status to ``left``, which ends access at once (every staff query requires an active membership).
+Deleting a user deletes their memberships (database ``ON DELETE CASCADE``); deleting a clinic deletes its
+memberships, invitations and message log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from needlecare.storage.models import Base, User, utcnow
+
+Role = Literal["admin", "clinician", "patient"]
+MembershipStatus = Literal["active", "left"]
+
+#: Every role, and the ones that make a member staff (they see the clinic's patients).
+ROLES: tuple[Role, ...] = ("admin", "clinician", "patient")
+STAFF_ROLES: frozenset[str] = frozenset({"admin", "clinician"})
+
+
+def _clinic_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("clinics.id", ondelete="CASCADE"), index=True)
+
+
+def _user_ref() -> Mapped[int | None]:
+    return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+
+class Clinic(Base):
+    """A clinic account; ``emergency_contact`` goes into every aftercare message (phone, address, hours)."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    emergency_contact: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ClinicMembership(Base):
+    """One user's place in one clinic: role admin | clinician | patient, status active | left.
+
+    ``display_name`` is the name the inviter entered (searchable on the dashboard); ``invited_by_id`` is the
+    staff member whose invitation was accepted (``None`` for the clinic's creator).
+    """
+
+    __tablename__ = "clinic_memberships"
+    __table_args__ = (UniqueConstraint("clinic_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    display_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    invited_by_id: Mapped[int | None] = _user_ref()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    left_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    clinic: Mapped[Clinic] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class ClinicInvitation(Base):
+    """An invitation by e-mail; the link carries a signed token naming ``id`` and the random ``nonce``.
+
+    Single use: ``used_at`` is set when accepted. Refused after ``expires_at``.
+    """
+
+    __tablename__ = "clinic_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = _user_ref()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    used_by_id: Mapped[int | None] = _user_ref()
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class ClinicMessage(Base):
+    """An e-mail the clinic sent (invitation or aftercare): what, to whom, and whether delivery worked.
+
+    ``ics`` is the iCalendar attachment of an aftercare message; ``sent_at`` is ``None`` when the mail could
+    not be handed over (the patient still sees the message in the app).
+    """
+
+    __tablename__ = "clinic_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
+    )
+    treatment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatments.id", ondelete="CASCADE"), index=True, default=None
+    )
+    to_email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    clinic: Mapped[Clinic] = relationship()

@@ -1,0 +1,1 @@
+"""Clinic accounts: staff and patients, invitations, clinic-recorded treatments with aftercare, dashboard."""

@@ -1,0 +1,192 @@
+"""JSON API for clinics under ``/api/v1/clinics``: clinics, invitations, patients, treatments, dashboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
+
+from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, ClinicMessage
+from needlecare.storage.models import User
+from needlecare.web.clinics import aftercare, dashboard, invitations, messages, schemas, service
+from needlecare.web.context import WebContext
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.treatments.schemas import TreatmentCreate
+
+router = APIRouter(prefix="/clinics", tags=["clinics"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "A member without the role this needs"},
+    404: {"description": "No such clinic (or patient) for this user"},
+}
+TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Tampered or unknown invitation token"},
+    403: {"description": "The invitation is for another e-mail address"},
+    409: {"description": "Already a member"},
+    410: {"description": "Expired or already used invitation"},
+}
+
+
+def tokens_of(ctx: WebContext) -> invitations.InvitationTokens:
+    """Invitation token signer with the app's secret."""
+    return invitations.InvitationTokens(ctx.settings.resolve_secret())
+
+
+def join_link(request: Request, token: str) -> str:
+    """Absolute URL of the page that accepts *token*."""
+    return f"{request.url.scheme}://{request.url.netloc}/clinics/join?token={token}"
+
+
+def membership_public(member: ClinicMembership) -> schemas.MembershipPublic:
+    """API view of a membership."""
+    return schemas.MembershipPublic(
+        clinic=schemas.ClinicPublic.model_validate(member.clinic),
+        role=member.role,  # type: ignore[arg-type]
+        status=member.status,  # type: ignore[arg-type]
+        joined_at=member.updated_at,
+    )
+
+
+def message_public(message: ClinicMessage) -> schemas.AftercareMessage:
+    """API view of an aftercare message with its clinic's name and emergency contact."""
+    return schemas.AftercareMessage(
+        id=message.id,
+        clinic_id=message.clinic_id,
+        clinic_name=message.clinic.name,
+        emergency_contact=message.clinic.emergency_contact,
+        treatment_id=message.treatment_id,
+        subject=message.subject,
+        body=message.body,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+    )
+
+
+def send_invitation(
+    request: Request,
+    db: Session,
+    ctx: WebContext,
+    *,
+    user: User,
+    clinic_id: int,
+    data: schemas.InvitationCreate,
+) -> tuple[ClinicInvitation, str, bool]:
+    """Create, log and mail an invitation; ``(invitation, link, mailed)``. The caller commits."""
+    invitation = invitations.create(db, user=user, clinic_id=clinic_id, data=data)
+    link = join_link(request, tokens_of(ctx).dumps(invitation))
+    message = messages.invitation_message(db, clinic=invitation.clinic, invitation=invitation, link=link)
+    mailed = messages.deliver(db, mailer=messages.mailer_for(ctx.settings), message=message)
+    return invitation, link, mailed
+
+
+def record_and_send(
+    db: Session, ctx: WebContext, *, user: User, clinic_id: int, patient_id: int, data: TreatmentCreate
+) -> schemas.ClinicTreatmentOut:
+    """Record a treatment for a patient and send its aftercare; the caller commits."""
+    treatment, message = aftercare.record_treatment(
+        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, data=data
+    )
+    messages.deliver(db, mailer=messages.mailer_for(ctx.settings), message=message)
+    return schemas.ClinicTreatmentOut(
+        treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
+    )
+
+
+@router.get("")
+def list_clinics(user: CurrentUser, db: DbDep) -> list[schemas.MembershipPublic]:
+    """The clinics the caller belongs to, with their role."""
+    return [membership_public(m) for m in service.memberships_of(db, user=user)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_clinic(body: schemas.ClinicCreate, user: CurrentUser, db: DbDep) -> schemas.MembershipPublic:
+    """Create a clinic; the caller becomes its admin."""
+    clinic = service.create(db, user=user, data=body)
+    db.commit()
+    return membership_public(service.membership(db, user=user, clinic_id=clinic.id))
+
+
+@router.get("/aftercare")
+def list_aftercare(user: CurrentUser, db: DbDep) -> list[schemas.AftercareMessage]:
+    """Aftercare instructions clinics sent to the caller, newest first."""
+    return [message_public(m) for m in aftercare.received(db, user=user)]
+
+
+@router.post("/invitations/accept", responses=TOKEN_ERRORS)
+def accept_invitation(
+    body: schemas.InvitationAccept, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> schemas.MembershipPublic:
+    """Join the clinic the invitation is from (patients must send ``consent: true``)."""
+    member = invitations.accept(db, user=user, tokens=tokens_of(ctx), token=body.token, consent=body.consent)
+    db.commit()
+    return membership_public(member)
+
+
+@router.get("/{clinic_id}", responses=ERRORS)
+def read_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> schemas.MembershipPublic:
+    """The clinic and the caller's role in it."""
+    return membership_public(service.membership(db, user=user, clinic_id=clinic_id))
+
+
+@router.post("/{clinic_id}/leave", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+def leave_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Leave the clinic; its staff lose access to the caller's data at once."""
+    service.leave(db, user=user, clinic_id=clinic_id)
+    db.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{clinic_id}/invitations", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def create_invitation(
+    clinic_id: RowId,
+    body: schemas.InvitationCreate,
+    request: Request,
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+) -> schemas.InvitationPublic:
+    """Invite by e-mail (admins: any role; clinicians: patients); the link is e-mailed and returned."""
+    invitation, link, mailed = send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=body)
+    db.commit()
+    out = schemas.InvitationPublic.model_validate(invitation)
+    return out.model_copy(update={"link": link, "mailed": mailed})
+
+
+@router.get("/{clinic_id}/invitations", responses=ERRORS)
+def list_invitations(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.InvitationPublic]:
+    """Unused invitations of the clinic (staff only)."""
+    found = invitations.pending(db, user=user, clinic_id=clinic_id)
+    return [schemas.InvitationPublic.model_validate(i) for i in found]
+
+
+@router.get("/{clinic_id}/patients", responses=ERRORS)
+def list_patients(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.PatientPublic]:
+    """The clinic's current patients (staff only)."""
+    service.staff_membership(db, user=user, clinic_id=clinic_id)
+    return [
+        schemas.PatientPublic(
+            user_id=m.user_id, email=m.user.email, name=m.display_name, joined_at=m.updated_at
+        )
+        for m in service.patients(db, clinic_id=clinic_id)
+    ]
+
+
+@router.post(
+    "/{clinic_id}/patients/{patient_id}/treatments", status_code=status.HTTP_201_CREATED, responses=ERRORS
+)
+def create_patient_treatment(
+    clinic_id: RowId, patient_id: RowId, body: TreatmentCreate, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> schemas.ClinicTreatmentOut:
+    """Record a treatment for a patient (staff only); aftercare with the .ics goes to the patient."""
+    out = record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body)
+    db.commit()
+    return out
+
+
+@router.get("/{clinic_id}/dashboard", responses=ERRORS)
+def read_dashboard(
+    clinic_id: RowId, query: Annotated[schemas.DashboardQuery, Query()], user: CurrentUser, db: DbDep
+) -> list[schemas.DashboardRow]:
+    """Patients in recovery, attention first; filter by ``status``, ``urgency``; search ``q``."""
+    return dashboard.dashboard(db, user=user, clinic_id=clinic_id, query=query)

@@ -1,0 +1,125 @@
+"""Staff dashboard: every active patient in recovery, with how their latest treatment is going.
+
+A patient is *in recovery* when their latest treatment was on one of the last :data:`RECOVERY_WINDOW_DAYS`
+days (in the treatment's time zone). For it the dashboard shows:
+
+* ``day`` since treatment and the expected course (:func:`needlecare.knowledge.expect.expected_course`);
+* ``redness``: the latest analysed photo's index and its excess over the baseline photo, with a ``status``:
+  ``no_photo``, ``no_baseline``, ``resolved`` (excess within the curve module's tolerance, ``grading.yaml``),
+  ``within_window`` (on or before the outside-expected day) or ``outside_window`` (still red after it);
+* ``triage``: the latest check-in's verdict; urgencies above ``routine`` are red flags;
+* ``recovery``: the timeline's fitted classification (photos first, else self-ratings).
+
+Rows with a red flag or outside the expected course have ``status="attention"`` and come first (most urgent
+first, then the latest day since treatment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
+from needlecare.storage.models import Treatment, User
+from needlecare.web.checkins import service as checkins
+from needlecare.web.clinics import service
+from needlecare.web.clinics.schemas import DashboardQuery, DashboardRow
+from needlecare.web.timeline import service as timeline
+from needlecare.web.treatments import service as treatments
+
+#: A treatment counts as "in recovery" for this many days (the dashboard's scope, not a clinical threshold).
+RECOVERY_WINDOW_DAYS = 30
+
+#: Urgencies that are red flags: everything more urgent than ``routine``.
+RED_FLAGS: frozenset[str] = frozenset(URGENCY_ORDER[: URGENCY_ORDER.index("routine")])
+
+
+def _redness(series: dict[str, Any], outside_after: float) -> dict[str, Any]:
+    """Latest photo redness vs the baseline and the expected window (see module docstring)."""
+    points = series["points"]
+    if not points:
+        return {"status": "no_photo", "day": None, "index": None, "baseline": None, "excess": None}
+    latest = max(points, key=lambda p: p["t"])
+    base = series["baseline"]
+    out: dict[str, Any] = {"day": latest["t"], "index": latest["value"], "baseline": base, "excess": None}
+    if base is None:
+        return out | {"status": "no_baseline"}
+    excess = latest["value"] - base
+    tolerance = evidence().grading.index_relative_tolerance * max(abs(p["value"] - base) for p in points)
+    out["excess"] = excess
+    if excess <= tolerance:
+        out["status"] = "resolved"
+    elif latest["t"] <= outside_after:
+        out["status"] = "within_window"
+    else:
+        out["status"] = "outside_window"
+    return out
+
+
+def _recovery(line: dict[str, Any]) -> dict[str, Any] | None:
+    for source in ("photos", "self_report"):
+        fit = line[source]["fit"]
+        if fit is not None:
+            return {"classification": fit["classification"], "source": source, "reasons": fit["reasons"]}
+    return None
+
+
+def row_for(db: Session, *, patient: User, name: str | None, treatment: Treatment) -> DashboardRow:
+    """The dashboard row of one patient's treatment."""
+    line = timeline.timeline(db, treatment=treatment)
+    expected = line["expected"]
+    redness = _redness(line["photos"], float(expected["outside_expected_after_days"]))
+    latest = next(reversed(checkins.get_all(db, treatment=treatment)), None)
+    triage = None
+    if latest is not None:
+        triage = {"urgency": latest.triage.get("urgency"), "day": latest.day, "checked_on": latest.checked_on}
+        triage["reasons"] = latest.triage.get("reasons", [])
+    recovery = _recovery(line)
+    outside = redness["status"] == "outside_window" or (
+        recovery is not None and recovery["classification"] != "expected"
+    )
+    red_flag = triage is not None and triage["urgency"] in RED_FLAGS
+    return DashboardRow(
+        patient_id=patient.id,
+        email=patient.email,
+        name=name,
+        treatment_id=treatment.id,
+        treated_on=treatment.treated_on,
+        day=treatments.day_number(treatment, treatments.today(treatment)),
+        expected={k: expected[k] for k in ("typical_days", "outside_expected_after_days")},
+        redness=redness,
+        triage=triage,
+        recovery=recovery,
+        outside_expected=outside,
+        red_flag=red_flag,
+        status="attention" if outside or red_flag else "on_track",
+    )
+
+
+def _sort_key(row: DashboardRow) -> tuple[int, int, int, str]:
+    urgency = row.triage["urgency"] if row.triage else None
+    rank = URGENCY_ORDER.index(urgency) if urgency in URGENCY_ORDER else len(URGENCY_ORDER)
+    return (row.status != "attention", rank, -row.day, row.email)
+
+
+def _matches(row: DashboardRow, query: DashboardQuery) -> bool:
+    if query.status is not None and row.status != query.status:
+        return False
+    if query.urgency is not None and (row.triage is None or row.triage["urgency"] != query.urgency):
+        return False
+    needle = (query.q or "").strip().lower()
+    return not needle or needle in row.email.lower() or needle in (row.name or "").lower()
+
+
+def dashboard(db: Session, *, user: User, clinic_id: int, query: DashboardQuery) -> list[DashboardRow]:
+    """Rows for every active patient in recovery, filtered by *query*, attention first (staff only)."""
+    service.staff_membership(db, user=user, clinic_id=clinic_id)
+    rows = []
+    for member in service.patients(db, clinic_id=clinic_id):
+        for treatment in treatments.get_all(db, user=member.user):  # newest first
+            day = treatments.day_number(treatment, treatments.today(treatment))
+            if 0 <= day <= RECOVERY_WINDOW_DAYS:
+                rows.append(row_for(db, patient=member.user, name=member.display_name, treatment=treatment))
+                break
+    return sorted((r for r in rows if _matches(r, query)), key=_sort_key)

@@ -1,0 +1,185 @@
+"""HTML pages for clinics: my clinics, a clinic's page (staff: invite, patients; patient: leave), joining by
+invitation, recording a treatment for a patient, the dashboard and received aftercare."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from needlecare.knowledge.evidence import URGENCY_ORDER
+from needlecare.storage.clinics import STAFF_ROLES
+from needlecare.storage.models import User
+from needlecare.web.clinics import aftercare, api, dashboard, invitations, schemas, service
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.templating import render
+from needlecare.web.treatments.pages import FORM_CHOICES
+from needlecare.web.treatments.schemas import TreatmentCreate
+
+router = APIRouter(include_in_schema=False)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/clinics")
+def my_clinics(request: Request, user: CurrentUser, db: DbDep) -> Response:
+    """The clinics I belong to, a form to create one, and aftercare clinics sent me."""
+    context = {
+        "user": user,
+        "memberships": service.memberships_of(db, user=user),
+        "messages": aftercare.received(db, user=user),
+    }
+    return render(request, "clinics.html", context)
+
+
+@router.post("/clinics")
+def create_clinic(form: Annotated[schemas.ClinicCreate, Form()], user: CurrentUser, db: DbDep) -> Response:
+    """Create a clinic (I become its admin) and open it."""
+    clinic = service.create(db, user=user, data=form)
+    db.commit()
+    return _see_other(f"/clinics/{clinic.id}")
+
+
+@router.get("/clinics/join")
+def join_page(
+    request: Request,
+    token: Annotated[str, Query(min_length=1, max_length=1000)],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+) -> Response:
+    """What the invitation is for, and (for patients) the consent to give."""
+    invitation = invitations.resolve(db, tokens=api.tokens_of(ctx), token=token)
+    context = {
+        "user": user,
+        "token": token,
+        "invitation": invitation,
+        "consent_text": invitations.consent_text(invitation.clinic.name),
+    }
+    return render(request, "clinic_join.html", context)
+
+
+@router.post("/clinics/join")
+def join(
+    form: Annotated[schemas.InvitationAccept, Form()], user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Accept the invitation and open the clinic."""
+    member = invitations.accept(
+        db, user=user, tokens=api.tokens_of(ctx), token=form.token, consent=form.consent
+    )
+    db.commit()
+    return _see_other(f"/clinics/{member.clinic_id}")
+
+
+@router.get("/clinics/aftercare/{message_id}")
+def show_aftercare(request: Request, message_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Aftercare instructions a clinic sent me."""
+    message = aftercare.get_received(db, user=user, message_id=message_id)
+    return render(request, "clinic_aftercare.html", {"user": user, "m": message})
+
+
+def _clinic_page(
+    request: Request,
+    db: DbDep,
+    user: User,
+    clinic_id: int,
+    *,
+    new_link: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    member = service.membership(db, user=user, clinic_id=clinic_id)
+    context: dict[str, object] = {
+        "user": user,
+        "member": member,
+        "clinic": member.clinic,
+        "new_link": new_link,
+    }
+    if member.role in STAFF_ROLES:
+        context["patients"] = service.patients(db, clinic_id=clinic_id)
+        context["pending"] = invitations.pending(db, user=user, clinic_id=clinic_id)
+        context["roles"] = ("patient", "clinician", "admin") if member.role == "admin" else ("patient",)
+    return render(request, "clinic.html", context, status_code=status_code)
+
+
+@router.get("/clinics/{clinic_id}")
+def show_clinic(request: Request, clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Staff: invitations, patients, dashboard link. Patients: the clinic's contact and a way to leave."""
+    return _clinic_page(request, db, user, clinic_id)
+
+
+@router.post("/clinics/{clinic_id}/invitations")
+def invite(
+    request: Request,
+    clinic_id: RowId,
+    form: Annotated[schemas.InvitationCreate, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+) -> Response:
+    """Send an invitation; the page shows its link too (for handing over in person)."""
+    _, link, _ = api.send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=form)
+    db.commit()
+    return _clinic_page(request, db, user, clinic_id, new_link=link, status_code=201)
+
+
+@router.post("/clinics/{clinic_id}/leave")
+def leave(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Leave the clinic (its staff lose access at once)."""
+    service.leave(db, user=user, clinic_id=clinic_id)
+    db.commit()
+    return _see_other("/clinics")
+
+
+@router.get("/clinics/{clinic_id}/dashboard")
+def show_dashboard(
+    request: Request,
+    clinic_id: RowId,
+    query: Annotated[schemas.DashboardQuery, Query()],
+    user: CurrentUser,
+    db: DbDep,
+) -> Response:
+    """Patients in recovery, those needing attention first, with filters and search."""
+    rows = dashboard.dashboard(db, user=user, clinic_id=clinic_id, query=query)
+    member = service.membership(db, user=user, clinic_id=clinic_id)
+    context = {
+        "user": user,
+        "clinic": member.clinic,
+        "rows": rows,
+        "query": query,
+        "urgencies": URGENCY_ORDER,
+    }
+    return render(request, "clinic_dashboard.html", context)
+
+
+@router.get("/clinics/{clinic_id}/patients/{patient_id}/treatments/new")
+def new_patient_treatment(
+    request: Request, clinic_id: RowId, patient_id: RowId, user: CurrentUser, db: DbDep
+) -> Response:
+    """The treatment form, for a patient of the clinic."""
+    member = service.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
+    context = {
+        "user": user,
+        "form_action": f"/clinics/{clinic_id}/patients/{patient_id}/treatments",
+        "form_for": member.display_name or member.user.email,
+        **FORM_CHOICES,
+    }
+    return render(request, "treatment_new.html", context)
+
+
+@router.post("/clinics/{clinic_id}/patients/{patient_id}/treatments")
+def create_patient_treatment(
+    clinic_id: RowId,
+    patient_id: RowId,
+    form: Annotated[TreatmentCreate, Form()],
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+) -> Response:
+    """Record the treatment, send the aftercare and return to the dashboard."""
+    api.record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=form)
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}/dashboard")

@@ -1,0 +1,149 @@
+"""Clinic schemas: clinic, membership, invitation, aftercare message and dashboard row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.errors import MessageError
+from email.headerregistry import Address
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from needlecare.knowledge.evidence import Urgency
+from needlecare.web.accounts.schemas import Email
+
+Role = Literal["admin", "clinician", "patient"]
+DashboardStatus = Literal["attention", "on_track"]
+
+
+def _mailable(value: str) -> str:
+    try:
+        Address(addr_spec=value)
+    except (ValueError, MessageError) as exc:
+        raise ValueError(f"{value!r} is not an address we can send e-mail to") from exc
+    return value
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+OptionalName = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
+
+
+class ClinicCreate(BaseModel):
+    """A new clinic; ``emergency_contact`` (phone, address, hours) goes into every aftercare message."""
+
+    name: Name
+    emergency_contact: Contact
+
+
+class ClinicPublic(BaseModel):
+    """A clinic as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    emergency_contact: str
+    created_at: dt.datetime
+
+
+class MembershipPublic(BaseModel):
+    """The caller's place in a clinic."""
+
+    clinic: ClinicPublic
+    role: Role
+    status: Literal["active", "left"]
+    joined_at: dt.datetime
+
+
+class InvitationCreate(BaseModel):
+    """Invite someone by e-mail; ``name`` is how the clinic knows them (searchable on the dashboard)."""
+
+    email: Annotated[Email, AfterValidator(_mailable)]
+    role: Role
+    name: OptionalName = None
+
+
+class InvitationPublic(BaseModel):
+    """A sent invitation; ``link`` is only returned right after creation (it is a one-time credential)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    role: Role
+    display_name: str | None
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    link: str | None = None
+    mailed: bool | None = None
+
+
+class InvitationAccept(BaseModel):
+    """Accept an invitation. Patients must tick ``consent`` (never pre-ticked)."""
+
+    token: Annotated[str, Field(min_length=1, max_length=1000)]
+    consent: bool = False
+
+
+class PatientPublic(BaseModel):
+    """A patient of the clinic as staff see them."""
+
+    user_id: int
+    email: str
+    name: str | None
+    joined_at: dt.datetime
+
+
+class AftercareMessage(BaseModel):
+    """Aftercare instructions a clinic sent for one treatment (plain-text body)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    clinic_id: int
+    clinic_name: str
+    emergency_contact: str
+    treatment_id: int | None
+    subject: str
+    body: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class ClinicTreatmentOut(BaseModel):
+    """What recording a treatment for a patient produced."""
+
+    treatment_id: int
+    patient_id: int
+    message: AftercareMessage
+
+
+class DashboardRow(BaseModel):
+    """One patient in recovery: the latest treatment within the dashboard window and how it is going."""
+
+    patient_id: int
+    email: str
+    name: str | None
+    treatment_id: int
+    treated_on: dt.date
+    day: int
+    expected: dict[str, Any]
+    redness: dict[str, Any]
+    triage: dict[str, Any] | None
+    recovery: dict[str, Any] | None
+    outside_expected: bool
+    red_flag: bool
+    status: DashboardStatus
+
+
+class DashboardQuery(BaseModel):
+    """Dashboard filters: status, latest urgency, and a search in e-mail and name (case-insensitive)."""
+
+    status: DashboardStatus | None = None
+    urgency: Urgency | None = None
+    q: Annotated[str, Field(max_length=200)] | None = None
