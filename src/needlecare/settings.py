@@ -34,6 +34,25 @@ class Settings(BaseSettings):
         routed to the psycopg 3 driver.
     max_upload_bytes
         Largest accepted photo upload, in bytes (larger uploads get HTTP 413).
+    broker_url
+        Task-queue broker: unset runs jobs in-process (nothing extra to start); ``redis://host:port/db``
+        shares a Redis queue between several web and ``needlecare worker`` processes.
+    broker_namespace, job_queue
+        Prefix of every Redis key, and the queue name the actors use.
+    job_max_retries, job_min_backoff_ms, job_max_backoff_ms
+        Retries of a failed job (exponential backoff between the bounds, in ms) before it is dead-lettered.
+    job_lease_s
+        Seconds a claimed job (a mail being sent, a photo being analysed) is left to its worker before another
+        may take it over; also how long a queued job may wait before the scheduler enqueues it again.
+    broker_heartbeat_timeout_ms, broker_maintenance_chance
+        Redis broker: a worker silent for this long is dead and its unacknowledged messages are redelivered;
+        chance (per million broker commands) of running that maintenance.
+    worker_threads
+        Threads per ``needlecare worker`` process.
+    reminder_hour
+        Local hour (0-23) at which the day's aftercare reminder is mailed.
+    public_url
+        Base URL for links in mails (``https://care.example.org``); default ``http://<host>:<port>``.
     """
 
     model_config = SettingsConfigDict(
@@ -57,6 +76,18 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
     migrate_on_start: bool = True
+    broker_url: str | None = Field(default=None, pattern=r"^(redis|rediss|unix)://")
+    broker_namespace: str = Field(default="needlecare", pattern=r"^[A-Za-z0-9_.:-]+$")
+    job_queue: str = Field(default="needlecare", pattern=r"^[A-Za-z0-9_-]+$")
+    job_max_retries: int = Field(default=8, ge=0)
+    job_min_backoff_ms: int = Field(default=15_000, ge=1)
+    job_max_backoff_ms: int = Field(default=6 * 3600 * 1000, ge=1)
+    job_lease_s: float = Field(default=300.0, gt=0)
+    broker_heartbeat_timeout_ms: int = Field(default=60_000, ge=100)
+    broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    reminder_hour: int = Field(default=8, ge=0, le=23)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
 
     @model_validator(mode="after")
     def _reject_unsafe(self) -> Self:
@@ -78,6 +109,11 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @property
+    def base_url(self) -> str:
+        """Base for links in mails, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def photo_dir(self) -> Path:

@@ -13,7 +13,15 @@ from needlecare.storage.models import Base
 
 from .conftest import Database
 
-TABLES = {"users", "treatments", "photos", "checkins", "audit_events", "newsletter_subscriptions"}
+TABLES = {
+    "users",
+    "treatments",
+    "photos",
+    "checkins",
+    "audit_events",
+    "newsletter_subscriptions",
+    "mail_deliveries",
+}
 TABLES |= {"clinics", "clinic_memberships", "clinic_invitations", "clinic_messages"}
 
 

@@ -39,9 +39,13 @@ def serve(
     host: str | None = typer.Option(None, help="Address to bind (default from settings: 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
 ) -> None:
-    """Run the web app: creates and migrates the database, then serves on http://127.0.0.1:8000."""
+    """Run the web app: creates and migrates the database, then serves on http://127.0.0.1:8000.
+
+    Without NEEDLECARE_BROKER_URL, jobs run in-process and the reminder scheduler runs in a background thread.
+    """
     import uvicorn
 
+    from needlecare.jobs.scheduler import start_in_thread
     from needlecare.web.app import create_app
 
     settings = _settings()
@@ -50,6 +54,9 @@ def serve(
     except Exception as exc:
         typer.echo(f"needlecare: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
+    ctx = app.state.ctx
+    if ctx.jobs.in_process:
+        start_in_thread(ctx.jobs)
     print(f"needlecare serving on http://{host or settings.host}:{port or settings.port}", file=sys.stderr)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 

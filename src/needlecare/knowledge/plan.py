@@ -112,7 +112,7 @@ def zone(tz: str) -> ZoneInfo:
     """The IANA zone *tz*; :class:`InvalidInputError` if unknown."""
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a zone directory such as "America"
         raise InvalidInputError(
             f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
         ) from None

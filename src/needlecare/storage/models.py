@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 tables: users, treatments, photos, check-ins and the consent/audit trail.
+"""Typed SQLAlchemy 2 tables: users, treatments, photos, check-ins, the consent/audit trail and outgoing mail.
 
 Every row that holds health data carries ``user_id`` so each query can be scoped to its owner; deleting a user
 cascades to all of them (database ``ON DELETE CASCADE`` and ORM cascades).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -42,7 +42,11 @@ def _owner_fk() -> Mapped[int]:
 
 
 class User(Base):
-    """An account. ``session_version`` is bumped to revoke every session (logout, password change)."""
+    """An account. ``session_version`` is bumped to revoke every session (logout, password change).
+
+    ``timezone`` (IANA name) is where the patient's morning is for reminders; ``None`` means each treatment's
+    own zone. ``calendar_token`` is the unguessable secret in the URL of the patient's calendar feed.
+    """
 
     __tablename__ = "users"
 
@@ -51,6 +55,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     treatments: Mapped[list[Treatment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -92,7 +99,9 @@ class Treatment(Base):
 class Photo(Base):
     """A stored photo: EXIF-free JPEG at ``file_path`` (relative to the photo directory) and its analysis.
 
-    ``heatmap_path`` is the redness heatmap picture (JPEG) rendered at upload, if the analysis produced one.
+    ``heatmap_path`` is the redness heatmap picture (JPEG) rendered by the analysis job, if it produced one.
+    ``analysis_status`` is ``pending`` until the job has stored ``analysis``, then ``done`` (or ``failed``
+    with ``analysis_error`` once its retries are exhausted).
 
     ``consent`` is the patient's explicit choice for this photo (see ``CONSENT_CHOICES`` in the web layer);
     ``day`` is whole days since the treatment (negative or zero for a baseline).
@@ -112,6 +121,8 @@ class Photo(Base):
     width: Mapped[int]
     height: Mapped[int]
     analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    analysis_status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
+    analysis_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     treatment: Mapped[Treatment] = relationship(back_populates="photos")
@@ -149,3 +160,29 @@ class AuditEvent(Base):
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id", ondelete="SET NULL"), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MailDelivery(Base):
+    """One outgoing mail, recorded before it is sent so that a retried or duplicated job sends it only once.
+
+    ``key`` names what the mail is for (``reminder:<treatment id>:<day>``) and is unique: a second attempt to
+    queue the same mail finds the first. ``status`` goes ``queued`` -> ``sending`` (claimed at ``claimed_at``
+    by one worker) -> ``sent``; a failed attempt leaves ``retrying`` with ``error``; ``dead`` once the retries
+    are exhausted. ``attempts`` counts the claims.
+    """
+
+    __tablename__ = "mail_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -1,4 +1,4 @@
-"""Everything a request needs, built once per app: settings, database, photo store, hasher, session codec."""
+"""Everything a request needs, built once per app: settings, database, photo store, hasher, codec, jobs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from needlecare.jobs.context import JobContext
+from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.files import PhotoStore
@@ -26,11 +28,13 @@ class WebContext:
     hasher: PasswordHasher
     codec: SessionCodec
     limiter: LoginRateLimiter
+    jobs: JobQueue
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> WebContext:
         """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``."""
         engine = engine or make_engine(settings.sqlalchemy_url)
+        jobs = JobQueue.from_settings(JobContext.build(settings, engine))
         return cls(
             settings=settings,
             engine=engine,
@@ -39,4 +43,5 @@ class WebContext:
             hasher=make_hasher(settings),
             codec=SessionCodec(settings.resolve_secret(), settings.session_max_age_s),
             limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_s),
+            jobs=jobs,
         )

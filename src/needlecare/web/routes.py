@@ -19,6 +19,7 @@ from needlecare.web.learn import pages as learn_pages
 from needlecare.web.newsletter import pages as newsletter_pages
 from needlecare.web.photos import api as photos_api
 from needlecare.web.photos import pages as photos_pages
+from needlecare.web.reminders import pages as reminders_pages
 from needlecare.web.timeline import api as timeline_api
 from needlecare.web.timeline import pages as timeline_pages
 from needlecare.web.treatments import api as treatments_api
@@ -34,6 +35,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     ingredients_pages.router,
     exports_pages.router,
     learn_pages.router,
+    reminders_pages.router,
     newsletter_pages.router,
     clinics_pages.router,
 ]
@@ -45,5 +47,6 @@ API_ROUTERS: list[APIRouter] = [
     timeline_api.router,
     ingredients_api.router,
     exports_api.router,
+    reminders_pages.api_router,
     clinics_api.router,
 ]

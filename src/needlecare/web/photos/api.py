@@ -46,7 +46,12 @@ def upload_photo(
     is_baseline: Annotated[bool, Form()] = False,
     taken_on: Annotated[dt.date | None, Form()] = None,
 ) -> schemas.PhotoPublic:
-    """Upload a photo (multipart field ``file``): EXIF stripped, analysed, stored with the consent choice."""
+    """Upload a photo (multipart field ``file``): EXIF stripped, checked, stored with the consent choice.
+
+    The analysis (against the baseline, with the heatmap) runs as a background job: ``analysis_status`` is
+    ``pending`` until ``GET /photos/{id}`` shows it ``done`` with the ``analysis`` (in-process jobs finish
+    before this answers).
+    """
     photo = store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
     return schemas.PhotoPublic.of(photo)
 
@@ -61,10 +66,10 @@ def store_upload(
     taken_on: dt.date | None,
     user: CurrentUser,
 ) -> Photo:
-    """Shared by page and API: owner check, size limit, sanitise, analyse, store."""
+    """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    return service.save_upload(
+    photo = service.save_upload(
         db,
         ctx.store,
         treatment=treatment,
@@ -73,6 +78,9 @@ def store_upload(
         taken_on=taken_on or treatments.today(treatment),
         is_baseline=is_baseline,
     )
+    ctx.jobs.enqueue("analyse_photo", photo.id)
+    db.refresh(photo)
+    return photo
 
 
 @router.get("/treatments/{treatment_id}/photos", responses=ERRORS)

@@ -18,7 +18,11 @@ CONSENT_CHOICES: dict[str, str] = {
 
 
 class PhotoPublic(BaseModel):
-    """A stored photo: ``day`` since treatment, consent and analysis (``analyze_photo(...).to_dict()``)."""
+    """A stored photo: ``day`` since treatment, consent and analysis (``analyze_photo(...).to_dict()``).
+
+    ``analysis`` is ``null`` while ``analysis_status`` is ``pending`` (the analysis job has not finished);
+    ``failed`` comes with ``analysis_error``.
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -31,6 +35,8 @@ class PhotoPublic(BaseModel):
     width: int
     height: int
     analysis: dict[str, Any] | None
+    analysis_status: Literal["pending", "done", "failed"]
+    analysis_error: str | None = None
     created_at: dt.datetime
     image_url: str = ""
 

@@ -17,7 +17,7 @@ Area = Literal["face", "neck", "chest", "body", "scalp"]
 def _check_zone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a directory ("America")
         raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/Berlin)") from exc
     return value
 

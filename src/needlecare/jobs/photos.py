@@ -1,0 +1,150 @@
+"""The photo-analysis job: measure a stored photo (against its baseline), draw its heatmap, store both once.
+
+The upload stores the sanitised photo with ``analysis_status = "pending"`` and enqueues
+:func:`analyse_photo`; the job is idempotent: a photo already ``done`` is left alone, the heatmap goes to a
+path derived from the photo's own path (a retry overwrites rather than adds a file) and the row is updated by
+photo id, so a retried or duplicated message never creates a second result.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from needlecare.imaging.errors import PhotoError
+from needlecare.jobs.context import JobContext
+from needlecare.jobs.errors import PermanentJobError
+from needlecare.storage.models import Photo
+
+if TYPE_CHECKING:
+    from needlecare.analysis.report import PhotoReport
+
+logger = logging.getLogger(__name__)
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the analysis produced: the report dict and a heatmap picture (JPEG bytes, or None)."""
+
+    report: dict[str, Any]
+    heatmap_jpeg: bytes | None
+
+
+def heatmap_relpath(file_path: str) -> str:
+    """Where the heatmap of the photo stored at *file_path* goes (``<user>/<name>.heatmap.jpg``)."""
+    return f"{file_path.removesuffix('.jpg')}.heatmap.jpg"
+
+
+def _heatmap(report: PhotoReport) -> bytes:
+    """The redness heatmap overlay of *report* as JPEG bytes (quality 90)."""
+    from needlecare.analysis.pictures import overlay
+
+    picture = overlay(report, title=f"redness index {report.index:.3f} {report.unit}")
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture), mode="RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def measure(jpeg: bytes, baseline_file: Path | None = None, *, heatmap: bool = True) -> Analysis:
+    """``analyze_photo`` on the stored JPEG bytes, against the baseline file when there is one.
+
+    A baseline that can no longer be measured is skipped (the photo itself is still measured).
+
+    Raises
+    ------
+    PhotoError
+        The photo itself cannot be measured (no face, not an image...).
+    """
+    from needlecare import analyze_photo
+
+    report = None
+    if baseline_file is not None:
+        try:
+            report = analyze_photo(jpeg, baseline=baseline_file)
+        except PhotoError as exc:
+            if not exc.message.startswith("baseline photo"):
+                raise
+    report = report or analyze_photo(jpeg)
+    return Analysis(report=report.to_dict(), heatmap_jpeg=_heatmap(report) if heatmap else None)
+
+
+def _baseline_path(ctx: JobContext, db: Session, photo: Photo) -> Path | None:
+    if photo.is_baseline:
+        return None
+    stmt = select(Photo.file_path).where(
+        Photo.treatment_id == photo.treatment_id,
+        Photo.user_id == photo.user_id,
+        Photo.is_baseline.is_(True),
+        Photo.id != photo.id,
+    )
+    relpath = db.scalars(stmt.order_by(Photo.taken_on.desc(), Photo.id.desc())).first()
+    return ctx.store.path(relpath) if relpath else None
+
+
+def analyse_photo(ctx: JobContext, photo_id: int) -> str:
+    """Measure photo *photo_id*, write its heatmap and store the analysis (status ``done``).
+
+    Returns
+    -------
+    str
+        ``"done"``, ``"already done"`` (a duplicate message) or ``"gone"`` (the photo was deleted).
+
+    Raises
+    ------
+    PermanentJobError
+        The stored photo cannot be measured (not retried; the photo is marked ``failed``).
+    """
+    with ctx.sessions() as db:
+        photo = db.get(Photo, photo_id)
+        if photo is None:
+            return "gone"
+        if photo.analysis_status == DONE:
+            return "already done"
+        file_path, user_id = photo.file_path, photo.user_id
+        baseline = _baseline_path(ctx, db, photo)
+    try:
+        jpeg = ctx.store.path(file_path).read_bytes()
+    except FileNotFoundError:
+        return "gone"
+    try:
+        analysis = measure(jpeg, baseline)
+    except PhotoError as exc:
+        raise PermanentJobError(exc.message) from exc
+    heatmap = heatmap_relpath(file_path) if analysis.heatmap_jpeg is not None else None
+    if heatmap is not None and analysis.heatmap_jpeg is not None:
+        ctx.store.publish(ctx.store.stage(analysis.heatmap_jpeg), heatmap)
+    with ctx.sessions() as db:
+        stmt = (
+            update(Photo)
+            .where(Photo.id == photo_id, Photo.user_id == user_id)
+            .values(analysis=analysis.report, heatmap_path=heatmap, analysis_status=DONE, analysis_error=None)
+        )
+        updated = db.execute(stmt).rowcount  # type: ignore[attr-defined]
+        db.commit()
+    if not updated and heatmap is not None:  # deleted while we measured: leave no file behind
+        ctx.store.delete(heatmap)
+        return "gone"
+    return "done"
+
+
+def give_up(ctx: JobContext, photo_id: int, error: str) -> None:
+    """Mark photo *photo_id* ``failed`` (retries exhausted or a permanent error) unless it is ``done``."""
+    with ctx.sessions() as db:
+        stmt = (
+            update(Photo)
+            .where(Photo.id == photo_id, Photo.analysis_status != DONE)
+            .values(analysis_status=FAILED, analysis_error=error[:2000])
+        )
+        db.execute(stmt)
+        db.commit()
+    logger.warning("photo %d: analysis failed: %s", photo_id, error)

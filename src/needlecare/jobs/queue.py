@@ -1,0 +1,99 @@
+"""The application's job queue: ``enqueue("analyse_photo", photo_id)`` from the web app or the scheduler.
+
+:class:`JobQueue` declares one Dramatiq actor per task on its own broker (so several queues, e.g. one per
+test, can live in one process) or, without a broker, runs each task in-process right away.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+
+from needlecare.jobs import mail, photos
+from needlecare.jobs.broker import make_broker
+from needlecare.jobs.context import JobContext
+from needlecare.jobs.errors import PermanentJobError
+
+logger = logging.getLogger(__name__)
+
+Task = Callable[[JobContext, int], str]
+GiveUpFn = Callable[[JobContext, int, str], None]
+
+#: Every task by actor name: what it does, and what marks its row failed when it is given up.
+TASKS: dict[str, tuple[Task, GiveUpFn]] = {
+    "analyse_photo": (photos.analyse_photo, photos.give_up),
+    "send_mail": (mail.send_delivery, mail.give_up),
+}
+
+
+def give_up(ctx: JobContext, name: str, args: tuple[Any, ...], error: str) -> None:
+    """Record that task *name* on row ``args[0]`` was given up (the broker's ``GiveUp`` middleware hook)."""
+    if name in TASKS and args and isinstance(args[0], int):
+        TASKS[name][1](ctx, args[0], error)
+
+
+class JobQueue:
+    """Tasks of one process, on a Dramatiq broker or in-process.
+
+    Parameters
+    ----------
+    ctx
+        What the tasks need (database, photo store, mailer).
+    broker
+        A Dramatiq broker whose middleware includes :class:`~needlecare.jobs.broker.GiveUp` bound to
+        :func:`give_up`; ``None`` runs every task synchronously when it is enqueued.
+    """
+
+    def __init__(self, ctx: JobContext, broker: dramatiq.Broker | None = None) -> None:
+        self.ctx = ctx
+        self.broker = broker
+        self.actors: dict[str, dramatiq.Actor[[int], str]] = {}
+        if broker is not None:
+            for name, (task, _) in TASKS.items():
+                self.actors[name] = dramatiq.Actor(
+                    functools.partial(task, ctx),
+                    broker=broker,
+                    actor_name=name,
+                    queue_name=ctx.settings.job_queue,
+                    priority=0,
+                    options={"throws": (PermanentJobError,)},
+                )
+
+    @classmethod
+    def from_settings(cls, ctx: JobContext) -> JobQueue:
+        """The queue for ``ctx.settings.broker_url`` (in-process when unset)."""
+        return cls(ctx, make_broker(ctx.settings, functools.partial(give_up, ctx)))
+
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks run in-process (no broker)."""
+        return self.broker is None
+
+    def enqueue(self, name: str, row_id: int) -> None:
+        """Run task *name* on row *row_id*: send a message, or run it now when in-process.
+
+        In-process, a failure is recorded on the row (``retrying``/``failed``) and logged, not raised: the
+        scheduler's sweep retries mails, and the caller's request still succeeds.
+        """
+        if name not in TASKS:
+            raise KeyError(f"unknown task {name!r}")
+        if self.broker is not None:
+            self.actors[name].send(row_id)
+            return
+        task, give_up = TASKS[name]
+        try:
+            task(self.ctx, row_id)
+        except PermanentJobError as exc:
+            give_up(self.ctx, row_id, str(exc))
+        except Exception:
+            logger.exception("in-process job %s(%d) failed; it will be retried", name, row_id)
+
+    def worker(self, threads: int | None = None) -> dramatiq.Worker:
+        """A Dramatiq worker consuming this queue (not started)."""
+        if self.broker is None:
+            raise RuntimeError("in-process jobs need no worker (set NEEDLECARE_BROKER_URL to use one)")
+        return dramatiq.Worker(self.broker, worker_threads=threads or self.ctx.settings.worker_threads)

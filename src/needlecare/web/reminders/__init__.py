@@ -1,0 +1,1 @@
+"""Reminder settings (time zone, on/off) and the per-patient calendar feed."""
