@@ -273,3 +273,36 @@ def test_failed_delivery_keeps_the_aftercare_in_the_app(
     received = pat.client.get("/api/v1/clinics/aftercare").json()
     assert [(m["treatment_id"], m["sent_at"]) for m in received] == [(tid, None)]
     assert CONTACT in received[0]["body"]
+
+
+def test_future_and_old_treatments_are_not_in_recovery(app: FastAPI) -> None:
+    admin = signup(app, "admin@clinic.example")
+    cid = create_clinic(admin)
+    pat = join(app, admin, cid, "pat@example.org", "patient")
+    staff_treatment(admin, cid, pat, days_ago=-3)  # booked for later
+    staff_treatment(admin, cid, pat, days_ago=31)
+    assert admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json() == []
+    tid = staff_treatment(admin, cid, pat, days_ago=30)
+    rows = admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    assert [(r["treatment_id"], r["day"]) for r in rows] == [(tid, 30)]
+
+
+def test_staff_read_a_patient_record_without_the_pictures(clinic: Scene) -> None:
+    doc, cid = clinic.doc, clinic.cid
+    _, olga, _, _ = clinic.ids
+    r = doc.client.get(f"/api/v1/clinics/{cid}/patients/{olga}")
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert rec["patient"]["name"] == "Olga Slow"
+    [item] = rec["treatments"]
+    assert item["treatment"]["day"] == 12
+    assert [(m["day"], m["is_baseline"], m["redness_index"]) for m in item["measurements"]] == [
+        (-1, True, 0.50), (1, False, 1.50), (3, False, 1.45), (6, False, 1.40), (10, False, 1.38),
+    ]  # fmt: skip
+    assert item["timeline"]["photos"]["fit"]["classification"] == "slower_than_expected"
+    assert "/image" not in r.text
+    page = doc.client.get(f"/clinics/{cid}/patients/{olga}")
+    assert page.status_code == 200
+    assert "Recovery: slower than expected" in page.text
+    assert "redness index 1.380" in page.text
+    assert "<img" not in page.text

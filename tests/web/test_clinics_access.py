@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from needlecare.storage.clinics import Clinic, ClinicInvitation, ClinicMembership
 from needlecare.storage.models import AuditEvent, Treatment
+from needlecare.web.clinics import invitations
 from needlecare.web.context import WebContext
 
 from .clinic_setup import Member, create_clinic, invite, join, signup, staff_treatment
@@ -60,13 +61,15 @@ def test_staff_of_one_clinic_never_reach_the_other(two: dict[str, Staffed], ctx:
             ("POST", f"/api/v1/clinics/{b_cid}/patients/{b_pat.uid}/treatments", TREATMENT),
             ("POST", f"/api/v1/clinics/{a_cid}/patients/{b_pat.uid}/treatments", TREATMENT),
             ("POST", f"/api/v1/clinics/{b_cid}/leave", None),
+            ("GET", f"/api/v1/clinics/{b_cid}/patients/{b_pat.uid}", None),
+            ("GET", f"/api/v1/clinics/{a_cid}/patients/{b_pat.uid}", None),
         ]  # fmt: skip
         for method, url, body in attempts:
             r = staff.client.request(method, url, json=body, headers=staff.headers)
             assert r.status_code == 404, (key, method, url, r.status_code)
             assert r.json()["code"] == "not_found"
-        for url in (f"/clinics/{b_cid}", f"/clinics/{b_cid}/dashboard",
-                    f"/clinics/{a_cid}/patients/{b_pat.uid}/treatments/new"):  # fmt: skip
+        pages = [f"/clinics/{b_cid}", f"/clinics/{b_cid}/dashboard", f"/clinics/{a_cid}/patients/{b_pat.uid}"]
+        for url in [*pages, f"/clinics/{a_cid}/patients/{b_pat.uid}/treatments/new"]:
             page = staff.client.get(url)
             assert page.status_code == 404, url
             assert "pat@b.example" not in page.text
@@ -82,6 +85,7 @@ def test_patients_never_see_the_dashboard(two: dict[str, Staffed]) -> None:
         ("GET", f"/api/v1/clinics/{cid}/invitations", None),
         ("POST", f"/api/v1/clinics/{cid}/invitations", {"email": "x@example.org", "role": "patient"}),
         ("POST", f"/api/v1/clinics/{cid}/patients/{pat.uid}/treatments", TREATMENT),
+        ("GET", f"/api/v1/clinics/{cid}/patients/{pat.uid}", None),
     ):  # fmt: skip
         r = pat.client.request(method, url, json=body, headers=pat.headers)
         assert r.status_code == 403, (method, url)
@@ -120,6 +124,8 @@ def test_leaving_ends_access_at_once(app: FastAPI, two: dict[str, Staffed], ctx:
     )
     assert r.status_code == 404
     assert doc.client.get(f"/clinics/{cid}/patients/{pat.uid}/treatments/new").status_code == 404
+    assert doc.client.get(f"/api/v1/clinics/{cid}/patients/{pat.uid}").status_code == 404
+    assert doc.client.get(f"/clinics/{cid}/patients/{pat.uid}").status_code == 404
     assert pat.client.get(f"/api/v1/clinics/{cid}").status_code == 404
     assert pat.client.get("/api/v1/clinics").json() == []
     # the aftercare and the treatment stay the patient's own
@@ -233,3 +239,44 @@ def test_csrf_required_on_every_clinic_form(app: FastAPI, two: dict[str, Staffed
     assert fresh.client.get("/api/v1/clinics").json() == []
     assert pat.client.get(f"/api/v1/clinics/{cid}").status_code == 200
     assert len(admin.client.get(f"/api/v1/clinics/{cid}/invitations").json()) == 1
+
+
+def test_join_page_for_visitors_and_other_accounts(app: FastAPI) -> None:
+    admin = signup(app, "admin@a.example")
+    cid = create_clinic(admin)
+    token = invite(admin, cid, "pat@example.org", "patient")
+    with new_client(app) as anon:
+        page = anon.get(f"/clinics/join?token={token}")
+        assert page.status_code == 200
+        assert "Log in or sign up with <strong>pat@example.org</strong>" in page.text
+        assert 'action="/clinics/join"' not in page.text
+    other = signup(app, "other@example.org")
+    page = other.client.get(f"/clinics/join?token={token}")
+    assert "This invitation was sent to pat@example.org" in page.text
+    assert 'action="/clinics/join"' not in page.text
+
+
+def test_invitations_are_limited_and_not_sent_to_members(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = signup(app, "admin@a.example")
+    cid = create_clinic(admin)
+    pat = join(app, admin, cid, "pat@example.org", "patient")
+    r = admin.client.post(
+        f"/api/v1/clinics/{cid}/invitations",
+        json={"email": pat.email, "role": "patient"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 409
+    monkeypatch.setattr(invitations, "INVITATIONS_PER_WINDOW", 3)  # one used by pat's invitation
+    invite(admin, cid, "x1@example.org", "patient")
+    invite(admin, cid, "x2@example.org", "patient")
+    r = admin.client.post(
+        f"/api/v1/clinics/{cid}/invitations",
+        json={"email": "x3@example.org", "role": "patient"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 429
+    assert r.json()["code"] == "rate_limited"
+    other = signup(app, "admin@b.example")  # the limit is per clinic
+    invite(other, create_clinic(other, "Clinic B"), "x3@example.org", "patient")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, ClinicMessage
 from needlecare.storage.models import User
-from needlecare.web.clinics import aftercare, dashboard, invitations, messages, schemas, service
+from needlecare.web.clinics import aftercare, dashboard, invitations, messages, patients, schemas, service
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.treatments.schemas import TreatmentCreate
@@ -170,6 +170,12 @@ def list_patients(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[schema
         )
         for m in service.patients(db, clinic_id=clinic_id)
     ]
+
+
+@router.get("/{clinic_id}/patients/{patient_id}", responses=ERRORS)
+def read_patient(clinic_id: RowId, patient_id: RowId, user: CurrentUser, db: DbDep) -> schemas.PatientRecord:
+    """A current patient's treatments, check-ins, photo measurements and timelines (staff only, read-only)."""
+    return patients.record(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
 
 
 @router.post(

@@ -119,7 +119,9 @@ def dashboard(db: Session, *, user: User, clinic_id: int, query: DashboardQuery)
     for member in service.patients(db, clinic_id=clinic_id):
         for treatment in treatments.get_all(db, user=member.user):  # newest first
             day = treatments.day_number(treatment, treatments.today(treatment))
-            if 0 <= day <= RECOVERY_WINDOW_DAYS:
+            if day > RECOVERY_WINDOW_DAYS:
+                break
+            if day >= 0:  # a treatment booked for a later date is not a recovery yet
                 rows.append(row_for(db, patient=member.user, name=member.display_name, treatment=treatment))
                 break
     return sorted((r for r in rows if _matches(r, query)), key=_sort_key)

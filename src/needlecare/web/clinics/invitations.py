@@ -13,17 +13,28 @@ import secrets
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
 from needlecare.web.clinics import service
 from needlecare.web.clinics.schemas import InvitationCreate
-from needlecare.web.errors import ForbiddenError, GoneError, InvalidTokenError, UnprocessableError
+from needlecare.web.errors import (
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    InvalidTokenError,
+    RateLimitedError,
+    UnprocessableError,
+)
 
 #: How long an invitation link stays valid.
 INVITATION_TTL = dt.timedelta(days=7)
+
+#: At most this many invitations per clinic per :data:`RATE_WINDOW` (no mass mailing through the invite form).
+INVITATIONS_PER_WINDOW = 50
+RATE_WINDOW = dt.timedelta(hours=24)
 
 #: What a patient agrees to when joining a clinic (stored verbatim in the audit trail).
 CONSENT_TEXT = (
@@ -74,11 +85,34 @@ def create(
         *user* is not an active member of the clinic.
     ForbiddenError
         *user* is a patient, or a clinician inviting an admin or a clinician.
+    ConflictError
+        The address already belongs to an active member.
+    RateLimitedError
+        The clinic sent :data:`INVITATIONS_PER_WINDOW` invitations in the last :data:`RATE_WINDOW`.
     """
     member = service.staff_membership(db, user=user, clinic_id=clinic_id)
     if member.role != "admin" and data.role != "patient":
         raise ForbiddenError("Only the clinic's admins can invite staff; clinicians invite patients.")
     now = now or utcnow()
+    recent = db.scalar(
+        select(func.count())
+        .select_from(ClinicInvitation)
+        .where(ClinicInvitation.clinic_id == clinic_id, ClinicInvitation.created_at > now - RATE_WINDOW)
+    )
+    if (recent or 0) >= INVITATIONS_PER_WINDOW:
+        hours = int(RATE_WINDOW.total_seconds() // 3600)
+        raise RateLimitedError(f"This clinic sent {recent} invitations in the last {hours} hours; try later.")
+    already = db.scalar(
+        select(ClinicMembership.id)
+        .join(User, User.id == ClinicMembership.user_id)
+        .where(
+            ClinicMembership.clinic_id == clinic_id,
+            ClinicMembership.status == "active",
+            User.email == data.email,
+        )
+    )
+    if already is not None:
+        raise ConflictError(f"{data.email} already belongs to this clinic.")
     invitation = ClinicInvitation(
         clinic_id=clinic_id,
         email=data.email,

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from needlecare.knowledge.evidence import URGENCY_ORDER
 from needlecare.storage.clinics import STAFF_ROLES
 from needlecare.storage.models import User
-from needlecare.web.clinics import aftercare, api, dashboard, invitations, schemas, service
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.clinics import aftercare, api, dashboard, invitations, patients, schemas, service
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, RowId
 from needlecare.web.templating import render
 from needlecare.web.treatments.pages import FORM_CHOICES
 from needlecare.web.treatments.schemas import TreatmentCreate
@@ -48,17 +48,18 @@ def create_clinic(form: Annotated[schemas.ClinicCreate, Form()], user: CurrentUs
 def join_page(
     request: Request,
     token: Annotated[str, Query(min_length=1, max_length=1000)],
-    user: CurrentUser,
+    user: OptionalUser,
     db: DbDep,
     ctx: CtxDep,
 ) -> Response:
-    """What the invitation is for, and (for patients) the consent to give."""
+    """What the invitation is for and (patients) the consent to give; visitors are asked to log in first."""
     invitation = invitations.resolve(db, tokens=api.tokens_of(ctx), token=token)
     context = {
         "user": user,
         "token": token,
         "invitation": invitation,
         "consent_text": invitations.consent_text(invitation.clinic.name),
+        "link": str(request.url),
     }
     return render(request, "clinic_join.html", context)
 
@@ -153,6 +154,16 @@ def show_dashboard(
         "urgencies": URGENCY_ORDER,
     }
     return render(request, "clinic_dashboard.html", context)
+
+
+@router.get("/clinics/{clinic_id}/patients/{patient_id}")
+def show_patient(
+    request: Request, clinic_id: RowId, patient_id: RowId, user: CurrentUser, db: DbDep
+) -> Response:
+    """A patient's treatments, check-ins and measurements, read-only (staff only)."""
+    rec = patients.record(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
+    clinic = service.membership(db, user=user, clinic_id=clinic_id).clinic
+    return render(request, "clinic_patient.html", {"user": user, "clinic": clinic, "rec": rec})
 
 
 @router.get("/clinics/{clinic_id}/patients/{patient_id}/treatments/new")

@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from needlecare.knowledge.evidence import Urgency
 from needlecare.web.accounts.schemas import Email
+from needlecare.web.checkins.schemas import CheckInPublic
+from needlecare.web.treatments.schemas import TreatmentDetail
 
 Role = Literal["admin", "clinician", "patient"]
 DashboardStatus = Literal["attention", "on_track"]
@@ -147,3 +149,29 @@ class DashboardQuery(BaseModel):
     status: DashboardStatus | None = None
     urgency: Urgency | None = None
     q: Annotated[str, Field(max_length=200)] | None = None
+
+
+class Measurement(BaseModel):
+    """One photo's measurement (the picture itself is not part of a clinic's view)."""
+
+    photo_id: int
+    taken_on: dt.date
+    day: int
+    is_baseline: bool
+    redness_index: float | None
+
+
+class PatientTreatment(BaseModel):
+    """One of the patient's treatments with its check-ins, photo measurements and timeline."""
+
+    treatment: TreatmentDetail
+    checkins: list[CheckInPublic]
+    measurements: list[Measurement]
+    timeline: dict[str, Any]
+
+
+class PatientRecord(BaseModel):
+    """A patient's record as the clinic's staff see it."""
+
+    patient: PatientPublic
+    treatments: list[PatientTreatment]

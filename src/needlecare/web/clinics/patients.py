@@ -1,0 +1,54 @@
+"""A clinic patient's record as staff see it: treatments with expected course, check-ins, photo measurements.
+
+Read-only, and only while the patient's membership is active (:func:`service.patient`). Staff get the photos'
+measurements (day, redness index), never the pictures themselves: a photo's own consent choice governs who
+sees the image.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from needlecare.storage.models import User
+from needlecare.web.checkins import service as checkins
+from needlecare.web.checkins.schemas import CheckInPublic
+from needlecare.web.clinics import service
+from needlecare.web.clinics.schemas import Measurement, PatientPublic, PatientRecord, PatientTreatment
+from needlecare.web.photos import service as photos
+from needlecare.web.timeline import service as timeline
+from needlecare.web.treatments import api as treatments_api
+from needlecare.web.treatments import service as treatments
+
+
+def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> PatientRecord:
+    """Everything staff of *clinic_id* may read about patient *patient_id*, newest treatment first."""
+    member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    patient = member.user
+    items = []
+    for treatment in treatments.get_all(db, user=patient):
+        measurements = [
+            Measurement(
+                photo_id=p.id,
+                taken_on=p.taken_on,
+                day=p.day,
+                is_baseline=p.is_baseline,
+                redness_index=float(p.analysis["redness"]["index"])
+                if p.analysis and p.analysis.get("redness")
+                else None,
+            )
+            for p in photos.get_all(db, treatment=treatment)
+        ]
+        items.append(
+            PatientTreatment(
+                treatment=treatments_api.detail(treatment),
+                checkins=[CheckInPublic.model_validate(c) for c in checkins.get_all(db, treatment=treatment)],
+                measurements=measurements,
+                timeline=timeline.timeline(db, treatment=treatment),
+            )
+        )
+    return PatientRecord(
+        patient=PatientPublic(
+            user_id=patient.id, email=patient.email, name=member.display_name, joined_at=member.updated_at
+        ),
+        treatments=items,
+    )
