@@ -73,24 +73,33 @@ class JobQueue:
         """Whether tasks run in-process (no broker)."""
         return self.broker is None
 
-    def enqueue(self, name: str, row_id: int) -> None:
+    def enqueue(self, name: str, row_id: int) -> bool:
         """Run task *name* on row *row_id*: send a message, or run it now when in-process.
 
-        In-process, a failure is recorded on the row (``retrying``/``failed``) and logged, not raised: the
-        scheduler's sweep retries mails, and the caller's request still succeeds.
+        Failures are logged, not raised, so the caller's request still succeeds: the row keeps its state
+        (a photo ``pending``, a mail ``queued``/``retrying``, or ``failed``/``dead`` for a permanent error)
+        and the scheduler's sweep enqueues stalled mail again. Returns whether the message was sent (or, in
+        process, the task succeeded).
         """
         if name not in TASKS:
             raise KeyError(f"unknown task {name!r}")
         if self.broker is not None:
-            self.actors[name].send(row_id)
-            return
+            try:
+                self.actors[name].send(row_id)
+            except Exception:  # broker unreachable: the row stays as it is
+                logger.exception("could not enqueue %s(%d)", name, row_id)
+                return False
+            return True
         task, give_up = TASKS[name]
         try:
             task(self.ctx, row_id)
         except PermanentJobError as exc:
             give_up(self.ctx, row_id, str(exc))
+            return False
         except Exception:
             logger.exception("in-process job %s(%d) failed; it will be retried", name, row_id)
+            return False
+        return True
 
     def worker(self, threads: int | None = None) -> dramatiq.Worker:
         """A Dramatiq worker consuming this queue (not started)."""
