@@ -55,6 +55,7 @@ def invite(inviter: Member, cid: int, email: str, role: str, name: str | None = 
     body = {"email": email, "role": role, **({"name": name} if name else {})}
     r = inviter.client.post(f"/api/v1/clinics/{cid}/invitations", json=body, headers=inviter.headers)
     assert r.status_code == 201, r.text
+    assert r.json()["mailed"] is True
     link: str = r.json()["link"]
     assert link.startswith("https://testserver/clinics/join?token=")
     return link.split("token=", 1)[1]

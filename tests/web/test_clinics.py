@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -13,7 +14,8 @@ from sqlalchemy import select
 
 from needlecare.settings import Settings
 from needlecare.storage.clinics import ClinicMembership, ClinicMessage
-from needlecare.storage.models import AuditEvent
+from needlecare.storage.models import AuditEvent, MailDelivery
+from needlecare.web.clinics import messages
 from needlecare.web.context import WebContext
 
 from .clinic_setup import (
@@ -257,22 +259,34 @@ def test_unmailable_invitation_address_is_refused(app: FastAPI) -> None:
     assert admin.client.get(f"/api/v1/clinics/{cid}/invitations").json() == []
 
 
-def test_failed_delivery_keeps_the_aftercare_in_the_app(
-    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+def test_failed_delivery_queues_a_copy_and_keeps_the_aftercare_in_the_app(
+    app: FastAPI, ctx: WebContext, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = signup(app, "admin@clinic.example")
     cid = create_clinic(admin)
     pat = join(app, admin, cid, "pat@example.org", "patient")
-    monkeypatch.setenv("NEEDLECARE_SMTP_BACKEND", "smtp")
-    monkeypatch.setenv("NEEDLECARE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv(
-        "NEEDLECARE_SMTP_PORT", "9"
-    )  # discard port: nothing listens, the connection is refused
-    monkeypatch.setenv("NEEDLECARE_SMTP_TIMEOUT_S", "2")
+    with ctx.sessions() as db:  # the invitations went through the mail job
+        keys = db.scalars(select(MailDelivery.key).where(MailDelivery.status == "sent")).all()
+        assert len(keys) == 1
+        assert keys[0].startswith("clinic-message:")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("the outbox cannot be created here")
+    monkeypatch.setattr(ctx.jobs.ctx.mailer, "outbox", blocker / "outbox")
     tid = staff_treatment(admin, cid, pat, days_ago=0)
     received = pat.client.get("/api/v1/clinics/aftercare").json()
     assert [(m["treatment_id"], m["sent_at"]) for m in received] == [(tid, None)]
     assert CONTACT in received[0]["body"]
+    key = f"clinic-message:{received[0]['id']}"
+    with ctx.sessions() as db:
+        copy = db.scalars(select(MailDelivery).where(MailDelivery.key == key)).one()
+        assert copy.status == "retrying"
+        assert copy.user_id == pat.uid
+        assert copy.body.endswith(messages.NO_ATTACHMENT_NOTE)
+    monkeypatch.setattr(ctx.jobs.ctx.mailer, "outbox", settings.data_dir / "outbox")
+    assert ctx.jobs.enqueue("send_mail", copy.id)  # the retry (the scheduler's sweep does this in production)
+    mail = _outbox(settings)["pat@example.org", "Your aftercare from Skin Studio"]
+    assert "download it from the treatment's page" in mail.get_content()
+    assert not list(mail.iter_attachments())
 
 
 def test_future_and_old_treatments_are_not_in_recovery(app: FastAPI) -> None:

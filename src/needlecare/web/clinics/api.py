@@ -72,22 +72,24 @@ def send_invitation(
     clinic_id: int,
     data: schemas.InvitationCreate,
 ) -> tuple[ClinicInvitation, str, bool]:
-    """Create, log and mail an invitation; ``(invitation, link, mailed)``. The caller commits."""
+    """Create and commit an invitation, then mail it through the job queue; ``(invitation, link, mailed)``."""
     invitation = invitations.create(db, user=user, clinic_id=clinic_id, data=data)
     link = join_link(request, tokens_of(ctx).dumps(invitation))
     message = messages.invitation_message(db, clinic=invitation.clinic, invitation=invitation, link=link)
-    mailed = messages.deliver(db, mailer=messages.mailer_for(ctx.settings), message=message)
+    db.commit()
+    mailed = messages.send_queued(db, jobs=ctx.jobs, message=message)
     return invitation, link, mailed
 
 
 def record_and_send(
     db: Session, ctx: WebContext, *, user: User, clinic_id: int, patient_id: int, data: TreatmentCreate
 ) -> schemas.ClinicTreatmentOut:
-    """Record a treatment for a patient and send its aftercare; the caller commits."""
+    """Record and commit a treatment for a patient, then send its aftercare (with the .ics)."""
     treatment, message = aftercare.record_treatment(
         db, staff=user, clinic_id=clinic_id, patient_id=patient_id, data=data
     )
-    messages.deliver(db, mailer=messages.mailer_for(ctx.settings), message=message)
+    db.commit()
+    messages.send_with_attachment(db, jobs=ctx.jobs, message=message)
     return schemas.ClinicTreatmentOut(
         treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
     )
@@ -148,7 +150,6 @@ def create_invitation(
 ) -> schemas.InvitationPublic:
     """Invite by e-mail (admins: any role; clinicians: patients); the link is e-mailed and returned."""
     invitation, link, mailed = send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=body)
-    db.commit()
     out = schemas.InvitationPublic.model_validate(invitation)
     return out.model_copy(update={"link": link, "mailed": mailed})
 
@@ -185,9 +186,7 @@ def create_patient_treatment(
     clinic_id: RowId, patient_id: RowId, body: TreatmentCreate, user: CurrentUser, db: DbDep, ctx: CtxDep
 ) -> schemas.ClinicTreatmentOut:
     """Record a treatment for a patient (staff only); aftercare with the .ics goes to the patient."""
-    out = record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body)
-    db.commit()
-    return out
+    return record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body)
 
 
 @router.get("/{clinic_id}/dashboard", responses=ERRORS)

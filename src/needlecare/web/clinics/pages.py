@@ -123,7 +123,6 @@ def invite(
 ) -> Response:
     """Send an invitation; the page shows its link too (for handing over in person)."""
     _, link, _ = api.send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=form)
-    db.commit()
     return _clinic_page(request, db, user, clinic_id, new_link=link, status_code=201)
 
 
@@ -192,5 +191,4 @@ def create_patient_treatment(
 ) -> Response:
     """Record the treatment, send the aftercare and return to the dashboard."""
     api.record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=form)
-    db.commit()
     return _see_other(f"/clinics/{clinic_id}/dashboard")
