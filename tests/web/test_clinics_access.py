@@ -226,6 +226,7 @@ def test_csrf_required_on_every_clinic_form(app: FastAPI, two: dict[str, Staffed
         (admin, f"/clinics/{cid}/patients/{pat.uid}/treatments", {k: str(v) for k, v in TREATMENT.items()}),
         (fresh, "/clinics/join", {"token": token, "consent": "true"}),
         (pat, f"/clinics/{cid}/leave", {}),
+        (admin, f"/clinics/{cid}/members/{pat.uid}/remove", {}),
     ]
     for member, url, form in form_posts:
         for bad in ({}, {"csrf_token": "wrong"}):
@@ -280,3 +281,29 @@ def test_invitations_are_limited_and_not_sent_to_members(
     assert r.json()["code"] == "rate_limited"
     other = signup(app, "admin@b.example")  # the limit is per clinic
     invite(other, create_clinic(other, "Clinic B"), "x3@example.org", "patient")
+
+
+def test_admins_remove_members(two: dict[str, Staffed], ctx: WebContext) -> None:
+    a, b = two["a"], two["b"]
+    url = f"/api/v1/clinics/{a.cid}/members/{a.pat.uid}"
+    assert a.doc.client.delete(url, headers=a.doc.headers).status_code == 403  # clinicians cannot
+    assert b.admin.client.delete(url, headers=b.admin.headers).status_code == 404  # other clinic's admin
+    other = f"/api/v1/clinics/{a.cid}/members/{b.pat.uid}"
+    assert a.admin.client.delete(other, headers=a.admin.headers).status_code == 404  # not a member here
+    own = f"/api/v1/clinics/{a.cid}/members/{a.admin.uid}"
+    assert a.admin.client.delete(own, headers=a.admin.headers).status_code == 422
+    assert [r["email"] for r in a.doc.client.get(f"/api/v1/clinics/{a.cid}/dashboard").json()] == [
+        a.pat.email
+    ]
+    token = page_csrf(a.admin.client, f"/clinics/{a.cid}")
+    r = a.admin.client.post(f"/clinics/{a.cid}/members/{a.pat.uid}/remove", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert a.doc.client.get(f"/api/v1/clinics/{a.cid}/dashboard").json() == []
+    assert a.pat.client.get(f"/api/v1/clinics/{a.cid}").status_code == 404
+    assert a.admin.client.delete(url, headers=a.admin.headers).status_code == 404  # already gone
+    with ctx.sessions() as db:
+        event = db.scalars(
+            select(AuditEvent).where(AuditEvent.user_id == a.pat.uid, AuditEvent.action == "clinic_removed")
+        ).one()
+    assert event.detail == {"clinic_id": a.cid, "role": "patient", "removed_by": a.admin.uid}
+    assert b.doc.client.get(f"/api/v1/clinics/{b.cid}/dashboard").json()[0]["email"] == b.pat.email

@@ -139,6 +139,14 @@ def leave_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.delete("/{clinic_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+def remove_member(clinic_id: RowId, user_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Remove a member (admins only); a removed patient's data is no longer visible to the clinic."""
+    service.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
+    db.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/{clinic_id}/invitations", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_invitation(
     clinic_id: RowId,

@@ -134,6 +134,14 @@ def leave(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     return _see_other("/clinics")
 
 
+@router.post("/clinics/{clinic_id}/members/{user_id}/remove")
+def remove_member(clinic_id: RowId, user_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Remove a member (admins only) and return to the clinic's page."""
+    service.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}")
+
+
 @router.get("/clinics/{clinic_id}/dashboard")
 def show_dashboard(
     request: Request,

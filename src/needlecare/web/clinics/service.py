@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from needlecare.storage.clinics import STAFF_ROLES, Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
 from needlecare.web.clinics.schemas import ClinicCreate
-from needlecare.web.errors import ConflictError, ForbiddenError, NotFoundError
+from needlecare.web.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 
 
 def create(db: Session, *, user: User, data: ClinicCreate) -> Clinic:
@@ -154,5 +154,37 @@ def leave(db: Session, *, user: User, clinic_id: int) -> ClinicMembership:
             detail={"clinic_id": clinic_id, "role": found.role, "consent_withdrawn": found.role == "patient"},
         )
     )
+    db.flush()
+    return found
+
+
+def remove(db: Session, *, admin: User, clinic_id: int, user_id: int) -> ClinicMembership:
+    """An admin ends another member's membership now (audited on the removed user's trail).
+
+    Raises
+    ------
+    NotFoundError
+        *admin* is not a member, or *user_id* is not an active member of this clinic.
+    ForbiddenError
+        *admin* is not an admin.
+    UnprocessableError
+        *user_id* is *admin* (use :func:`leave`).
+    """
+    if staff_membership(db, user=admin, clinic_id=clinic_id).role != "admin":
+        raise ForbiddenError("Only the clinic's admins can remove members.")
+    if user_id == admin.id:
+        raise UnprocessableError("To leave the clinic yourself, use Leave.")
+    stmt = select(ClinicMembership).where(
+        ClinicMembership.clinic_id == clinic_id,
+        ClinicMembership.user_id == user_id,
+        ClinicMembership.status == "active",
+    )
+    found = db.scalars(stmt).one_or_none()
+    if found is None:
+        raise NotFoundError(f"No member {user_id} in this clinic.")
+    now = utcnow()
+    found.status, found.left_at, found.updated_at = "left", now, now
+    detail = {"clinic_id": clinic_id, "role": found.role, "removed_by": admin.id}
+    db.add(AuditEvent(user_id=user_id, action="clinic_removed", detail=detail))
     db.flush()
     return found
