@@ -29,21 +29,6 @@ def reminder_key(treatment_id: int, day: int) -> str:
     return f"reminder:{treatment_id}:{day}"
 
 
-def _params(treatment: Treatment) -> TreatmentParams:
-    return TreatmentParams(
-        depth_mm=treatment.depth_mm,
-        passes=treatment.passes,
-        device=treatment.device,  # type: ignore[arg-type]
-        area=treatment.area,  # type: ignore[arg-type]
-        skin_type=treatment.skin_type,
-        sensitive=treatment.sensitive,
-        rosacea=treatment.rosacea,
-        bleeding=treatment.bleeding,
-        prp=treatment.prp,
-        serum=treatment.serum,
-    )
-
-
 def reminder_text(treatment: Treatment, day: PlanDay, base_url: str) -> tuple[str, str]:
     """Subject and plain-text body of the reminder for *day* of *treatment*."""
     subject = f"Day {day.day} after your microneedling: today's aftercare"
@@ -107,7 +92,7 @@ def due_reminders(db: Session, now: dt.datetime, *, hour: int, base_url: str) ->
     for key, day, tz, treatment, user in candidates:
         if key in recorded:
             continue
-        plan = aftercare_plan(treatment.treated_on, _params(treatment), tz)
+        plan = aftercare_plan(treatment.treated_on, TreatmentParams.of(treatment), tz)
         subject, text = reminder_text(treatment, plan.days[day], base_url)
         row, new = queue_mail(db, key=key, to=user.email, subject=subject, text=text, user_id=user.id)
         if new:

@@ -127,6 +127,11 @@ class TreatmentParams(BaseModel):
         except ValidationError as exc:
             raise InvalidInputError(first_error(exc)) from None
 
+    @classmethod
+    def of(cls, record: Any) -> TreatmentParams:
+        """The parameters of any object with the same attribute names (e.g. a stored treatment row)."""
+        return cls(**{name: getattr(record, name) for name in cls.model_fields})
+
     @property
     def skin_type_roman(self) -> str:
         """Skin type as a roman numeral, ``"I"``..``"VI"``."""

@@ -12,18 +12,7 @@ from needlecare.storage.models import Treatment
 
 def params_of(treatment: Treatment) -> TreatmentParams:
     """The knowledge layer's validated parameters for a stored treatment."""
-    return TreatmentParams(
-        depth_mm=treatment.depth_mm,
-        passes=treatment.passes,
-        device=treatment.device,  # type: ignore[arg-type]
-        area=treatment.area,  # type: ignore[arg-type]
-        skin_type=treatment.skin_type,
-        sensitive=treatment.sensitive,
-        rosacea=treatment.rosacea,
-        bleeding=treatment.bleeding,
-        prp=treatment.prp,
-        serum=treatment.serum,
-    )
+    return TreatmentParams.of(treatment)
 
 
 def expected(treatment: Treatment) -> dict[str, Any]:
