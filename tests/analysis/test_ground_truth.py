@@ -33,8 +33,8 @@ RESOLUTION_TOLERANCE, JPEG_TOLERANCE = 0.01, 0.02
 #: Issue targets and what this version achieves on the six faces (the gaps are reported on the issue; the
 #: residue is landmark jitter between separately meshed photos, ~0.001-0.005 OD_hb):
 #: melanin <= 5 % of the haemoglobin response (met: measured max 4.6 %), lips only <= 1 % (measured max
-#: 2.2 %), left cheek >= 50x the right cheek (measured min 33x).
-MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.05, 0.03, 25.0
+#: 2.2 %), left cheek >= 50x the right cheek (met: measured min 650x with optical-flow refinement).
+MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.05, 0.03, 50.0
 EXPOSURE_TOLERANCE = 0.02  # OD_hb, the issue's target (measured max 0.011)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -181,3 +182,31 @@ def test_source_entirely_nan_gives_all_nan() -> None:
     points = point_cloud(11)
     warped = warp_map(np.full(SHAPE, np.nan, dtype=np.float32), points, points, SHAPE)
     assert np.all(np.isnan(warped))
+
+
+def test_refine_by_flow_undoes_a_small_misregistration() -> None:
+    from needlecare.imaging.registration import refine_by_flow
+
+    rng = np.random.default_rng(7)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (160, 200)).astype(np.float32), (0, 0), 2.0)
+    ys, xs = np.mgrid[0:160, 0:200].astype(np.float32)
+    shift = (0.7, -0.5)  # what landmark jitter leaves behind, px
+    shifted = cv2.remap(texture, xs + shift[0], ys + shift[1], cv2.INTER_CUBIC)
+    values = shifted / 255.0  # a map registered like the shifted image
+    inner = (slice(20, 140), slice(20, 180))
+    before = np.abs(values - texture / 255.0)[inner].mean()
+    refined = refine_by_flow(texture, shifted, values.astype(np.float32))
+    after = np.nanmean(np.abs(refined - texture / 255.0)[inner])
+    assert after < 0.3 * before, (before, after)
+
+
+def test_refine_by_flow_keeps_nan_as_unknown() -> None:
+    from needlecare.imaging.registration import refine_by_flow
+
+    rng = np.random.default_rng(8)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (120, 120)).astype(np.float32), (0, 0), 2.0)
+    values = np.full((120, 120), 0.5, dtype=np.float32)
+    values[:, :30] = np.nan
+    refined = refine_by_flow(texture, texture.copy(), values)
+    assert np.isnan(refined[:, :25]).all()
+    assert np.allclose(refined[:, 40:], 0.5, atol=1e-5)

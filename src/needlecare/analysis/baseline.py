@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from needlecare.analysis.report import BaselineComparison, PhotoReport
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
-from needlecare.imaging.registration import warp_map
+from needlecare.imaging.registration import refine_by_flow, warp_map
 
 #: Difference between the two photos' light colours (OD chroma, ~ relative channel gain) above which the
 #: photos count as taken under different light.
@@ -43,9 +44,17 @@ def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Base
         notes.append("a quality warning applies to at least one photo")
 
     frame = follow_up.frame
-    warped = warp_map(
-        baseline.frame.index_map, baseline.frame.landmarks, frame.landmarks, frame.index_map.shape
+    shape = frame.index_map.shape
+    warped = warp_map(baseline.frame.index_map, baseline.frame.landmarks, frame.landmarks, shape)
+    # Landmarks jitter by a fraction of a pixel between photos: align the skin images themselves as well.
+    target_grey = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    source_grey = warp_map(
+        cv2.cvtColor(baseline.frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32),
+        baseline.frame.landmarks,
+        frame.landmarks,
+        shape,
     )
+    warped = refine_by_flow(target_grey, source_grey, warped)
     difference = (frame.index_map - warped).astype(np.float32)
     known = np.isfinite(difference)
 
