@@ -15,7 +15,6 @@ from sqlalchemy import select
 from needlecare.settings import Settings
 from needlecare.storage.clinics import ClinicMembership, ClinicMessage
 from needlecare.storage.models import AuditEvent, MailDelivery
-from needlecare.web.clinics import messages
 from needlecare.web.context import WebContext
 
 from .clinic_setup import (
@@ -259,7 +258,7 @@ def test_unmailable_invitation_address_is_refused(app: FastAPI) -> None:
     assert admin.client.get(f"/api/v1/clinics/{cid}/invitations").json() == []
 
 
-def test_failed_delivery_queues_a_copy_and_keeps_the_aftercare_in_the_app(
+def test_failed_aftercare_delivery_stays_on_the_mail_job_and_is_retried_with_its_ics(
     app: FastAPI, ctx: WebContext, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     admin = signup(app, "admin@clinic.example")
@@ -276,17 +275,28 @@ def test_failed_delivery_queues_a_copy_and_keeps_the_aftercare_in_the_app(
     received = pat.client.get("/api/v1/clinics/aftercare").json()
     assert [(m["treatment_id"], m["sent_at"]) for m in received] == [(tid, None)]
     assert CONTACT in received[0]["body"]
+    assert "has not gone out yet" in pat.client.get(f"/clinics/aftercare/{received[0]['id']}").text
     key = f"clinic-message:{received[0]['id']}"
     with ctx.sessions() as db:
-        copy = db.scalars(select(MailDelivery).where(MailDelivery.key == key)).one()
-        assert copy.status == "retrying"
-        assert copy.user_id == pat.uid
-        assert copy.body.endswith(messages.NO_ATTACHMENT_NOTE)
+        delivery = db.scalars(select(MailDelivery).where(MailDelivery.key == key)).one()
+        assert (delivery.status, delivery.attempts) == ("retrying", 1)
+        assert (delivery.user_id, delivery.treatment_id, delivery.attachment) == (
+            pat.uid,
+            tid,
+            "aftercare.ics",
+        )
+        assert delivery.body == received[0]["body"]
     monkeypatch.setattr(ctx.jobs.ctx.mailer, "outbox", settings.data_dir / "outbox")
-    assert ctx.jobs.enqueue("send_mail", copy.id)  # the retry (the scheduler's sweep does this in production)
+    assert ctx.jobs.enqueue(
+        "send_mail", delivery.id
+    )  # the retry (the scheduler's sweep does this in production)
     mail = _outbox(settings)["pat@example.org", "Your aftercare from Skin Studio"]
-    assert "download it from the treatment's page" in mail.get_content()
-    assert not list(mail.iter_attachments())
+    (ics,) = list(mail.iter_attachments())
+    assert (ics.get_content_type(), ics.get_filename()) == ("text/calendar", "aftercare.ics")
+    assert ics.get_content().startswith("BEGIN:VCALENDAR")
+    sent = pat.client.get("/api/v1/clinics/aftercare").json()[0]["sent_at"]
+    assert sent is not None
+    assert "has not gone out yet" not in pat.client.get(f"/clinics/aftercare/{received[0]['id']}").text
 
 
 def test_future_and_old_treatments_are_not_in_recovery(app: FastAPI) -> None:

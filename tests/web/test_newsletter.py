@@ -21,6 +21,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from needlecare.jobs.mail import message_id
+from needlecare.mail import Mailer, MailSettings
+from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.context import WebContext
 from needlecare.web.newsletter import service
@@ -56,9 +59,14 @@ def _free_port() -> int:
         return port
 
 
+def _mail_from_environment(ctx: WebContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the app's mail job the mailer the environment now describes (it read the environment at start)."""
+    monkeypatch.setattr(ctx.jobs.ctx, "mailer", Mailer(MailSettings(), ctx.settings.data_dir / "outbox"))
+
+
 @pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    """A real SMTP server on a free local port; the app is configured (by environment) to send through it."""
+def smtp(monkeypatch: pytest.MonkeyPatch, ctx: WebContext) -> Iterator[Sink]:
+    """A real SMTP server on a free local port; the app's mail job is configured (by environment) for it."""
     sink = Sink()
     port = _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
@@ -67,6 +75,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
     monkeypatch.setenv("NEEDLECARE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(port))
     monkeypatch.setenv("NEEDLECARE_SMTP_FROM_ADDRESS", "needlecare <news@needlecare.test>")
+    _mail_from_environment(ctx, monkeypatch)
     try:
         yield sink
     finally:
@@ -206,7 +215,7 @@ def test_every_mail_has_one_click_headers_and_a_link(
     confirmation = _subscribed(client, ctx, smtp, "ann@example.org")
     nl = newsletter_of_app(app)
     with ctx.sessions() as db:
-        assert service.send_issue(db, nl, BASE, "Tips for week 1", "Sun protection matters.") == 1
+        assert service.send_issue(db, ctx.jobs, nl, BASE, "Tips for week 1", "Sun protection matters.") == 1
     issue = smtp.to("ann@example.org")[-1]
     assert issue["Subject"] == "Tips for week 1"
     for mail in (confirmation, issue):
@@ -231,7 +240,7 @@ def test_one_click_unsubscribe_works_without_login_cookies_or_csrf(
     _subscribed(client, ctx, smtp, "bob@example.org")
     nl = newsletter_of_app(app)
     with ctx.sessions() as db:
-        service.send_issue(db, nl, BASE, "News", "Hello.")
+        service.send_issue(db, ctx.jobs, nl, BASE, "News", "Hello.")
     url = smtp.to("ann@example.org")[-1]["List-Unsubscribe"][1:-1]
     path = url.removeprefix(BASE)
 
@@ -254,7 +263,7 @@ def test_one_click_unsubscribe_works_without_login_cookies_or_csrf(
 
     count = len(smtp.received)
     with ctx.sessions() as db:
-        assert service.send_issue(db, nl, BASE, "News 2", "Again.") == 1
+        assert service.send_issue(db, ctx.jobs, nl, BASE, "News 2", "Again.") == 1
     assert [rcpts for rcpts, _ in smtp.received[count:]] == [["bob@example.org"]]
 
 
@@ -386,14 +395,20 @@ def test_unreachable_smtp_server_still_answers_the_same(
     monkeypatch.setenv("NEEDLECARE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(_free_port()))  # nothing listens there
     monkeypatch.setenv("NEEDLECARE_SMTP_TIMEOUT_S", "2")
+    _mail_from_environment(ctx, monkeypatch)
     r = _subscribe(client, "ann@example.org")
     assert r.status_code == 200
     assert "Check your inbox" in r.text
-    assert "could not send mail" in caplog.text
+    assert "in-process job send_mail" in caplog.text  # the mail job failed and keeps the mail for a retry
     assert "ann@example.org" not in caplog.text
     row = _row(ctx, "ann@example.org")
     assert row is not None
     assert row.status == "pending"
+    with ctx.sessions() as db:
+        delivery = db.scalars(select(MailDelivery)).one()
+    assert (delivery.to_address, delivery.status, delivery.attempts) == ("ann@example.org", "retrying", 1)
+    assert delivery.key.startswith(f"newsletter-confirm:{row.id}:")
+    assert row.confirm_nonce not in delivery.key
 
 
 def test_public_url_setting_is_used_in_links(
@@ -445,3 +460,28 @@ def test_subscribe_requests_are_limited_per_client(
     assert "try again in 60 minutes" in r.text
     assert _row(ctx, "b@example.org") is None
     assert [rcpts for rcpts, _ in smtp.received] == [["a@example.org"]]
+
+
+def test_newsletter_mails_go_through_the_mail_job_once(
+    app: FastAPI, client: TestClient, ctx: WebContext, smtp: Sink
+) -> None:
+    confirmation = _subscribed(client, ctx, smtp, "ann@example.org")
+    with ctx.sessions() as db:
+        (delivery,) = db.scalars(select(MailDelivery)).all()
+    assert (delivery.status, delivery.attempts, delivery.to_address) == ("sent", 1, "ann@example.org")
+    assert delivery.key.startswith("newsletter-confirm:")
+    assert confirmation["Message-ID"] == message_id(delivery, "needlecare.test")
+    assert confirmation["List-Unsubscribe"] == f"<{delivery.unsubscribe_url}>"
+    assert ctx.jobs.enqueue("send_mail", delivery.id)  # a duplicated job message sends nothing more
+    assert len(smtp.to("ann@example.org")) == 1
+
+    nl = newsletter_of_app(app)
+    with ctx.sessions() as db:
+        assert service.send_issue(db, ctx.jobs, nl, BASE, "Week 2", "Gentle cleansing.") == 1
+        assert service.send_issue(db, ctx.jobs, nl, BASE, "Week 2", "Gentle cleansing.") == 0  # same issue
+        assert service.send_issue(db, ctx.jobs, nl, BASE, "Week 3", "Sunscreen.") == 1
+        issues = db.scalars(
+            select(MailDelivery).where(MailDelivery.key.startswith("newsletter-issue:"))
+        ).all()
+    assert sorted((d.subject, d.status) for d in issues) == [("Week 2", "sent"), ("Week 3", "sent")]
+    assert [m["Subject"] for m in smtp.to("ann@example.org")[1:]] == ["Week 2", "Week 3"]

@@ -4,7 +4,9 @@
 :func:`send_delivery` claims the row (one worker at a time, with a lease of ``job_lease_s``), sends it through
 :class:`~needlecare.mail.Mailer` and marks it ``sent``. A duplicated message finds ``sent`` (or a live claim)
 and sends nothing; a failed send leaves ``retrying`` and raises so the queue retries it with backoff; a
-worker killed mid-send leaves a claim that another worker may take over once the lease has expired.
+worker killed mid-send leaves a claim that another worker may take over once the lease has expired. A row's
+attachment (e.g. the aftercare ``.ics``) is rebuilt at send time from what the row references
+(:mod:`needlecare.jobs.attachments`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from email.errors import MessageError
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from needlecare.jobs import attachments
 from needlecare.jobs.context import JobContext
-from needlecare.jobs.errors import ClaimedElsewhereError
+from needlecare.jobs.errors import ClaimedElsewhereError, PermanentJobError
 from needlecare.mail import MailError, compose
 from needlecare.storage.models import MailDelivery, utcnow
 
@@ -36,14 +40,25 @@ def queue_mail(
     text: str,
     user_id: int | None = None,
     unsubscribe_url: str | None = None,
+    attachment: str | None = None,
+    treatment_id: int | None = None,
 ) -> tuple[MailDelivery, bool]:
     """Record a mail to send (the caller commits, then enqueues ``send_mail`` with the row's id).
+
+    Parameters
+    ----------
+    key
+        What the mail is for, unique (at most 200 characters).
+    attachment, treatment_id
+        An attachment kind from :data:`needlecare.jobs.attachments.KINDS` and the treatment it is built from;
+        the file is generated when the mail is sent.
 
     Returns
     -------
     (MailDelivery, bool)
         The row and whether it is new (``False``: a mail with this *key* was already recorded).
     """
+    attachments.check(attachment, treatment_id)
     existing = db.scalars(select(MailDelivery).where(MailDelivery.key == key)).one_or_none()
     if existing is not None:
         return existing, False
@@ -54,6 +69,8 @@ def queue_mail(
         subject=subject,
         body=text,
         unsubscribe_url=unsubscribe_url,
+        attachment=attachment,
+        treatment_id=treatment_id,
     )
     try:
         with db.begin_nested():
@@ -101,6 +118,9 @@ def send_delivery(ctx: JobContext, delivery_id: int) -> str:
         Delivery failed (status ``retrying``); the queue retries it.
     ClaimedElsewhereError
         Another worker is sending it right now; the queue retries later.
+    PermanentJobError
+        The mail cannot be composed (an address that cannot be mailed, an attachment whose source is gone):
+        it is given up without retries.
     """
     with ctx.sessions() as db:
         if not _claim(db, delivery_id, utcnow(), ctx.settings.job_lease_s):
@@ -112,13 +132,24 @@ def send_delivery(ctx: JobContext, delivery_id: int) -> str:
             raise ClaimedElsewhereError(f"mail {delivery_id} is being sent by another worker")
         row = db.get(MailDelivery, delivery_id)
         assert row is not None
-        message = compose(
-            sender=ctx.mailer.sender,
-            to=row.to_address,
-            subject=row.subject,
-            text=row.body,
-            unsubscribe_url=row.unsubscribe_url,
-        )
+        try:
+            message = compose(
+                sender=ctx.mailer.sender,
+                to=row.to_address,
+                subject=row.subject,
+                text=row.body,
+                unsubscribe_url=row.unsubscribe_url,
+            )
+        except (ValueError, MessageError) as exc:
+            raise PermanentJobError(f"mail {delivery_id}: the recipient address cannot be mailed") from exc
+        attached = attachments.build(db, row)
+        if attached is not None:
+            message.add_attachment(
+                attached.data,
+                maintype=attached.maintype,
+                subtype=attached.subtype,
+                filename=attached.filename,
+            )
         domain = message["Message-ID"].rsplit("@", 1)[-1].rstrip(">")
         message.replace_header("Message-ID", message_id(row, domain))
         try:

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from needlecare.storage.models import Base, User, utcnow
+from needlecare.storage.models import Base, MailDelivery, User, utcnow
 
 Role = Literal["admin", "clinician", "patient"]
 MembershipStatus = Literal["active", "left"]
@@ -95,8 +95,10 @@ class ClinicInvitation(Base):
 class ClinicMessage(Base):
     """An e-mail the clinic sent (invitation or aftercare): what, to whom, and whether delivery worked.
 
-    ``ics`` is the iCalendar attachment of an aftercare message; ``sent_at`` is ``None`` when the mail could
-    not be handed over (the patient still sees the message in the app).
+    ``ics`` is the iCalendar attachment of an aftercare message (a copy for the record: the mail job
+    regenerates it from the treatment). ``delivery_id`` is the message's row on the mail job; ``sent_at`` was
+    set by the direct sending of older versions. :attr:`delivered_at` is when the mail went out, ``None``
+    while it has not (the patient sees the message in the app either way).
     """
 
     __tablename__ = "clinic_messages"
@@ -116,5 +118,16 @@ class ClinicMessage(Base):
     ics: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_deliveries.id", ondelete="SET NULL"), default=None
+    )
 
     clinic: Mapped[Clinic] = relationship()
+    delivery: Mapped[MailDelivery | None] = relationship()
+
+    @property
+    def delivered_at(self) -> dt.datetime | None:
+        """When the mail was handed to the mail server (UTC), or ``None`` while it has not been."""
+        if self.delivery is not None and self.delivery.sent_at is not None:
+            return self.delivery.sent_at
+        return self.sent_at

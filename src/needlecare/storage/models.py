@@ -166,9 +166,11 @@ class MailDelivery(Base):
     """One outgoing mail, recorded before it is sent so that a retried or duplicated job sends it only once.
 
     ``key`` names what the mail is for (``reminder:<treatment id>:<day>``) and is unique: a second attempt to
-    queue the same mail finds the first. ``status`` goes ``queued`` -> ``sending`` (claimed at ``claimed_at``
-    by one worker) -> ``sent``; a failed attempt leaves ``retrying`` with ``error``; ``dead`` once the retries
-    are exhausted. ``attempts`` counts the claims.
+    queue the same mail finds the first. ``attachment`` names a file the mail job regenerates and attaches
+    when it sends the mail (``aftercare.ics``: the aftercare plan of treatment ``treatment_id``), so a row
+    never holds file bytes; deleting the treatment deletes its unsent mail. ``status`` goes ``queued`` ->
+    ``sending`` (claimed at ``claimed_at`` by one worker) -> ``sent``; a failed attempt leaves ``retrying``
+    with ``error``; ``dead`` once the retries are exhausted. ``attempts`` counts the claims.
     """
 
     __tablename__ = "mail_deliveries"
@@ -180,6 +182,10 @@ class MailDelivery(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     unsubscribe_url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    attachment: Mapped[str | None] = mapped_column(String(32), default=None)
+    treatment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatments.id", ondelete="CASCADE"), index=True, default=None
+    )
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -59,7 +59,7 @@ def message_public(message: ClinicMessage) -> schemas.AftercareMessage:
         subject=message.subject,
         body=message.body,
         created_at=message.created_at,
-        sent_at=message.sent_at,
+        sent_at=message.delivered_at,
     )
 
 
@@ -84,12 +84,12 @@ def send_invitation(
 def record_and_send(
     db: Session, ctx: WebContext, *, user: User, clinic_id: int, patient_id: int, data: TreatmentCreate
 ) -> schemas.ClinicTreatmentOut:
-    """Record and commit a treatment for a patient, then send its aftercare (with the .ics)."""
+    """Record and commit a treatment for a patient, then mail its aftercare (with the .ics) on the job."""
     treatment, message = aftercare.record_treatment(
         db, staff=user, clinic_id=clinic_id, patient_id=patient_id, data=data
     )
     db.commit()
-    messages.send_with_attachment(db, jobs=ctx.jobs, message=message)
+    messages.send_queued(db, jobs=ctx.jobs, message=message)
     return schemas.ClinicTreatmentOut(
         treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
     )

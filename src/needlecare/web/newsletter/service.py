@@ -3,15 +3,18 @@
 Nothing here tells a caller whether an address was already known: :func:`request_subscription` returns the row
 to mail or ``None`` (already confirmed, or a confirmation was sent moments ago), and the page answers the same
 either way. Times are timezone-aware UTC.
+
+Every newsletter mail (confirmations and issues) is recorded on the mail job
+(:func:`needlecare.jobs.mail.queue_mail`) and sent by it: retried with backoff, never lost, never sent twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Literal
 
 from pydantic import Field
@@ -20,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from needlecare.mail import Mailer, MailSettings, compose
+from needlecare.jobs.mail import queue_mail
+from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
@@ -66,18 +70,31 @@ class NewsletterSettings(BaseSettings):
     request_window_s: int = Field(default=3600, gt=0)
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A newsletter mail before it is queued: subject, plain-text body and the one-click unsubscribe URL."""
+
+    subject: str
+    text: str
+    unsubscribe_url: str
+
+
+def _digest(*parts: str) -> str:
+    """A short stable digest of *parts* for delivery keys (keys never hold secrets or whole texts)."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
 @dataclass
 class Newsletter:
-    """What the newsletter pages need: settings, token signer, mailer and the per-client request limit."""
+    """What the newsletter pages need: settings, token signer and the per-client request limit."""
 
     settings: NewsletterSettings
     tokens: NewsletterTokens
-    mailer: Mailer
     limiter: LoginRateLimiter
 
     @classmethod
     def build(cls, app_settings: Settings) -> Newsletter:
-        """From the environment, signing with the app's secret; the outbox lives in the data directory."""
+        """From the environment, signing with the app's secret."""
         settings = NewsletterSettings()
         if settings.public_url is None and app_settings.environment == "production":
             logger.warning(
@@ -86,7 +103,6 @@ class Newsletter:
         return cls(
             settings=settings,
             tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
-            mailer=Mailer(MailSettings(), app_settings.data_dir / "outbox"),
             limiter=LoginRateLimiter(settings.max_requests_per_ip, settings.request_window_s),
         )
 
@@ -102,7 +118,7 @@ class Newsletter:
         """The unsubscribe page (GET) and one-click endpoint (POST) for *sub*."""
         return f"{base}/newsletter/unsubscribe/{self.tokens.unsubscribe_token(sub)}"
 
-    def confirmation_mail(self, base: str, sub: NewsletterSubscription) -> EmailMessage:
+    def confirmation_mail(self, base: str, sub: NewsletterSubscription) -> Outgoing:
         """The double opt-in e-mail with the confirmation link (and, like every mail, an unsubscribe link)."""
         hours = self.settings.confirm_max_age_s // 3600
         lifetime = f"{hours} hours" if hours >= 2 else f"{self.settings.confirm_max_age_s // 60} minutes"
@@ -117,28 +133,34 @@ class Newsletter:
             "write again.\n\n"
             f"Do not want these e-mails at all? {unsubscribe}\n"
         )
-        return compose(
-            sender=self.mailer.sender,
-            to=sub.email,
-            subject="Please confirm your needlecare newsletter subscription",
-            text=text,
-            unsubscribe_url=unsubscribe,
-        )
+        return Outgoing("Please confirm your needlecare newsletter subscription", text, unsubscribe)
 
-    def issue_mail(self, base: str, sub: NewsletterSubscription, subject: str, text: str) -> EmailMessage:
+    def issue_mail(self, base: str, sub: NewsletterSubscription, subject: str, text: str) -> Outgoing:
         """One newsletter issue for *sub*, with the one-click headers and an unsubscribe link at the end."""
         unsubscribe = self.unsubscribe_url(base, sub)
         footer = (
             "\n\n--\nYou receive this because you subscribed to the needlecare newsletter.\n"
             f"Unsubscribe with one click: {unsubscribe}\n"
         )
-        return compose(
-            sender=self.mailer.sender,
+        return Outgoing(subject, text + footer, unsubscribe)
+
+    def queue_confirmation(self, db: Session, base: str, sub: NewsletterSubscription) -> int:
+        """Record the confirmation mail for *sub*'s current request on the mail job; returns the delivery id.
+
+        Keyed ``newsletter-confirm:<id>:<digest of the nonce>``: one mail per confirmation request (a new
+        request gets a new nonce). The caller commits, then enqueues ``send_mail``.
+        """
+        mail = self.confirmation_mail(base, sub)
+        row, _ = queue_mail(
+            db,
+            key=f"newsletter-confirm:{sub.id}:{_digest(sub.confirm_nonce)}",
             to=sub.email,
-            subject=subject,
-            text=text + footer,
-            unsubscribe_url=unsubscribe,
+            subject=mail.subject,
+            text=mail.text,
+            unsubscribe_url=mail.unsubscribe_url,
         )
+        db.flush()
+        return row.id
 
 
 def _secret() -> str:
@@ -229,12 +251,29 @@ def confirmed_subscribers(db: Session) -> list[NewsletterSubscription]:
     return list(db.scalars(query.order_by(NewsletterSubscription.id)))
 
 
-def send_issue(db: Session, newsletter: Newsletter, base: str, subject: str, text: str) -> int:
-    """Mail one newsletter issue to every confirmed subscriber; returns how many mails were delivered.
+def send_issue(
+    db: Session, jobs: JobQueue, newsletter: Newsletter, base: str, subject: str, text: str
+) -> int:
+    """Mail one newsletter issue to every confirmed subscriber through the mail job; how many went out.
 
-    Each mail has its own unsubscribe link and one-click headers. A failed delivery is logged and skipped.
+    Each mail has its own unsubscribe link and one-click headers and is keyed
+    ``newsletter-issue:<digest of subject and text>:<subscription id>``, so sending the same issue again mails
+    nobody twice. Returns the number of mails whose job was enqueued (in-process: delivered); a failed
+    delivery stays on the mail job, which retries it. Commits.
     """
-    sent = 0
+    issue = _digest(subject, text)
+    queued = []
     for sub in confirmed_subscribers(db):
-        sent += newsletter.mailer.send_quietly(newsletter.issue_mail(base, sub, subject, text))
-    return sent
+        mail = newsletter.issue_mail(base, sub, subject, text)
+        row, new = queue_mail(
+            db,
+            key=f"newsletter-issue:{issue}:{sub.id}",
+            to=sub.email,
+            subject=mail.subject,
+            text=mail.text,
+            unsubscribe_url=mail.unsubscribe_url,
+        )
+        if new:
+            queued.append(row)
+    db.commit()
+    return sum(jobs.enqueue("send_mail", row.id) for row in queued)
