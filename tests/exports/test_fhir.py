@@ -11,10 +11,21 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhirclient.models.bundle import Bundle as R4Bundle
+from fhirclient.models.fhirabstractbase import FHIRValidationError
 from pydantic import ValidationError
 
 from needlecare.exports.data import REGIONS, collect
-from needlecare.exports.fhir import UNIT_SYSTEM, bundle_dict, fhir_json, scale_text, validate
+from needlecare.exports.fhir import (
+    FHIR_VERSION,
+    MEDIA_TYPE,
+    UNIT_SYSTEM,
+    bundle_dict,
+    fhir_json,
+    scale_text,
+    validate,
+    validate_r4,
+)
 
 from .conftest import Seeded
 
@@ -44,6 +55,21 @@ def test_whole_bundle_round_trips_through_the_r4b_models(bundle: dict[str, Any])
     assert json.loads(parsed.model_dump_json()) == bundle  # nothing dropped or altered by the library
     kinds = [type(e.resource).__module__ for e in parsed.entry]
     assert all(k.startswith("fhir.resources.R4B.") for k in kinds)
+
+
+def test_whole_bundle_is_valid_fhir_r4_for_fhirclient(bundle: dict[str, Any]) -> None:
+    assert (FHIR_VERSION, MEDIA_TYPE) == ("4.0.1", "application/fhir+json; fhirVersion=4.0")
+    parsed = R4Bundle(bundle, strict=True)  # fhirclient's models are generated from FHIR R4 4.0.1
+    assert parsed.type == "collection"
+    assert parsed.as_json() == bundle  # every element is known to R4 and survives the round trip
+    kinds = Counter((type(e.resource).__module__, e.resource.resource_type) for e in parsed.entry)
+    assert set(kinds) == {
+        ("fhirclient.models.patient", "Patient"),
+        ("fhirclient.models.procedure", "Procedure"),
+        ("fhirclient.models.media", "Media"),
+        ("fhirclient.models.observation", "Observation"),
+    }
+    assert isinstance(validate_r4(bundle), R4Bundle)
 
 
 def test_counts_match_the_database(seeded: Seeded, bundle: dict[str, Any]) -> None:
@@ -190,10 +216,14 @@ def test_other_users_data_is_absent(seeded: Seeded) -> None:
         ("Observation", lambda r: r.update(colour="red")),  # no such element
     ],
 )
-def test_invalid_resources_are_rejected_by_the_library(seeded: Seeded, kind: str, breaks: Any) -> None:
+def test_invalid_resources_are_rejected_by_both_libraries(seeded: Seeded, kind: str, breaks: Any) -> None:
     good = bundle_dict(collect(seeded.db, user=seeded.a), base_url=BASE, now=NOW)
     validate(good)  # the unbroken bundle is valid
     bad = copy.deepcopy(good)
     breaks(next(e["resource"] for e in bad["entry"] if e["resource"]["resourceType"] == kind))
+    with pytest.raises(FHIRValidationError):
+        validate_r4(bad)  # FHIR R4 (fhirclient, strict)
+    with pytest.raises(FHIRValidationError):
+        validate(bad)  # the export checks R4 first
     with pytest.raises(ValidationError):
-        validate(bad)
+        Bundle.model_validate(bad)  # FHIR R4B (fhir.resources)

@@ -106,7 +106,7 @@ def test_headers_and_media_types(ann: Patient) -> None:
     expected = {
         "measurements.csv": "text/csv; charset=utf-8; header=present",
         "checkins.csv": "text/csv; charset=utf-8; header=present",
-        "fhir.json": "application/fhir+json; fhirVersion=4.3",
+        "fhir.json": "application/fhir+json; fhirVersion=4.0",
         "report.pdf": "application/pdf",
     }
     for kind, media_type in expected.items():

@@ -1,9 +1,11 @@
 """FHIR JSON export: a ``collection`` Bundle of Patient, Procedure, Media and Observation resources.
 
-The bundle is validated with the ``fhir.resources`` package before it is returned. That package (8.x) ships
-FHIR R5 as its default models plus ``R4B`` and ``STU3``; it has no plain R4 module, so the export uses
-and validates against **R4B (FHIR 4.3.0)**, the technical correction of R4 whose Patient, Procedure,
-Observation and Media resources keep the R4 structure (Media was removed only in R5).
+The bundle is **FHIR R4 (4.0.1)** and is validated twice before it is returned: against R4 with the models of
+the SMART on FHIR client library ``fhirclient`` (generated from the R4 4.0.1 specification; strict parsing
+rejects unknown elements, wrong types, malformed dates and missing required elements), and with the pydantic
+models of ``fhir.resources``, whose 8.x releases have no plain R4 module, against R4B (4.3.0), the technical
+correction of R4 whose Patient, Procedure, Observation and Media resources keep the R4 structure. Every
+element the export uses exists in both versions (Media is an R4 resource; it was removed only in R5).
 
 Resources reference each other by ``urn:uuid:`` full URLs (name-based UUIDs from the server's base URL and the
 row id, so the same data exports to the same URLs). Codes needlecare defines itself use ``urn:needlecare:*``
@@ -18,14 +20,16 @@ import uuid
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
+from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-untyped]
+from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: ignore[import-untyped]
 
 from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index, utc
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.models import CheckIn, Photo, Treatment, User
 
-FHIR_VERSION = "4.3.0"
-MEDIA_TYPE = "application/fhir+json; fhirVersion=4.3"
+FHIR_VERSION = "4.0.1"
+MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 UNIT_SYSTEM = "urn:needlecare:unit"
 CODE_SYSTEM = "urn:needlecare:code"
 REGION_SYSTEM = "urn:needlecare:face-region"
@@ -246,8 +250,8 @@ def rating_observation(c: CheckIn, refs: Refs) -> dict[str, Any]:
 
 
 def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The Bundle as plain JSON data (not yet validated): Patient, then per treatment its Procedure, per
-    photo its Media, heatmap Media (when one was drawn) and redness Observation, then the self-ratings.
+    """The FHIR R4 Bundle as plain JSON data (not yet validated): Patient, then per treatment its Procedure,
+    per photo its Media, heatmap Media (when one was drawn) and redness Observation, then the self-ratings.
 
     Parameters
     ----------
@@ -280,8 +284,33 @@ def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None
     }
 
 
+def validate_r4(data: dict[str, Any]) -> Any:
+    """Parse *data* strictly with ``fhirclient``'s FHIR R4 (4.0.1) Bundle model and return it.
+
+    Raises
+    ------
+    FHIRValidationError
+        An element is unknown, has the wrong type or format, or a required element is missing.
+    """
+    try:
+        return R4Bundle(data, strict=True)
+    except FHIRValidationError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:  # a malformed structure the library did not wrap
+        raise FHIRValidationError([exc]) from exc
+
+
 def validate(data: dict[str, Any]) -> Bundle:
-    """Parse *data* with the ``fhir.resources`` R4B Bundle model; raises ``pydantic.ValidationError``."""
+    """Validate *data* against FHIR R4 (:func:`validate_r4`), then parse it with the R4B model.
+
+    Raises
+    ------
+    FHIRValidationError
+        Not valid FHIR R4.
+    pydantic.ValidationError
+        Not valid for the R4B models.
+    """
+    validate_r4(data)
     return Bundle.model_validate(data)
 
 

@@ -50,7 +50,7 @@ def checkins_csv(
 def fhir_json(
     request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
 ) -> Response:
-    """FHIR R4B (4.3.0) collection Bundle: Patient, Procedure, Media, Observation (validated)."""
+    """FHIR R4 (4.0.1) collection Bundle: Patient, Procedure, Media, Observation (validated)."""
     return service.download(
         "fhir.json", request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id
     )
