@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,13 +103,24 @@ def test_each_export_holds_only_the_users_data(ann: Patient, bob: Patient, prefi
     assert bob.client.get(f"{prefix}/export/report.pdf").content.count(b"/Subtype /Image") == 0
 
 
-def test_headers_and_media_types(ann: Patient) -> None:
+def test_account_page_links_the_downloads_with_their_headers_and_media_types(ann: Patient) -> None:
     expected = {
         "measurements.csv": "text/csv; charset=utf-8; header=present",
         "checkins.csv": "text/csv; charset=utf-8; header=present",
         "fhir.json": "application/fhir+json; fhirVersion=4.0",
         "report.pdf": "application/pdf",
     }
+    account = ann.client.get("/account").text
+    section = account[
+        account.index('id="downloads"') : account.index("</section>", account.index('id="downloads"'))
+    ]
+    assert "Download my data" in section
+    links = re.findall(r'<a href="(/export/[^"]+)" download>', section)
+    assert sorted(links) == sorted(f"/export/{kind}" for kind in expected)
+    for link in links:  # each link on the page downloads the user's file
+        r = ann.client.get(link)
+        assert r.status_code == 200, link
+        assert r.headers["content-type"] == expected[link.removeprefix("/export/")]
     for kind, media_type in expected.items():
         for prefix in ("", "/api/v1"):
             r = ann.client.get(f"{prefix}/export/{kind}")

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -16,6 +17,8 @@ from needlecare.knowledge.library import articles
 from needlecare.web.learn.pages import ARTICLE_NOTE
 from needlecare.web.learn.render import render_markdown
 from needlecare.web.templating import DISCLAIMER
+
+from .conftest import api_signup, new_client
 
 #: The five topics issue 5 asks for.
 TOPICS = {
@@ -78,6 +81,21 @@ def test_learn_list_is_public_and_links_every_article(client: TestClient) -> Non
         assert f'href="/learn/{article.slug}"' in r.text
         assert article.title in r.text
     assert 'href="/newsletter"' in r.text
+
+
+def test_site_navigation_links_to_learn_for_visitors_and_patients(app: FastAPI, client: TestClient) -> None:
+    nav = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.DOTALL)
+    pages = [client.get("/login").text]
+    with new_client(app) as patient:
+        api_signup(patient)
+        pages += [patient.get("/").text, patient.get("/account").text]
+    for page in pages:
+        found = nav.search(page)
+        assert found is not None
+        assert 'href="/learn"' in found.group(1)
+    learn = client.get("/learn")  # the link works
+    assert learn.status_code == 200
+    assert all(f'href="/learn/{a.slug}"' in learn.text for a in articles())
 
 
 @pytest.mark.parametrize("slug", sorted(TOPICS))
