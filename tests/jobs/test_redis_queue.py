@@ -7,12 +7,13 @@ from pathlib import Path
 
 import dramatiq
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
-from needlecare.jobs import mail, photos
+from needlecare.jobs import attachments, mail, photos
 from needlecare.jobs.dead import dead_messages, failed_rows
 from needlecare.jobs.queue import JobQueue
-from needlecare.storage.models import MailDelivery, Photo
+from needlecare.storage.models import MailDelivery, Photo, Treatment
 
 from .conftest import (
     FACE,
@@ -177,3 +178,67 @@ def test_photo_that_cannot_be_measured_fails_without_retries(
     assert "no face" in (_photo(queue, photo.id).analysis_error or "")
     wait_for(lambda: len(dead_messages(queue)) == 1)
     assert dead_messages(queue)[0]["retries"] == 0  # failed at once (PermanentJobError is not retried)
+
+
+def test_mail_with_an_ics_is_built_by_the_worker_after_a_refusal(
+    tmp_path: Path, namespace: str, running: list[dramatiq.Worker], smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    sink.refuse_next = 1
+    queue = make_queue(job_settings(tmp_path, namespace), port)
+    treatment = add_user(queue, "ann@example.org", treated_on=TREATED)
+    with queue.ctx.sessions() as db:
+        row, _ = mail.queue_mail(
+            db,
+            key="aftercare:1",
+            to="ann@example.org",
+            subject="Aftercare",
+            text="Your plan is attached.\n",
+            attachment=attachments.AFTERCARE_ICS,
+            treatment_id=treatment.id,
+        )
+        db.commit()
+        with pytest.raises(ValueError, match="needs a treatment_id"):
+            mail.queue_mail(db, key="x", to="a@b.org", subject="s", text="t", attachment="aftercare.ics")
+        with pytest.raises(ValueError, match="unknown attachment kind"):
+            mail.queue_mail(
+                db, key="y", to="a@b.org", subject="s", text="t", attachment="x.pdf", treatment_id=1
+            )
+        expected = attachments.aftercare_ics(db.get_one(Treatment, treatment.id))
+    queue.enqueue("send_mail", row.id)
+    start(queue, running)
+    wait_for(lambda: _delivery(queue, "aftercare:1").status == mail.SENT)
+    assert _delivery(queue, "aftercare:1").attempts == 2
+    (received,) = sink.received
+    (part,) = list(received.iter_attachments())
+    assert (part.get_content_type(), part.get_filename()) == ("text/calendar", "aftercare.ics")
+    got = Calendar.from_ical(part.get_payload(decode=True))
+    want = Calendar.from_ical(expected)
+    assert [(e["UID"], e.decoded("DTSTART")) for e in got.walk("VEVENT")] == [
+        (e["UID"], e.decoded("DTSTART")) for e in want.walk("VEVENT")
+    ]
+
+
+def test_mail_whose_attachment_source_is_gone_fails_without_retries(
+    tmp_path: Path, namespace: str, running: list[dramatiq.Worker], smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    queue = make_queue(job_settings(tmp_path, namespace), port)
+    with queue.ctx.sessions() as db:  # a row naming a treatment that does not exist (written by hand)
+        db.add(
+            MailDelivery(
+                key="aftercare:9",
+                to_address="ann@example.org",
+                subject="s",
+                body="b",
+                attachment="aftercare.ics",
+            )
+        )
+        db.commit()
+    queue.enqueue("send_mail", _delivery(queue, "aftercare:9").id)
+    start(queue, running)
+    wait_for(lambda: _delivery(queue, "aftercare:9").status == mail.DEAD)
+    row = _delivery(queue, "aftercare:9")
+    assert row.attempts == 1  # a permanent error: not retried
+    assert "is gone" in (row.error or "")
+    assert sink.received == []
