@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     job_lease_s
         Seconds a claimed job (a mail being sent, a photo being analysed) is left to its worker before another
         may take it over; also how long a queued job may wait before the scheduler enqueues it again.
+    photo_requeue_s
+        Seconds after which the scheduler enqueues the analysis of a photo still ``pending`` again (its
+        message may have been lost); a photo never enqueued (broker unreachable) is enqueued at the next tick.
     broker_heartbeat_timeout_ms, broker_maintenance_chance
         Redis broker: a worker silent for this long is dead and its unacknowledged messages are redelivered;
         chance (per million broker commands) of running that maintenance.
@@ -83,6 +86,7 @@ class Settings(BaseSettings):
     job_min_backoff_ms: int = Field(default=15_000, ge=1)
     job_max_backoff_ms: int = Field(default=6 * 3600 * 1000, ge=1)
     job_lease_s: float = Field(default=300.0, gt=0)
+    photo_requeue_s: float = Field(default=600.0, gt=0)
     broker_heartbeat_timeout_ms: int = Field(default=60_000, ge=100)
     broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
     worker_threads: int = Field(default=2, ge=1, le=64)

@@ -3,11 +3,14 @@
 The upload stores the sanitised photo with ``analysis_status = "pending"`` and enqueues
 :func:`analyse_photo`; the job is idempotent: a photo already ``done`` is left alone, the heatmap goes to a
 path derived from the photo's own path (a retry overwrites rather than adds a file) and the row is updated by
-photo id, so a retried or duplicated message never creates a second result.
+photo id, so a retried or duplicated message never creates a second result. :func:`mark_enqueued` records
+when the job was last handed to the queue, so the scheduler can enqueue a photo whose message was never sent
+(broker unreachable) or was lost again (:func:`needlecare.jobs.scheduler.tick`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from dataclasses import dataclass
@@ -135,6 +138,18 @@ def analyse_photo(ctx: JobContext, photo_id: int) -> str:
         ctx.store.delete(heatmap)
         return "gone"
     return "done"
+
+
+def mark_enqueued(ctx: JobContext, photo_id: int, now: dt.datetime) -> None:
+    """Record that photo *photo_id*'s analysis was handed to the queue at *now* (if still ``pending``)."""
+    with ctx.sessions() as db:
+        stmt = (
+            update(Photo)
+            .where(Photo.id == photo_id, Photo.analysis_status == PENDING)
+            .values(analysis_enqueued_at=now)
+        )
+        db.execute(stmt)
+        db.commit()
 
 
 def give_up(ctx: JobContext, photo_id: int, error: str) -> None:

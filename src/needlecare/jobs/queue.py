@@ -6,6 +6,7 @@ test, can live in one process) or, without a broker, runs each task in-process r
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
@@ -22,12 +23,16 @@ logger = logging.getLogger(__name__)
 
 Task = Callable[[JobContext, int], str]
 GiveUpFn = Callable[[JobContext, int, str], None]
+EnqueuedFn = Callable[[JobContext, int, dt.datetime], None]
 
 #: Every task by actor name: what it does, and what marks its row failed when it is given up.
 TASKS: dict[str, tuple[Task, GiveUpFn]] = {
     "analyse_photo": (photos.analyse_photo, photos.give_up),
     "send_mail": (mail.send_delivery, mail.give_up),
 }
+
+#: Tasks whose row records when the task was last handed to the queue (the scheduler's stall check reads it).
+ON_ENQUEUED: dict[str, EnqueuedFn] = {"analyse_photo": photos.mark_enqueued}
 
 
 def give_up(ctx: JobContext, name: str, args: tuple[Any, ...], error: str) -> None:
@@ -73,23 +78,28 @@ class JobQueue:
         """Whether tasks run in-process (no broker)."""
         return self.broker is None
 
-    def enqueue(self, name: str, row_id: int) -> bool:
+    def enqueue(self, name: str, row_id: int, now: dt.datetime | None = None) -> bool:
         """Run task *name* on row *row_id*: send a message, or run it now when in-process.
 
         Failures are logged, not raised, so the caller's request still succeeds: the row keeps its state
         (a photo ``pending``, a mail ``queued``/``retrying``, or ``failed``/``dead`` for a permanent error)
-        and the scheduler's sweep enqueues stalled mail again. Returns whether the message was sent (or, in
-        process, the task succeeded).
+        and the scheduler's sweep enqueues stalled mail and photos again. A photo's
+        ``analysis_enqueued_at`` is set to *now* (default: the current time) once its message is sent (in
+        process: before the task runs); a message that could not be sent leaves it as it was. Returns whether
+        the message was sent (or, in process, the task succeeded).
         """
         if name not in TASKS:
             raise KeyError(f"unknown task {name!r}")
+        now = now or dt.datetime.now(dt.UTC)
         if self.broker is not None:
             try:
                 self.actors[name].send(row_id)
             except Exception:  # broker unreachable: the row stays as it is
                 logger.exception("could not enqueue %s(%d)", name, row_id)
                 return False
+            self._mark_enqueued(name, row_id, now)
             return True
+        self._mark_enqueued(name, row_id, now)
         task, give_up = TASKS[name]
         try:
             task(self.ctx, row_id)
@@ -100,6 +110,16 @@ class JobQueue:
             logger.exception("in-process job %s(%d) failed; it will be retried", name, row_id)
             return False
         return True
+
+    def _mark_enqueued(self, name: str, row_id: int, now: dt.datetime) -> None:
+        """Record the hand-over of *name* on *row_id* (logged, never raised: the message is already out)."""
+        mark = ON_ENQUEUED.get(name)
+        if mark is None:
+            return
+        try:
+            mark(self.ctx, row_id, now)
+        except Exception:  # the scheduler finds the row unmarked and enqueues it again (idempotent)
+            logger.exception("could not record the enqueue of %s(%d)", name, row_id)
 
     def worker(self, threads: int | None = None) -> dramatiq.Worker:
         """A Dramatiq worker consuming this queue (not started)."""

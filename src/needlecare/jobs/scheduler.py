@@ -1,5 +1,9 @@
 """The periodic trigger: every minute, record due reminders and enqueue them; re-enqueue stalled jobs.
 
+Stalled jobs are mails never claimed within the lease and photos still ``pending`` whose analysis message
+was never sent or may have been lost (see :func:`_stalled`); their jobs are idempotent, so a duplicate is
+harmless.
+
 ``needlecare worker --scheduler`` runs :func:`run_scheduler` next to the worker; with in-process jobs,
 ``needlecare serve`` runs it in a background thread. Running several schedulers at once is safe: reminders are
 unique per treatment day and every job claims its row before acting.
@@ -11,7 +15,7 @@ import datetime as dt
 import logging
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from needlecare.jobs import mail, photos
 from needlecare.jobs.queue import JobQueue
@@ -25,10 +29,12 @@ TICK_S = 60.0
 
 
 def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
-    """Jobs whose row has waited longer than the lease: their message may have been lost.
+    """Jobs whose message may never have been sent or may have been lost.
 
-    With a broker only mails never claimed are taken (retries are the broker's); in-process, failed mails
-    (``retrying``) and pending photos are retried here too, and mails past their retries are given up.
+    Mails waiting longer than the lease: with a broker only mails never claimed are taken (retries are the
+    broker's); in-process, failed mails (``retrying``) are retried here too, and mails past their retries are
+    given up. Photos still ``pending`` whose analysis was never enqueued (``analysis_enqueued_at`` missing,
+    e.g. the broker was unreachable at upload) or last enqueued more than ``photo_requeue_s`` before *now*.
     """
     ctx = queue.ctx
     stale = now - dt.timedelta(seconds=ctx.settings.job_lease_s)
@@ -46,11 +52,16 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
                 mail.give_up(ctx, row_id, "retries exhausted")
             else:
                 out.append(("send_mail", row_id))
-        if queue.in_process:
-            pending = db.scalars(
-                select(Photo.id).where(Photo.analysis_status == photos.PENDING, Photo.created_at < stale)
+        requeue = now - dt.timedelta(seconds=ctx.settings.photo_requeue_s)
+        pending = db.scalars(
+            select(Photo.id)
+            .where(
+                Photo.analysis_status == photos.PENDING,
+                or_(Photo.analysis_enqueued_at.is_(None), Photo.analysis_enqueued_at < requeue),
             )
-            out += [("analyse_photo", photo_id) for photo_id in pending]
+            .order_by(Photo.id)
+        )
+        out += [("analyse_photo", photo_id) for photo_id in pending]
     return out
 
 
@@ -64,7 +75,7 @@ def tick(queue: JobQueue, now: dt.datetime | None = None) -> int:
         jobs = [("send_mail", row.id) for row in due]
     jobs += _stalled(queue, now)
     for name, row_id in jobs:
-        queue.enqueue(name, row_id)
+        queue.enqueue(name, row_id, now)
     if jobs:
         logger.info("scheduler: enqueued %d job(s)", len(jobs))
     return len(jobs)

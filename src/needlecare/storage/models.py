@@ -101,7 +101,9 @@ class Photo(Base):
 
     ``heatmap_path`` is the redness heatmap picture (JPEG) rendered by the analysis job, if it produced one.
     ``analysis_status`` is ``pending`` until the job has stored ``analysis``, then ``done`` (or ``failed``
-    with ``analysis_error`` once its retries are exhausted).
+    with ``analysis_error`` once its retries are exhausted). ``analysis_enqueued_at`` is when the analysis job
+    was last handed to the queue (``None``: never, e.g. the broker was unreachable at upload); the scheduler
+    enqueues a photo still ``pending`` again once that is missing or older than ``photo_requeue_s``.
 
     ``consent`` is the patient's explicit choice for this photo (see ``CONSENT_CHOICES`` in the web layer);
     ``day`` is whole days since the treatment (negative or zero for a baseline).
@@ -123,6 +125,7 @@ class Photo(Base):
     analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     analysis_status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
     analysis_error: Mapped[str | None] = mapped_column(Text, default=None)
+    analysis_enqueued_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     treatment: Mapped[Treatment] = relationship(back_populates="photos")
