@@ -181,7 +181,8 @@ def test_invitation_tokens_refused(app: FastAPI, ctx: WebContext) -> None:
     pat = signup(app, "pat@example.org")
     token = invite(admin, cid, pat.email, "patient")
     payload, _, signature = token.rpartition(".")
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    # change a middle character: the last base64 character partly encodes padding bits and may decode the same
+    flipped = signature[:5] + ("A" if signature[5] != "A" else "B") + signature[6:]
     assert _accept(pat, f"{payload}.{flipped}") == (400, "invalid_token")
     assert _accept(pat, "not-a-token") == (400, "invalid_token")
     assert pat.client.get(f"/clinics/join?token={payload}.{flipped}").status_code == 400
