@@ -125,3 +125,17 @@ def test_console_script_prints_one_error_line_for_a_missing_file(tmp_path: Path)
     assert "Traceback" not in process.stderr
     (line,) = _lines(process.stdout)
     assert line["error"]["code"] == "not_an_image"
+
+
+def test_without_json_a_bad_photo_is_one_line_on_stderr(photos: dict[str, Path]) -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "needlecare.cli", "analyze", str(photos["truncated"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert process.returncode == 1
+    lines = [line for line in process.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    assert "corrupt" in lines[0]
+    assert "Traceback" not in process.stderr

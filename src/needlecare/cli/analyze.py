@@ -42,11 +42,15 @@ def _stems(paths: list[str]) -> list[str]:
     ]
 
 
+def _print_error(result: dict[str, Any]) -> None:
+    """One line on stderr for a photo that could not be measured."""
+    error = result["error"]
+    sys.stderr.write(f"error: {result['photo']}: {error['code']}: {error['message']}\n")
+
+
 def _print_table(console: Console, result: dict[str, Any]) -> None:
     if "error" in result:
-        console.print(
-            f"[bold red]{result['photo']}[/]: {result['error']['code']}: {result['error']['message']}"
-        )
+        _print_error(result)
         return
     table = Table(
         title=f"{result['photo']}: redness {result['redness']['index']:.3f} {result['redness']['unit']}"
