@@ -60,23 +60,6 @@ def test_upload_is_pending_until_a_worker_has_analysed_it(tmp_path: Path, namesp
             assert im.format == "JPEG"
 
 
-def test_upload_succeeds_pending_when_the_broker_is_unreachable(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, broker_url="redis://127.0.0.1:1/0", broker_namespace="unreachable")
-    app = create_app(settings, migrate=True)
-    with new_client(app) as client:
-        headers = api_signup(client)
-        tid = api_treatment(client, headers)
-        r = client.post(
-            f"/api/v1/treatments/{tid}/photos",
-            files={"file": ("face.jpg", FACE.read_bytes(), "image/jpeg")},
-            data={"consent": "private"},
-            headers=headers,
-        )
-        assert r.status_code == 201, r.text
-        assert r.json()["analysis_status"] == "pending"
-        assert client.get(f"/api/v1/photos/{r.json()['id']}").json()["analysis_status"] == "pending"
-
-
 def test_worker_without_a_broker_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEEDLECARE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("NEEDLECARE_BROKER_URL", raising=False)

@@ -66,8 +66,6 @@ class ColourReference:
         Human-readable description, e.g. ``"sclera, 212 px"``.
     correction : (3, 3) float64 or None
         Linear-RGB correction matrix (row vectors: ``corrected = rgb @ correction.T``) for a colour checker.
-    neutral_od : (3,) float64 or None
-        Optical density of the reference (in-photo kind) or of the chart's grey patches after correction.
     illuminant_chroma : (3,) float64
         The light's colour as an OD vector with its mean removed (0 for neutral light); compared between a
         baseline and a follow-up to tell whether they were taken under different light.
@@ -76,7 +74,6 @@ class ColourReference:
     kind: ReferenceKind
     detail: str
     correction: Float64Array | None
-    neutral_od: Float64Array | None
     illuminant_chroma: Float64Array
 
 
@@ -160,7 +157,6 @@ def in_photo_reference(
                 kind="in_photo",
                 detail=f"{name}, {count} px",
                 correction=None,
-                neutral_od=od,
                 illuminant_chroma=_chroma(od),
             )
     return None
@@ -263,7 +259,6 @@ def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
         kind="colour_checker",
         detail=f"ColorChecker Classic (24 patches), 3x3 linear correction, largest error {residual:.3f}",
         correction=matrix,
-        neutral_od=None,
         illuminant_chroma=_chroma(-np.log(greys.mean(axis=0))),
     )
 
@@ -281,6 +276,5 @@ def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:
         kind="none",
         detail="no colour reference found: the index depends on the camera's white balance",
         correction=None,
-        neutral_od=None,
         illuminant_chroma=chroma,
     )

@@ -61,10 +61,6 @@ class FaceRegions:
     regions: dict[str, Mask]
     eye_distance: float
 
-    def outline_of(self, name: str) -> Mask:
-        """The region mask of *name* (convenience for drawing)."""
-        return self.regions[name]
-
 
 def _polygon_mask(shape: tuple[int, int], points: FloatArray, *, hull: bool = False) -> Mask:
     mask = np.zeros(shape, dtype=np.uint8)
