@@ -25,6 +25,11 @@ from needlecare.imaging.errors import NoFaceError
 MESH_INPUT_SIDE = 384
 #: The mesh crop spans this many face-box widths around the detected box centre.
 MESH_CROP_MARGIN = 1.9
+#: The crop side is snapped to powers of this factor, its centre to multiples of this fraction of the side,
+#: and two grid values are blended across this fraction of a grid step around their midpoint.
+MESH_SIDE_STEP, MESH_CENTRE_STEP, MESH_GRID_BLEND = 1.15, 0.1, 0.5
+#: Crops whose blend weight is below this are not run (their landmarks would move the result < 0.1 px).
+MESH_MIN_CROP_WEIGHT = 0.03
 _MIN_DETECTION_SCORE = 0.5
 #: The short-range model produces confident false positives on textured backgrounds; it only adds faces the
 #: full-range model missed when it is this sure.
@@ -140,26 +145,50 @@ def detect_faces(rgb: ImageU8) -> list[FaceBox]:
     return sorted(boxes, key=lambda box: box.area, reverse=True)
 
 
-def _crop_transform(box: FaceBox) -> Float64Array:
-    """(2, 3) affine matrix mapping image pixels to the square mesh-input crop around *box*."""
-    side = MESH_CROP_MARGIN * max(box.w, box.h)
-    cx, cy = box.x + box.w / 2, box.y + box.h / 2
-    scale = MESH_INPUT_SIDE / side
-    return np.array(
-        [[scale, 0.0, MESH_INPUT_SIDE / 2 - scale * cx], [0.0, scale, MESH_INPUT_SIDE / 2 - scale * cy]]
-    )
+def _grid_options(value: float, step: float) -> list[tuple[float, float]]:
+    """Snap *value* to a grid of *step*: ``[(grid value, weight)]``, one option, or two blended ones near the
+    midpoint between grid values (weights ramp linearly across :data:`MESH_GRID_BLEND` of a step)."""
+    position = value / step
+    below = np.floor(position)
+    fraction = position - below
+    ramp = float(np.clip((fraction - 0.5 + MESH_GRID_BLEND / 2) / MESH_GRID_BLEND, 0.0, 1.0))
+    options = [(below * step, 1.0 - ramp), ((below + 1) * step, ramp)]
+    return [(grid, weight) for grid, weight in options if weight > 0]
 
 
-def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
-    """Run the 478-point face mesh on the face in *box*.
+def mesh_crops(box: FaceBox) -> list[tuple[Float64Array, float]]:
+    """The square mesh-input crops around *box*, as (2, 3) affine matrices from image pixels, with weights.
 
-    Raises
-    ------
-    NoFaceError
-        When the mesh finds no face in the crop (e.g. a false detection).
+    The crop's side (on a geometric grid) and centre (on a grid of a fraction of that side) are snapped to
+    fixed grids of the image, so that the small changes of the detector's box between two photos of the same
+    face (about 1-3 px, enough to move the whole mesh by as much) give the same crop. Near the midpoint
+    between two grid values the meshes of both crops are blended with weights that change linearly, so the
+    landmarks never jump. Usually one crop, at most eight.
     """
+    exact_side = MESH_CROP_MARGIN * max(box.w, box.h)
+    log_side = np.log(exact_side) / np.log(MESH_SIDE_STEP)
+    crops = []
+    for log_grid, side_weight in _grid_options(float(log_side), 1.0):
+        side = float(MESH_SIDE_STEP**log_grid)
+        step = side * MESH_CENTRE_STEP
+        scale = MESH_INPUT_SIDE / side
+        for cx, x_weight in _grid_options(box.x + box.w / 2, step):
+            for cy, y_weight in _grid_options(box.y + box.h / 2, step):
+                transform = np.array(
+                    [
+                        [scale, 0.0, MESH_INPUT_SIDE / 2 - scale * cx],
+                        [0.0, scale, MESH_INPUT_SIDE / 2 - scale * cy],
+                    ]
+                )
+                crops.append((transform, side_weight * x_weight * y_weight))
+    kept = [(transform, weight) for transform, weight in crops if weight >= MESH_MIN_CROP_WEIGHT]
+    total = sum(weight for _, weight in kept)
+    return [(transform, weight / total) for transform, weight in kept]
+
+
+def _mesh_in_crop(rgb: ImageU8, transform: Float64Array) -> Float64Array | None:
+    """(478, 3) landmarks in image pixels from the mesh run on one crop; None when it finds no face."""
     _, _, mesh = _solutions()
-    transform = _crop_transform(box)
     crop = cv2.warpAffine(
         rgb,
         transform,
@@ -170,7 +199,7 @@ def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
     )
     result = _process(mesh, crop)
     if not result.multi_face_landmarks:
-        raise NoFaceError("no face found: the face mesh could not place landmarks on the detected face")
+        return None
     landmarks = result.multi_face_landmarks[0].landmark
     crop_points = np.array([[p.x, p.y, p.z] for p in landmarks], dtype=np.float64) * MESH_INPUT_SIDE
     scale = transform[0, 0]
@@ -178,12 +207,29 @@ def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
     points[:, 0] = (crop_points[:, 0] - transform[0, 2]) / scale
     points[:, 1] = (crop_points[:, 1] - transform[1, 2]) / scale
     points[:, 2] = crop_points[:, 2] / scale
-    found = FaceLandmarks(points=points.astype(np.float32), box=box)
+    return points
+
+
+def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
+    """Run the 478-point face mesh on the face in *box* (on the snapped crops of :func:`mesh_crops`).
+
+    Raises
+    ------
+    NoFaceError
+        When the mesh finds no face in the crop (e.g. a false detection).
+    """
+    found = [(points, weight) for transform, weight in mesh_crops(box)
+             if (points := _mesh_in_crop(rgb, transform)) is not None]  # fmt: skip
+    if not found:
+        raise NoFaceError("no face found: the face mesh could not place landmarks on the detected face")
+    total = sum(weight for _, weight in found)
+    points = sum(points * (weight / total) for points, weight in found)
+    assert isinstance(points, np.ndarray)
     x0, y0 = points[:, :2].min(axis=0)
     x1, y1 = points[:, :2].max(axis=0)
     if FaceBox(float(x0), float(y0), float(x1 - x0), float(y1 - y0), 1.0).iou(box) < 0.25:
         raise NoFaceError("no face found: the face mesh did not agree with the face detector")
-    return found
+    return FaceLandmarks(points=points.astype(np.float32), box=box)
 
 
 def head_pose(landmarks: FaceLandmarks) -> tuple[float, float, float]:
