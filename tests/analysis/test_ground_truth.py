@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 from face_fixtures import load_face
@@ -19,28 +20,41 @@ from PIL import Image
 from synthetic import add_absorption, apply_gain, feathered
 
 from needlecare import analyze_photo
+from needlecare.analysis.pipeline import _largest_face
 from needlecare.imaging.redness import chromophores
+from needlecare.imaging.regions import LIPS_OUTER, _polygon_mask
 
 DOSE = 0.1  # OD_hb (Δa* ≈ 1.3 on typical skin)
 #: A moderate erythema (Δa* ≈ 3.8; COLIPA's minimal visible erythema is Δa* ≈ 2.5 ≈ 0.2 OD_hb), used where a
 #: ratio to the haemoglobin response is asserted, so that the response stands well above landmark jitter.
 RATIO_DOSE = 0.3
 #: Issue 2 asks for <= 0.01 OD_hb after JPEG quality 60 or half resolution. Half resolution: measured max
-#: 0.0055. JPEG q60: measured max 0.0175 (obama2/3: quality 60 quantises the chroma DC of every 8x8 block
-#: with a step of ~1.7 levels, and uniform skin rounds the same way in every block - information the file
-#: no longer has). The JPEG tolerance documents what is achieved; the gap is reported on the issue.
+#: 0.0075. JPEG q60: measured max 0.0175 (obama2/3). Quality 60 quantises the chroma DC of every 8x8 block
+#: with a step of ~1.7 levels; on skin of nearly uniform chroma every block rounds the same way, which moved
+#: the mean Cb of obama2's skin by +0.12 levels (blue +0.24 levels), and blue carries the haemoglobin/melanin
+#: separation (index weight -1.15 per OD of blue). Luma at q60 with chroma at q95 moves the index by 0.0001,
+#: the reverse by 0.0176: information the file no longer has. The JPEG tolerance documents what is achieved;
+#: the gap is reported on the issue.
 RESOLUTION_TOLERANCE, JPEG_TOLERANCE = 0.01, 0.02
-#: Issue targets and what this version achieves on the six faces (the gaps are reported on the issue; the
-#: residue is landmark jitter between separately meshed photos, ~0.001-0.005 OD_hb):
-#: melanin <= 5 % of the haemoglobin response (met: measured max 4.6 %), lips only <= 1 % (measured max
-#: 2.2 %), left cheek >= 50x the right cheek (met: measured min 650x with optical-flow refinement).
-MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.05, 0.03, 50.0
-EXPOSURE_TOLERANCE = 0.02  # OD_hb, the issue's target (measured max 0.011)
+#: Issue targets (all met on the six faces; measured maxima): melanin <= 5 % of the haemoglobin response
+#: (1.7 %), lips only <= 1 % of the response to the same dose over the whole skin (0.83 %), left cheek >= 50x
+#: the right cheek (619x).
+MELANIN_RATIO, LIPS_RATIO, CHEEK_RATIO = 0.05, 0.01, 50.0
+EXPOSURE_TOLERANCE = 0.02  # OD_hb, the issue's target (measured max 0.0027)
 
 
 def skin_weight(face) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A feathered weight over the inner skin (eroded, so that it is 1 well inside the measured skin only)."""
     distance = face.regions.eye_distance
     return feathered(face.regions.skin, int(0.1 * distance), 0.04 * distance)
+
+
+def whole_skin_weight(face) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A weight that is 1 over the whole skin mask, feathered outward beyond it."""
+    distance = face.regions.eye_distance
+    radius = round(0.04 * distance)
+    grown = cv2.dilate(face.regions.skin.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8))
+    return np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 0.02 * distance), face.regions.skin)
 
 
 def index_of(rgb: np.ndarray) -> float:
@@ -75,19 +89,17 @@ def test_melanin_barely_moves_the_index(face) -> None:  # type: ignore[no-untype
 
 
 def test_reddening_only_the_lips_leaves_the_skin_index(face) -> None:  # type: ignore[no-untyped-def]
-    from needlecare.imaging.regions import LIPS_OUTER, _polygon_mask
-
-    lm_xy = None
-    from needlecare.analysis.pipeline import _largest_face
-
-    lm_xy = _largest_face(face.rgb)[0].xy
-    lips = _polygon_mask(face.rgb.shape[:2], lm_xy[list(LIPS_OUTER)])
+    """The lips get the same dose as the whole skin gets in the comparison; the index answers the skin dose
+    one for one (asserted here) and the lips dose by less than 1 % of it."""
+    lips = _polygon_mask(face.rgb.shape[:2], _largest_face(face.rgb)[0].xy[list(LIPS_OUTER)])
     weight = feathered(lips, 0, 0.01 * face.regions.eye_distance)
     base = index_of(face.rgb)
     lips_only = index_of(add_absorption(face.rgb, weight, chromophores().haemoglobin, RATIO_DOSE)) - base
     skin = (
-        index_of(add_absorption(face.rgb, skin_weight(face), chromophores().haemoglobin, RATIO_DOSE)) - base
+        index_of(add_absorption(face.rgb, whole_skin_weight(face), chromophores().haemoglobin, RATIO_DOSE))
+        - base
     )
+    assert skin == pytest.approx(RATIO_DOSE, rel=0.05)
     assert abs(lips_only) <= LIPS_RATIO * skin, (lips_only, skin)
 
 
