@@ -120,9 +120,9 @@ def _reference(
 ) -> ColourReference:
     """The colour reference that corrects the index (a ColorChecker), else a lighting estimate only.
 
-    The sclera and teeth cover too few pixels for a correction that survives landmark jitter (tests measured
-    shifts of 0.03-0.1 OD_hb), so without a chart they only serve to tell whether two photos were taken
-    under different light.
+    The sclera and teeth cannot be measured precisely enough for a correction (see
+    :mod:`needlecare.imaging.reference`), so without a chart they only serve to tell whether two photos were
+    taken under different light.
     """
     checker = colour_checker_reference(photo)
     if checker is not None:

@@ -10,9 +10,13 @@ Two kinds, best first:
     The sclera (whites of the eyes: eye ring minus the iris disc) or, when too little sclera shows (smiling,
     squinting), the teeth (inside of the lip ring), located from the face mesh; of those pixels the ones
     between the 30th and 70th luminance percentile (above lids and gums, below glare; a rank rule, so
-    exposure keeps the same pixels). They cover too few pixels for a correction that survives landmark
-    jitter between photos (measured shifts of 0.03-0.1 OD_hb), so the pipeline uses them only to tell
-    whether a follow-up and its baseline were taken under different light.
+    exposure keeps the same pixels). The pipeline uses them only to tell whether a follow-up and its
+    baseline were taken under different light, not to correct the index: the haemoglobin weights
+    (-1.84, 2.99, -1.15 per OD of R, G, B) turn a 1 % error in one channel of the reference into up to
+    0.03 OD_hb, so a correction needs the reference's colour to ~0.3 %, and a few hundred sclera or teeth
+    pixels do not give that. Measured on six faces under 10-15 % red/blue gains and x0.7/x1.4 exposure:
+    the corrected index moved by 0.03-0.14 OD_hb (this selection, and a gain-invariant one ranking pixels by
+    mean OD), against <= 0.003 for exposure without correction.
 
 Without either, ``none``: the index then depends on the camera's white balance, and the report says so.
 """
