@@ -72,7 +72,9 @@ class ClinicMembership(Base):
 class ClinicInvitation(Base):
     """An invitation by e-mail; the link carries a signed token naming ``id`` and the random ``nonce``.
 
-    Single use: ``used_at`` is set when accepted. Refused after ``expires_at``.
+    Single use: ``used_at`` (and ``used_by_id``) are set when accepted. Refused after ``expires_at``, and once
+    an admin withdrew it: ``revoked_at`` (UTC) and ``revoked_by_id`` record who and when. A revoked row is
+    kept, not deleted, so the clinic's record of whom it invited, by whom, and who withdrew it stays complete.
     """
 
     __tablename__ = "clinic_invitations"
@@ -88,8 +90,11 @@ class ClinicInvitation(Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     used_by_id: Mapped[int | None] = _user_ref()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_by_id: Mapped[int | None] = _user_ref()
 
     clinic: Mapped[Clinic] = relationship()
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
 class ClinicMessage(Base):
