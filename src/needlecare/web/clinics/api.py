@@ -24,7 +24,10 @@ TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Tampered or unknown invitation token"},
     403: {"description": "The invitation is for another e-mail address"},
     409: {"description": "Already a member"},
-    410: {"description": "Expired or already used invitation"},
+    410: {"description": "Expired, already used or withdrawn invitation"},
+}
+REVOKE_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The invitation was already accepted, has expired or was already withdrawn"},
 }
 
 
@@ -45,6 +48,14 @@ def membership_public(member: ClinicMembership) -> schemas.MembershipPublic:
         role=member.role,  # type: ignore[arg-type]
         status=member.status,  # type: ignore[arg-type]
         joined_at=member.updated_at,
+    )
+
+
+def invitation_public(invitation: ClinicInvitation) -> schemas.InvitationPublic:
+    """API view of an invitation with the inviter's e-mail (never its link)."""
+    inviter = invitation.invited_by
+    return schemas.InvitationPublic.model_validate(invitation).model_copy(
+        update={"invited_by_email": inviter.email if inviter is not None else None}
     )
 
 
@@ -158,15 +169,26 @@ def create_invitation(
 ) -> schemas.InvitationPublic:
     """Invite by e-mail (admins: any role; clinicians: patients); the link is e-mailed and returned."""
     invitation, link, mailed = send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=body)
-    out = schemas.InvitationPublic.model_validate(invitation)
-    return out.model_copy(update={"link": link, "mailed": mailed})
+    return invitation_public(invitation).model_copy(update={"link": link, "mailed": mailed})
 
 
 @router.get("/{clinic_id}/invitations", responses=ERRORS)
 def list_invitations(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.InvitationPublic]:
-    """Unused invitations of the clinic (staff only)."""
+    """Pending invitations of the clinic: unused, unexpired, not withdrawn; newest first (staff only)."""
     found = invitations.pending(db, user=user, clinic_id=clinic_id)
-    return [schemas.InvitationPublic.model_validate(i) for i in found]
+    return [invitation_public(i) for i in found]
+
+
+@router.delete(
+    "/{clinic_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ERRORS | REVOKE_ERRORS,
+)
+def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Withdraw a pending invitation (admins only); its link stops working at once. The record is kept."""
+    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    db.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{clinic_id}/patients", responses=ERRORS)

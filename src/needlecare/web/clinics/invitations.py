@@ -2,8 +2,13 @@
 
 The token is an itsdangerous signature (salt ``needlecare.clinic-invitation``, the app's secret) over the
 invitation id and a random nonce stored with the row. It is refused when the signature does not verify, the
-row or nonce do not match (:class:`InvalidTokenError`, 400), or when it has expired or was used
-(:class:`GoneError`, 410). A patient's acceptance records their consent in the audit trail.
+row or nonce do not match (:class:`InvalidTokenError`, 400), or when it has expired, was used or was
+withdrawn by the clinic (:class:`GoneError`, 410). A patient's acceptance records their consent in the audit
+trail.
+
+Withdrawing (:func:`revoke`) is for the clinic's admins only, like removing a member: clinicians may invite
+patients, but deciding who may (no longer) join the clinic stays with its admins. A withdrawn invitation is
+kept with ``revoked_at`` and ``revoked_by_id`` (and an audit event on the admin's trail) rather than deleted.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from needlecare.web.errors import (
     ForbiddenError,
     GoneError,
     InvalidTokenError,
+    NotFoundError,
     RateLimitedError,
     UnprocessableError,
 )
@@ -42,6 +48,9 @@ CONSENT_TEXT = (
     "belong to the clinic. I can leave the clinic at any time, which ends their access immediately."
 )
 CONSENT_SCOPE = ("treatments", "photos", "checkins")
+
+#: What the invited person is told when they open a link the clinic withdrew.
+WITHDRAWN = "This invitation was withdrawn by the clinic. Ask the clinic for a new one if you expected it."
 
 
 class InvitationTokens:
@@ -128,13 +137,60 @@ def create(
     return invitation
 
 
-def pending(db: Session, *, user: User, clinic_id: int) -> list[ClinicInvitation]:
-    """The clinic's unused invitations, newest first (staff only)."""
+def pending(
+    db: Session, *, user: User, clinic_id: int, now: dt.datetime | None = None
+) -> list[ClinicInvitation]:
+    """The clinic's pending invitations (unused, unexpired, not withdrawn), newest first (staff only).
+
+    Each row's ``invited_by`` is the inviting user (``None`` if unrecorded or their account was deleted).
+    """
     service.staff_membership(db, user=user, clinic_id=clinic_id)
     stmt = select(ClinicInvitation).where(
-        ClinicInvitation.clinic_id == clinic_id, ClinicInvitation.used_at.is_(None)
+        ClinicInvitation.clinic_id == clinic_id,
+        ClinicInvitation.used_at.is_(None),
+        ClinicInvitation.revoked_at.is_(None),
+        ClinicInvitation.expires_at > (now or utcnow()),
     )
     return list(db.scalars(stmt.order_by(ClinicInvitation.id.desc())).all())
+
+
+def revoke(
+    db: Session, *, admin: User, clinic_id: int, invitation_id: int, now: dt.datetime | None = None
+) -> ClinicInvitation:
+    """Withdraw a pending invitation of the clinic (admins only); its link stops working at once.
+
+    The row is kept and marked (``revoked_at``, ``revoked_by_id``) instead of deleted, and a
+    ``clinic_invitation_revoked`` audit event goes on the admin's trail: for a health product the clinic's
+    record must still show that this address was invited (by whom, for which role) and who withdrew the
+    invitation and when, e.g. when a patient asks why their link stopped working or a misdirected invitation
+    has to be reported. The row holds no health data, only what the invitation itself contained.
+
+    Raises
+    ------
+    NotFoundError
+        *admin* is not an active member of the clinic, or the clinic has no invitation *invitation_id*.
+    ForbiddenError
+        *admin* is a clinician or a patient.
+    ConflictError
+        The invitation was already accepted, has expired or was already withdrawn.
+    """
+    if service.staff_membership(db, user=admin, clinic_id=clinic_id).role != "admin":
+        raise ForbiddenError("Only the clinic's admins can withdraw invitations.")
+    invitation = db.get(ClinicInvitation, invitation_id)
+    if invitation is None or invitation.clinic_id != clinic_id:
+        raise NotFoundError(f"No invitation {invitation_id} in this clinic.")
+    now = now or utcnow()
+    if invitation.used_at is not None:
+        raise ConflictError("This invitation has already been accepted; remove the member instead.")
+    if invitation.revoked_at is not None:
+        raise ConflictError("This invitation has already been withdrawn.")
+    if _aware(invitation.expires_at) <= now:
+        raise ConflictError("This invitation has already expired; there is nothing to withdraw.")
+    invitation.revoked_at, invitation.revoked_by_id = now, admin.id
+    detail = {"clinic_id": clinic_id, "invitation_id": invitation.id, "role": invitation.role}
+    db.add(AuditEvent(user_id=admin.id, action="clinic_invitation_revoked", detail=detail, created_at=now))
+    db.flush()
+    return invitation
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -151,7 +207,7 @@ def resolve(
     InvalidTokenError
         Tampered or unknown token.
     GoneError
-        Expired or already used.
+        Expired, already used, or withdrawn by the clinic.
     """
     invitation_id, nonce = tokens.loads(token)
     invitation = db.get(ClinicInvitation, invitation_id)
@@ -159,6 +215,8 @@ def resolve(
         raise InvalidTokenError("This invitation link is not valid.")
     if invitation.used_at is not None:
         raise GoneError("This invitation has already been used.")
+    if invitation.revoked_at is not None:
+        raise GoneError(WITHDRAWN)
     if _aware(invitation.expires_at) <= (now or utcnow()):
         raise GoneError("This invitation has expired; ask the clinic for a new one.")
     return invitation

@@ -1,5 +1,6 @@
-"""HTML pages for clinics: my clinics, a clinic's page (staff: invite, patients; patient: leave), joining by
-invitation, recording a treatment for a patient, the dashboard and received aftercare."""
+"""HTML pages for clinics: my clinics, a clinic's page (staff: invite, patients, pending invitations, which
+admins can withdraw; patient: leave), joining by invitation, recording a treatment for a patient, the
+dashboard and received aftercare."""
 
 from __future__ import annotations
 
@@ -124,6 +125,14 @@ def invite(
     """Send an invitation; the page shows its link too (for handing over in person)."""
     _, link, _ = api.send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=form)
     return _clinic_page(request, db, user, clinic_id, new_link=link, status_code=201)
+
+
+@router.post("/clinics/{clinic_id}/invitations/{invitation_id}/revoke")
+def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Withdraw a pending invitation (admins only) and return to the clinic's page."""
+    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}")
 
 
 @router.post("/clinics/{clinic_id}/leave")

@@ -71,7 +71,11 @@ class InvitationCreate(BaseModel):
 
 
 class InvitationPublic(BaseModel):
-    """A sent invitation; ``link`` is only returned right after creation (it is a one-time credential)."""
+    """A sent invitation; ``link`` is only returned right after creation (it is a one-time credential).
+
+    ``invited_by_id`` / ``invited_by_email`` name the staff member who sent it (``None`` if not recorded or
+    their account was deleted); times are UTC.
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -79,8 +83,11 @@ class InvitationPublic(BaseModel):
     email: str
     role: Role
     display_name: str | None
+    created_at: dt.datetime
     expires_at: dt.datetime
     used_at: dt.datetime | None
+    invited_by_id: int | None = None
+    invited_by_email: str | None = None
     link: str | None = None
     mailed: bool | None = None
 
