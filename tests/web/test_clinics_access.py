@@ -221,6 +221,10 @@ def test_csrf_required_on_every_clinic_form(app: FastAPI, two: dict[str, Staffed
         before = (db.scalar(select(func.count()).select_from(Clinic)), _treatments(ctx))
     fresh = signup(app, "fresh@example.org")
     token = invite(admin, cid, fresh.email, "patient")
+    with ctx.sessions() as db:
+        fresh_invitation = db.scalars(
+            select(ClinicInvitation.id).where(ClinicInvitation.email == fresh.email)
+        ).one()
     form_posts = [
         (admin, "/clinics", {"name": "X", "emergency_contact": "call 112"}),
         (admin, f"/clinics/{cid}/invitations", {"email": "y@example.org", "role": "patient"}),
@@ -228,6 +232,7 @@ def test_csrf_required_on_every_clinic_form(app: FastAPI, two: dict[str, Staffed
         (fresh, "/clinics/join", {"token": token, "consent": "true"}),
         (pat, f"/clinics/{cid}/leave", {}),
         (admin, f"/clinics/{cid}/members/{pat.uid}/remove", {}),
+        (admin, f"/clinics/{cid}/invitations/{fresh_invitation}/revoke", {}),
     ]
     for member, url, form in form_posts:
         for bad in ({}, {"csrf_token": "wrong"}):

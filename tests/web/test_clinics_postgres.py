@@ -1,4 +1,4 @@
-"""Clinics on the real PostgreSQL server: invitations (single use, expiry), dashboard ordering, leaving."""
+"""Clinics on the real PostgreSQL server: invitations (single use, expiry, withdrawal), dashboard, leaving."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from needlecare.storage.clinics import ClinicInvitation
 from needlecare.web.context import WebContext
@@ -60,3 +60,46 @@ def test_clinic_flow_on_postgres(pg_app: FastAPI) -> None:
     rows = late.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
     assert [r["name"] for r in rows] == ["Calm"]
     assert late.client.get(f"/api/v1/clinics/{cid}/patients/{flag.uid}").status_code == 404
+
+
+def test_invitation_withdrawal_on_postgres(pg_app: FastAPI) -> None:
+    ctx: WebContext = pg_app.state.ctx
+    admin = signup(pg_app, "admin@clinic.example")
+    cid = create_clinic(admin)
+    doc = join(pg_app, admin, cid, "doc@clinic.example", "clinician")
+    wrong = signup(pg_app, "wrong@example.org")
+    token = invite(doc, cid, wrong.email, "patient", "Wrong Address")
+    invite(admin, cid, "late@example.org", "patient")
+    with ctx.sessions() as db:
+        ids = dict(db.execute(select(ClinicInvitation.email, ClinicInvitation.id)).all())
+        db.execute(
+            update(ClinicInvitation)
+            .where(ClinicInvitation.email == "late@example.org")
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+        db.commit()
+    pending = admin.client.get(f"/api/v1/clinics/{cid}/invitations").json()
+    assert [(i["email"], i["invited_by_email"]) for i in pending] == [(wrong.email, doc.email)]
+
+    url = f"/api/v1/clinics/{cid}/invitations/{ids[wrong.email]}"
+    assert doc.client.delete(url, headers=doc.headers).status_code == 403
+    assert admin.client.delete(url, headers=admin.headers).status_code == 204
+    assert admin.client.delete(url, headers=admin.headers).status_code == 409
+    late = f"/api/v1/clinics/{cid}/invitations/{ids['late@example.org']}"
+    assert admin.client.delete(late, headers=admin.headers).status_code == 409
+    accepted = f"/api/v1/clinics/{cid}/invitations/{ids[doc.email]}"
+    assert admin.client.delete(accepted, headers=admin.headers).status_code == 409
+    assert admin.client.get(f"/api/v1/clinics/{cid}/invitations").json() == []
+    with ctx.sessions() as db:
+        row = db.get(ClinicInvitation, ids[wrong.email])
+        assert row is not None
+        assert (row.revoked_by_id, row.revoked_at is not None, row.used_at) == (admin.uid, True, None)
+
+    body = {"token": token, "consent": True}
+    r = wrong.client.post("/api/v1/clinics/invitations/accept", json=body, headers=wrong.headers)
+    assert (r.status_code, r.json()["code"]) == (410, "gone")
+    assert "withdrawn by the clinic" in r.json()["detail"]
+    page = wrong.client.get(f"/clinics/join?token={token}")
+    assert page.status_code == 410
+    assert "This invitation was withdrawn by the clinic" in page.text
+    assert wrong.client.get("/api/v1/clinics").json() == []
