@@ -19,14 +19,15 @@ from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.mail import queue_mail
 from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
-from needlecare.storage.newsletter import NewsletterSubscription
+from needlecare.storage.models import MailDelivery
+from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
 from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
 from needlecare.web.ratelimit import LoginRateLimiter
 
@@ -251,6 +252,52 @@ def confirmed_subscribers(db: Session) -> list[NewsletterSubscription]:
     return list(db.scalars(query.order_by(NewsletterSubscription.id)))
 
 
+def subscriber_counts(db: Session) -> dict[str, int]:
+    """How many subscriptions are in each status: every value of :data:`STATUSES`, zero when none."""
+    rows = db.execute(
+        select(NewsletterSubscription.status, func.count()).group_by(NewsletterSubscription.status)
+    )
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in rows:
+        counts[status] = int(count)
+    return counts
+
+
+def issue_prefix(subject: str, text: str) -> str:
+    """Start of every delivery key of one issue: ``newsletter-issue:<digest of subject and text>:``."""
+    return f"newsletter-issue:{_digest(subject, text)}:"
+
+
+def issue_deliveries(db: Session, subject: str, text: str) -> dict[int, tuple[int, str]]:
+    """Mails of this issue already recorded: subscription id -> (delivery id, status such as ``sent``)."""
+    prefix = issue_prefix(subject, text)
+    rows = db.execute(
+        select(MailDelivery.key, MailDelivery.id, MailDelivery.status).where(
+            MailDelivery.key.startswith(prefix, autoescape=True)
+        )
+    )
+    return {int(key[len(prefix) :]): (row_id, status) for key, row_id, status in rows}
+
+
+def queue_issue_mail(
+    db: Session, newsletter: Newsletter, base: str, sub: NewsletterSubscription, subject: str, text: str
+) -> tuple[MailDelivery, bool]:
+    """Record one issue mail for *sub* on the mail job; the row and whether it is new. The caller commits.
+
+    Keyed ``<issue_prefix><subscription id>``: the same issue is recorded once per subscription, however
+    often it is queued (an address that unsubscribed and subscribed again keeps its row, hence its key).
+    """
+    mail = newsletter.issue_mail(base, sub, subject, text)
+    return queue_mail(
+        db,
+        key=f"{issue_prefix(subject, text)}{sub.id}",
+        to=sub.email,
+        subject=mail.subject,
+        text=mail.text,
+        unsubscribe_url=mail.unsubscribe_url,
+    )
+
+
 def send_issue(
     db: Session, jobs: JobQueue, newsletter: Newsletter, base: str, subject: str, text: str
 ) -> int:
@@ -261,18 +308,9 @@ def send_issue(
     nobody twice. Returns the number of mails whose job was enqueued (in-process: delivered); a failed
     delivery stays on the mail job, which retries it. Commits.
     """
-    issue = _digest(subject, text)
     queued = []
     for sub in confirmed_subscribers(db):
-        mail = newsletter.issue_mail(base, sub, subject, text)
-        row, new = queue_mail(
-            db,
-            key=f"newsletter-issue:{issue}:{sub.id}",
-            to=sub.email,
-            subject=mail.subject,
-            text=mail.text,
-            unsubscribe_url=mail.unsubscribe_url,
-        )
+        row, new = queue_issue_mail(db, newsletter, base, sub, subject, text)
         if new:
             queued.append(row)
     db.commit()
