@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from needlecare.cli import analyze, ingredients, jobs, knowledge, web
+from needlecare.cli import analyze, ingredients, jobs, knowledge, newsletter, web
 
 app = typer.Typer(
     name="needlecare",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (analyze, knowledge, ingredients, web, jobs):
+for module in (analyze, knowledge, ingredients, web, jobs, newsletter):
     module.register(app)
 
 
