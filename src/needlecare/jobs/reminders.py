@@ -5,6 +5,10 @@ A treatment's reminder for day *d* (0 to ``PLAN_DAYS``) is due once the patient'
 user has not chosen one, the treatment's). It is recorded as a ``MailDelivery``
 keyed ``reminder:<treatment id>:<day>`` so it is mailed once, however often the scheduler runs. A day whose
 morning was missed (scheduler down) is still sent later the same local day, never on a later day.
+
+When the patient corrects a treatment, :func:`reschedule` keeps the recorded reminders in step: one reminder
+per local date, so a date that already had its mail does not get a second one, and every date of the
+corrected plan that has not had one yet still gets it.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from needlecare.jobs.mail import queue_mail
+from needlecare.jobs.mail import QUEUED, RETRYING, queue_mail
 from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.plan import PLAN_DAYS, PlanDay, aftercare_plan, zone
 from needlecare.knowledge.treatment import TreatmentParams
@@ -27,6 +31,50 @@ logger = logging.getLogger(__name__)
 def reminder_key(treatment_id: int, day: int) -> str:
     """The delivery key of a treatment's reminder for *day*."""
     return f"reminder:{treatment_id}:{day}"
+
+
+def reschedule(db: Session, treatment_id: int, shift_days: int) -> None:
+    """Bring a treatment's recorded reminders in line with its corrected values (the caller commits).
+
+    Reminders not sent yet (``queued`` or ``retrying``) hold text from the old values: they are deleted, and
+    :func:`due_reminders` records them again with the new text if they are still due. Reminders already sent
+    (or being sent, or dead) are kept as the record of what went out, re-keyed to the day number their local
+    date has under the new ``treated_on``, so that date is not mailed twice and the days not reached yet are
+    mailed when due; one whose date now falls outside the plan keeps a key no reminder will ever use.
+
+    Parameters
+    ----------
+    treatment_id
+        The corrected treatment.
+    shift_days
+        ``old treated_on - new treated_on`` in days (positive: the treatment moved earlier, so every date's
+        day number grows by this much); 0 when only other values changed.
+    """
+    prefix = f"reminder:{treatment_id}:"
+    of_treatment = MailDelivery.key.startswith(prefix, autoescape=True)
+    db.execute(
+        delete(MailDelivery)
+        .where(of_treatment, MailDelivery.status.in_((QUEUED, RETRYING)))
+        .execution_options(synchronize_session="fetch")
+    )
+    if shift_days == 0:
+        db.flush()
+        return
+    kept = [
+        (row, int(row.key.removeprefix(prefix)))
+        for row in db.scalars(select(MailDelivery).where(of_treatment).order_by(MailDelivery.id))
+        if row.key.removeprefix(prefix).isdigit()
+    ]
+    for row, _ in kept:  # free every key first: the new keys may be held by other rows of this treatment
+        row.key = f"reminder-moving:{row.id}"
+    db.flush()
+    for row, day in kept:
+        moved = day + shift_days
+        in_plan = 0 <= moved <= PLAN_DAYS
+        row.key = (
+            reminder_key(treatment_id, moved) if in_plan else f"reminder-superseded:{treatment_id}:{row.id}"
+        )
+    db.flush()
 
 
 def reminder_text(treatment: Treatment, day: PlanDay, base_url: str) -> tuple[str, str]:

@@ -1,14 +1,15 @@
-"""HTML pages for treatments: record one, see its expected course and today's aftercare, download the plan."""
+"""HTML pages for treatments: record or correct one, its expected course and today's aftercare, the plan."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from needlecare.knowledge.treatment import AREAS, DEVICES, MAX_DEPTH_MM, MAX_PASSES
+from needlecare.storage.models import Treatment
 from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import service as photos
@@ -18,6 +19,17 @@ from needlecare.web.treatments import api, course, schemas, service
 router = APIRouter(include_in_schema=False)
 
 FORM_CHOICES = {"devices": DEVICES, "areas": AREAS, "max_depth": MAX_DEPTH_MM, "max_passes": MAX_PASSES}
+
+#: The depth field's step in mm; a stored depth off this grid is shown with ``step="any"`` so it can be kept.
+DEPTH_STEP_MM = 0.05
+
+
+def form_values(treatment: Treatment) -> dict[str, Any]:
+    """The treatment form's field values for *treatment* (plus ``depth_step`` for the depth field)."""
+    values = schemas.TreatmentCreate.model_validate(treatment, from_attributes=True).model_dump()
+    on_grid = abs(round(treatment.depth_mm / DEPTH_STEP_MM) * DEPTH_STEP_MM - treatment.depth_mm) < 1e-9
+    values["depth_step"] = DEPTH_STEP_MM if on_grid else "any"
+    return values
 
 
 @router.get("/treatments/new")
@@ -32,6 +44,38 @@ def create_treatment(
 ) -> RedirectResponse:
     """Record the treatment and show it."""
     treatment = service.create(db, user=user, data=form)
+    db.commit()
+    return RedirectResponse(f"/treatments/{treatment.id}", status_code=303)
+
+
+@router.get("/treatments/{treatment_id}/edit")
+def edit_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """The treatment form filled with the treatment's values (owner only; see :func:`save_treatment`)."""
+    treatment = service.get(db, user=user, treatment_id=treatment_id)
+    context = {
+        "user": user,
+        "t": treatment,
+        "values": form_values(treatment),
+        "clinic": service.recorded_by(db, treatment=treatment),
+        "form_action": f"/treatments/{treatment.id}/edit",
+        **FORM_CHOICES,
+    }
+    return render(request, "treatment_edit.html", context)
+
+
+@router.post("/treatments/{treatment_id}/edit")
+def save_treatment(
+    treatment_id: RowId, form: Annotated[schemas.TreatmentCreate, Form()], user: CurrentUser, db: DbDep
+) -> RedirectResponse:
+    """Save the corrected treatment and show it.
+
+    The form is validated like the one that records a treatment (invalid input: the same 422 page, nothing
+    changed), and every field is replaced (an unticked box is ``false``, empty notes are removed). Only the
+    owner may edit, including a treatment a clinic recorded for them; clinic staff get 404 like anyone else
+    (:func:`service.update` explains why, and what else follows the change).
+    """
+    treatment = service.get(db, user=user, treatment_id=treatment_id)
+    service.update(db, treatment=treatment, data=schemas.TreatmentUpdate.model_validate(form.model_dump()))
     db.commit()
     return RedirectResponse(f"/treatments/{treatment.id}", status_code=303)
 

@@ -1,16 +1,28 @@
-"""Treatment service: every query is scoped to its owner; someone else's id is simply not found."""
+"""Treatment service: every query is scoped to its owner; someone else's id is simply not found.
+
+Correcting a treatment (:func:`update`) also corrects what was derived from its values when they were stored:
+the day numbers of its photos and check-ins, the check-ins' triage verdicts and the recorded daily reminders.
+The expected course, the aftercare plan, its ``.ics``, the calendar feed and the ``.ics`` of a clinic's
+aftercare mail not sent yet are computed from the treatment whenever they are read, so they follow by
+themselves.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from needlecare.storage.models import Photo, Treatment, User
-from needlecare.web.errors import NotFoundError
+from needlecare.jobs.reminders import reschedule
+from needlecare.knowledge.common import InvalidInputError
+from needlecare.knowledge.triage import triage
+from needlecare.storage.clinics import Clinic, ClinicMessage
+from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
+from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
 
 
@@ -38,13 +50,87 @@ def create(db: Session, *, user: User, data: TreatmentCreate) -> Treatment:
     return treatment
 
 
+def recorded_by(db: Session, *, treatment: Treatment) -> Clinic | None:
+    """The clinic whose staff recorded *treatment* (it sent the aftercare message), or ``None``."""
+    stmt = (
+        select(Clinic)
+        .join(ClinicMessage, ClinicMessage.clinic_id == Clinic.id)
+        .where(ClinicMessage.treatment_id == treatment.id, ClinicMessage.kind == "aftercare")
+    )
+    return db.scalars(stmt.order_by(ClinicMessage.id).limit(1)).one_or_none()
+
+
 def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treatment:
-    """Change only the fields that were sent."""
-    for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None or key == "notes":
-            setattr(treatment, key, value)
+    """Change only the fields that were sent, and everything derived from them.
+
+    Only the owner reaches this (callers look the treatment up with :func:`get`). That includes treatments a
+    clinic recorded for the patient: the row is the patient's own record, which they may also delete, so a
+    correction is theirs to make too; clinic staff have read-only access and cannot edit it. The clinic's
+    aftercare message stays as it was sent. Every change is written to the patient's audit trail
+    (``treatment_edited``: old and new values, and the recording clinic if there is one).
+
+    A new ``treated_on`` re-numbers the photos' and check-ins' days and re-triages the check-ins; any change
+    to the plan's inputs re-schedules the reminders (:func:`needlecare.jobs.reminders.reschedule`).
+
+    Raises
+    ------
+    UnprocessableError
+        The new date is after a check-in (check-ins start on the day of the treatment), or a check-in's
+        triage refuses its new day number.
+    """
+    old_on = treatment.treated_on
+    sent = {
+        key: value
+        for key, value in data.model_dump(exclude_unset=True).items()
+        if value is not None or key == "notes"
+    }
+    changes = {key: value for key, value in sent.items() if getattr(treatment, key) != value}
+    if not changes:
+        return treatment
+    new_on: dt.date = changes.get("treated_on", old_on)
+    checkins = db.scalars(select(CheckIn).where(CheckIn.treatment_id == treatment.id)).all()
+    if new_on != old_on:
+        _redate(db, treatment=treatment, checkins=checkins, new_on=new_on)
+    detail: dict[str, Any] = {
+        "treatment_id": treatment.id,
+        "changes": {key: [_plain(getattr(treatment, key)), _plain(value)] for key, value in changes.items()},
+    }
+    clinic = recorded_by(db, treatment=treatment)
+    if clinic is not None:
+        detail["recorded_by_clinic"] = clinic.id
+    for key, value in changes.items():
+        setattr(treatment, key, value)
+    db.add(AuditEvent(user_id=treatment.user_id, action="treatment_edited", detail=detail))
+    if set(changes) - {"notes"}:  # the notes are not part of the plan or the reminders
+        reschedule(db, treatment.id, (old_on - new_on).days)
     db.flush()
     return treatment
+
+
+def _plain(value: object) -> object:
+    """A JSON-storable audit value (dates as ISO strings)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _redate(db: Session, *, treatment: Treatment, checkins: Sequence[CheckIn], new_on: dt.date) -> None:
+    """Re-number photos and check-ins for treatment date *new_on* and triage the check-ins again."""
+    verdicts = []
+    for checkin in checkins:
+        day = (checkin.checked_on - new_on).days
+        if day < 0:
+            raise UnprocessableError(
+                f"You have a check-in on {checkin.checked_on.isoformat()}, before {new_on.isoformat()}; "
+                "check-ins start on the day of the treatment. Delete that check-in first or choose an "
+                "earlier date."
+            )
+        try:
+            verdicts.append((checkin, day, triage(day, checkin.symptoms, redness=checkin.self_rating)))
+        except InvalidInputError as exc:
+            raise UnprocessableError(str(exc)) from exc
+    for checkin, day, verdict in verdicts:
+        checkin.day, checkin.triage = day, verdict.to_dict()
+    for photo in db.scalars(select(Photo).where(Photo.treatment_id == treatment.id)):
+        photo.day = (photo.taken_on - new_on).days
 
 
 def delete(db: Session, *, treatment: Treatment) -> list[str]:
