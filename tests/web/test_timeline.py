@@ -103,3 +103,41 @@ def test_ticks_are_round_and_cover_the_range() -> None:
     assert ticks(0, 10) == [0, 2, 4, 6, 8, 10]
     assert ticks(0.55, 0.85, 4) == [0.6, 0.7, 0.8]
     assert ticks(3, 3) == [3]
+
+
+def test_photo_under_different_light_is_plotted_but_not_fitted(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    user_id = client.get("/api/v1/auth/me").json()["id"]
+    # day 2 was taken under other light: its index jumped with the white balance
+    series = [(-1, 0.60, True, True), (0, 0.80, False, True), (1, 0.74, False, True), (2, 0.95, False, False),
+              (3, 0.66, False, True), (4, 0.62, False, True)]  # fmt: skip
+    with ctx.sessions() as db:
+        for i, (day, index, base, comparable) in enumerate(series):
+            analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
+            if not base:
+                analysis["baseline"] = {"delta": index - 0.60, "lighting_differs": not comparable,
+                                        "comparable": comparable, "notes": []}  # fmt: skip
+            db.add(Photo(
+                user_id=user_id, treatment_id=tid, taken_on=TREATED + dt.timedelta(days=day), day=day,
+                is_baseline=base, consent="private", file_path=f"{user_id}/p{i}.jpg", width=1, height=1,
+                analysis=analysis,
+            ))  # fmt: skip
+        db.commit()
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    points = data["photos"]["points"]
+    assert [p["t"] for p in points] == [0, 1, 2, 3, 4]
+    assert [p["used"] for p in points] == [True, True, False, True, True]
+    assert "different light" in points[2]["note"]
+    assert points[0]["note"] is None
+    fit = fit_recovery(
+        [0, 1, 3, 4],
+        [0.80, 0.74, 0.66, 0.62],
+        baseline=0.60,
+        expected_resolution_day=data["expected"]["outside_expected_after_days"],
+    )
+    assert data["photos"]["fit"]["resolution_day"] == round(fit.resolution_day, 3)
+    page = client.get(f"/treatments/{tid}/timeline").text
+    assert page.count('class="point excluded"') == 1
+    assert "day 2: 0.95 (not used for the curve)" in page
+    assert "different light from the baseline photo" in page

@@ -76,7 +76,8 @@ def render_chart(
     Parameters
     ----------
     series
-        ``{"points": [{"t", "value"}], "baseline": float | None, "fit": fit.to_dict() | None}``, t in days.
+        ``{"points": [{"t", "value", "used"?}], "baseline": float | None, "fit": fit.to_dict() | None}``, t in
+        days; points with ``used`` false (left out of the fit) are drawn hollow.
     expected
         ``expected_course(...).to_dict()``: the band spans day 0 to the typical high end; a dashed line marks
         the day after which redness is outside the expected course.
@@ -121,9 +122,12 @@ def render_chart(
         )
         parts.append(_el("path", class_="fit", d=path))
     for p in series["points"]:
-        tip = _el("title", f"day {p['t']:g}: {p['value']:.3g}")
+        used = p.get("used", True)
+        label = f"day {p['t']:g}: {p['value']:.3g}" + ("" if used else " (not used for the curve)")
+        tip = _el("title", label)
+        css = "point" if used else "point excluded"
         parts.append(
-            f'<circle class="point" cx="{f.x(p["t"]):.1f}" cy="{f.y(p["value"]):.1f}" r="4">{tip}</circle>'
+            f'<circle class="{css}" cx="{f.x(p["t"]):.1f}" cy="{f.y(p["value"]):.1f}" r="4">{tip}</circle>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -2,6 +2,10 @@
 
 The photo series is fitted against the baseline photo's index (without a baseline photo it is only plotted);
 the self-rating series against 0 on the 0-4 scale. Fitting needs at least three points on or after day 0.
+
+A photo whose analysis found it not comparable with its baseline (taken under different light, with no colour
+reference to correct for it) is plotted but left out of the fit, with the reason: its index moved with the
+camera's white balance, not only with the skin.
 """
 
 from __future__ import annotations
@@ -22,10 +26,31 @@ MIN_POINTS = 3
 
 
 def _series(
-    points: list[tuple[float, float]], *, baseline: float | None, scale: str, expected_day: float
+    points: list[tuple[float, float]],
+    *,
+    baseline: float | None,
+    scale: str,
+    expected_day: float,
+    left_out: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """One plotted series: points, and the fit (or the reason there is none)."""
-    out: dict[str, Any] = {"points": [{"t": t, "value": v} for t, v in points], "baseline": baseline}
+    """One plotted series: points, and the fit (or the reason there is none).
+
+    Parameters
+    ----------
+    points
+        (day, value) pairs.
+    left_out
+        Reasons, by position in *points*, for points that are plotted but not fitted.
+    """
+    left_out = left_out or {}
+    out: dict[str, Any] = {
+        "points": [
+            {"t": t, "value": v, "used": i not in left_out, "note": left_out.get(i)}
+            for i, (t, v) in enumerate(points)
+        ],
+        "baseline": baseline,
+    }
+    points = [point for i, point in enumerate(points) if i not in left_out]
     if baseline is None:
         out["fit"] = None
         out["note"] = "Add a before-treatment (baseline) photo to compare the photos with your usual skin."
@@ -51,6 +76,17 @@ def _series(
     return out
 
 
+def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
+    """Why a photo's index cannot be compared with its baseline's, or None when it can."""
+    comparison = (analysis or {}).get("baseline")
+    if not comparison or comparison.get("comparable", True):
+        return None
+    return (
+        "Not used for the curve: taken under different light from the baseline photo, without a colour "
+        "card to correct for it. Take photos in the same place and light as the baseline."
+    )
+
+
 def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
     """``{"expected": {...}, "photos": series, "self_report": series}`` for one treatment."""
     expected = course.expected(treatment)
@@ -59,14 +95,21 @@ def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
     base_index = None
     if baseline_photo is not None and baseline_photo.analysis:
         base_index = float(baseline_photo.analysis["redness"]["index"])
-    photo_points = [
-        (float(p.day), float(p.analysis["redness"]["index"]))
+    analyses = [
+        (float(p.day), p.analysis)
         for p in photos.get_all(db, treatment=treatment)
         if not p.is_baseline and p.day >= 0 and p.analysis and p.analysis.get("redness")
     ]
+    photo_points = [(day, float(analysis["redness"]["index"])) for day, analysis in analyses]
+    left_out = {
+        i: reason for i, (_, analysis) in enumerate(analyses) if (reason := _not_comparable(analysis))
+    }
     rating_points = [(float(c.day), float(c.self_rating)) for c in checkins.get_all(db, treatment=treatment)]
+    photo_series = _series(
+        photo_points, baseline=base_index, scale="index", expected_day=expected_day, left_out=left_out
+    )
     return {
         "expected": expected,
-        "photos": _series(photo_points, baseline=base_index, scale="index", expected_day=expected_day),
+        "photos": photo_series,
         "self_report": _series(rating_points, baseline=0.0, scale="self_report", expected_day=expected_day),
     }
