@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from needlecare.imaging.colour import linear_to_srgb, srgb_to_linear
 from needlecare.storage.models import AuditEvent, Photo
 from needlecare.web.context import WebContext
 from needlecare.web.photos import service
@@ -291,3 +292,35 @@ def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, fa
     assert r.status_code == 200
     assert "warnings" in r.json()["quality"]
     assert _counts(ctx) == (0, 0)
+
+
+def test_photo_under_other_light_says_so_and_leaves_the_curve(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
+    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    assert base.status_code == 201  # type: ignore[attr-defined]
+    warm = _upload(client, headers, tid, _jpeg(apply_gain(rgb, (1.15, 1.0, 0.85))), taken_on="2026-11-21")
+    assert warm.status_code == 201  # type: ignore[attr-defined]
+    comparison = warm.json()["analysis"]["baseline"]  # type: ignore[attr-defined]
+    assert comparison["lighting_differs"] is True
+    assert comparison["comparable"] is False
+    page = client.get(f"/photos/{warm.json()['id']}").text  # type: ignore[attr-defined]
+    assert "taken under different light from the baseline photo" in page
+    assert "The photos were taken under different light" in page
+    timeline = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    assert [p["used"] for p in timeline["photos"]["points"]] == [False]
+
+
+def apply_gain(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """The photo under light of another colour: per-channel gains on linear light."""
+    linear = srgb_to_linear(rgb.astype(np.float32) / 255) * np.asarray(gains, dtype=np.float32)
+    return np.clip(np.round(linear_to_srgb(linear) * 255), 0, 255).astype(np.uint8)
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
