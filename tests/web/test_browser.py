@@ -54,6 +54,7 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
             page.screenshot(path=ARTIFACTS / "2-treatment.png", full_page=True)
 
             page.click("text=Add a photo")
+            capture_url = page.url
             page.set_input_files("#file", str(faces_dir / "obama-480p.jpg"))
             quality = page.locator("#quality")
             expect(quality).to_have_text(
@@ -69,6 +70,23 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
             page.click("text=Timeline")
             expect(page.locator("svg.chart").first).to_be_visible()
             page.screenshot(path=ARTIFACTS / "5-timeline.png", full_page=True)
+            timeline_url = page.url
+
+            # a baseline photo, then a follow-up under warmer light: the check warns before saving
+            page.goto(capture_url)
+            page.set_input_files("#file", str(faces_dir / "obama2.jpg"))
+            page.fill("#taken_on", treated)
+            page.check("input[name=is_baseline]")
+            page.check("input[name=consent][value=private]")
+            page.click("button:has-text('Save photo')")
+            expect(page.get_by_role("heading", name="Baseline photo")).to_be_visible(timeout=30_000)
+            page.goto(capture_url)
+            page.set_input_files("#file", str(warm_photo(faces_dir / "obama2.jpg", tmp_path)))
+            advice = page.locator("#quality")
+            expect(advice).to_contain_text("light differs from your baseline", timeout=30_000)
+            expect(advice).not_to_contain_text("_")  # plain-language messages, not warning codes
+            page.screenshot(path=ARTIFACTS / "5b-capture-other-light.png", full_page=True)
+            page.goto(timeline_url)
 
             page.click("text=Daily check-in")
             page.check("input[name=self_rating][value='3']")
@@ -88,3 +106,17 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
         finally:
             browser.close()
     assert errors == []  # no console errors (CSP violations would show here)
+
+
+def warm_photo(source: Path, folder: Path) -> Path:
+    """*source* under warmer light (linear-light gains 1.15 red, 0.85 blue), saved as a JPEG in *folder*."""
+    import numpy as np
+    from PIL import Image
+
+    from needlecare.imaging.colour import linear_to_srgb, srgb_to_linear
+
+    rgb = np.asarray(Image.open(source).convert("RGB"), dtype=np.float32) / 255
+    warm = linear_to_srgb(srgb_to_linear(rgb) * np.array([1.15, 1.0, 0.85], dtype=np.float32))
+    path = folder / "warm.jpg"
+    Image.fromarray(np.clip(np.round(warm * 255), 0, 255).astype(np.uint8)).save(path, quality=95)
+    return path

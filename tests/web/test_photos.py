@@ -324,3 +324,44 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
+
+
+def test_pre_upload_check_compares_the_light_with_the_baseline(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
+
+    def check(data: bytes, **form: str) -> dict[str, object]:
+        files = {"file": ("f.jpg", data, "image/jpeg")}
+        r = client.post("/api/v1/photos/check", files=files, data=form, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    warm = _jpeg(apply_gain(rgb, (1.15, 1.0, 0.85)))
+    assert check(warm, treatment_id=str(tid))["baseline"] is None  # no baseline photo yet
+    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    base_id = base.json()["id"]  # type: ignore[attr-defined]
+    counts = _counts(ctx)
+    other = check(warm, treatment_id=str(tid))["baseline"]
+    assert isinstance(other, dict)
+    assert (other["baseline_photo_id"], other["lighting_differs"], other["comparable"]) == (
+        base_id,
+        True,
+        False,
+    )
+    assert any("different light" in note for note in other["notes"])
+    same = check(_jpeg(rgb), treatment_id=str(tid))["baseline"]
+    assert same["lighting_differs"] is False  # type: ignore[index]
+    assert same["comparable"] is True  # type: ignore[index]
+    assert check(warm)["baseline"] is None  # no treatment named: quality only
+    assert _counts(ctx) == counts  # the checks stored nothing
+
+    # someone else's treatment is not found, and a malformed id is a 422
+    intruder = api_signup(client, email="other@example.org")
+    files = {"file": ("f.jpg", warm, "image/jpeg")}
+    r = client.post("/api/v1/photos/check", files=files, data={"treatment_id": str(tid)}, headers=intruder)
+    assert r.status_code == 404
+    r = client.post("/api/v1/photos/check", files=files, data={"treatment_id": "x"}, headers=intruder)
+    assert r.status_code == 422

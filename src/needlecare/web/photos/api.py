@@ -28,11 +28,34 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/photos/check", responses=ERRORS)
-def check_photo(file: UploadFile, user: CurrentUser, ctx: CtxDep) -> schemas.PhotoCheck:
-    """Measure a photo without storing it, to show quality and lighting warnings before saving."""
+def check_photo(
+    file: UploadFile,
+    user: CurrentUser,
+    db: DbDep,
+    ctx: CtxDep,
+    treatment_id: Annotated[int | None, Form(gt=0)] = None,
+) -> schemas.PhotoCheck:
+    """Measure a photo without storing it, to show quality and lighting warnings before saving.
+
+    With ``treatment_id`` (one of the user's treatments that has a baseline photo) the answer also says
+    whether the photo was taken under different light from the baseline, so the patient can retake it in
+    the baseline's place and light before saving a photo whose change from baseline could not be trusted.
+    """
+    treatment = treatments.get(db, user=user, treatment_id=treatment_id) if treatment_id else None
+    base_photo = service.baseline_of(db, treatment=treatment) if treatment else None
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    report = service.analyse(clean).report
-    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"])
+    base_file = ctx.store.path(base_photo.file_path) if base_photo else None
+    report = service.analyse(clean, base_file).report
+    comparison = report.get("baseline")
+    light = None
+    if base_photo is not None and comparison is not None:
+        light = schemas.BaselineLight(
+            baseline_photo_id=base_photo.id,
+            lighting_differs=comparison["lighting_differs"],
+            comparable=comparison["comparable"],
+            notes=comparison["notes"],
+        )
+    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Consent = Literal["private", "clinician", "research"]
 
@@ -48,8 +48,22 @@ class PhotoPublic(BaseModel):
         return out
 
 
+class BaselineLight(BaseModel):
+    """How the checked photo's light compares with the treatment's baseline photo."""
+
+    baseline_photo_id: int
+    lighting_differs: bool
+    comparable: bool = Field(
+        description="False: other light and no colour card; the change cannot be trusted"
+    )
+    notes: list[str]
+
+
 class PhotoCheck(BaseModel):
     """Result of the pre-upload check: nothing is stored."""
 
     quality: dict[str, Any]
     redness: dict[str, Any]
+    baseline: BaselineLight | None = Field(
+        default=None, description="Only when a treatment with a baseline photo was named"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,8 +45,11 @@ def latest_of(db: Session, *, treatment: Treatment) -> Photo | None:
     return db.scalars(stmt.order_by(Photo.taken_on.desc(), Photo.id.desc())).first()
 
 
-def analyse(clean: CleanPhoto) -> Analysis:
+def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
     """Measure the sanitised photo now, without its heatmap (the pre-upload check and the upload's gate).
+
+    With *baseline_file* the report also compares the photo with that baseline (whether the light differs);
+    a baseline that cannot be measured any more is skipped.
 
     Raises
     ------
@@ -53,7 +57,7 @@ def analyse(clean: CleanPhoto) -> Analysis:
         415/413/422 mapped from the imaging core's :class:`PhotoError` (e.g. no face).
     """
     try:
-        return measure(clean.jpeg, heatmap=False)
+        return measure(clean.jpeg, baseline_file, heatmap=False)
     except PhotoError as exc:
         raise photo_error_to_http(exc) from exc
 

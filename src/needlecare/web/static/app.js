@@ -23,6 +23,10 @@
     out.className = "muted";
     var body = new FormData();
     body.append("file", file);
+    var isBaseline = input.form.elements.is_baseline;
+    if (input.dataset.treatment && !(isBaseline && isBaseline.checked)) {
+      body.append("treatment_id", input.dataset.treatment);
+    }
     fetch("/api/v1/photos/check", {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRF-Token": input.form.elements.csrf_token.value }
@@ -30,7 +34,11 @@
       .then(function (res) {
         var status = res[0], j = res[1];
         if (status !== 200) { out.textContent = j.detail || "This photo cannot be used."; out.className = "alert"; return; }
-        var w = (j.quality && j.quality.warnings) || [];
+        var w = ((j.quality && (j.quality.messages || j.quality.warnings)) || []).slice();
+        if (j.baseline && !j.baseline.comparable) {
+          w.push("the light differs from your baseline photo: take it in the same place and light, " +
+                 "or its change from baseline cannot be trusted");
+        }
         if (w.length) { out.textContent = "Before you save: " + w.join(" · "); out.className = "warn"; }
         else { out.textContent = "Photo quality looks fine."; out.className = "ok"; }
       }).catch(function () { out.textContent = ""; });
