@@ -40,7 +40,20 @@ def test_measurements_one_row_per_photo_with_stored_values(seeded: Seeded) -> No
         assert row["quality_ok"] == ("true" if a["quality"]["ok"] else "false")
         assert row["quality_warnings"].split(";") == (a["quality"]["warnings"] or [""])
         assert row["colour_reference"] == a["quality"]["colour_reference"]
+        comparison = a.get("baseline")
+        if comparison is None:
+            assert row["delta_from_baseline"] == row["comparable_with_baseline"] == ""
+        else:
+            assert float(row["delta_from_baseline"]) == comparison["delta"]
+            assert row["lighting_differs_from_baseline"] == str(comparison["lighting_differs"]).lower()
+            assert row["comparable_with_baseline"] == str(comparison["comparable"]).lower()
     assert [r["day_since_treatment"] for r in rows] == ["-1", "1", "3", "5", "6"]
+    # obama2 against obama: two different occasions under different light, no colour card
+    assert (rows[1]["lighting_differs_from_baseline"], rows[1]["comparable_with_baseline"]) == (
+        "true",
+        "false",
+    )
+    assert rows[0]["delta_from_baseline"] == ""  # the baseline itself
     assert rows[2]["quality_ok"] == "false"
     assert "face_too_small" in rows[2]["quality_warnings"].split(";")
     assert rows[3]["index_chin"] == ""

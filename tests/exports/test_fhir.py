@@ -140,11 +140,15 @@ def test_redness_observations_carry_index_unit_and_regions(seeded: Seeded, bundl
             else:
                 assert comp["valueQuantity"]["value"] == expected
         delta = [c for c in obs["component"] if c["code"]["coding"][0]["code"] == "redness-index-delta"]
+        notes = " ".join(n["text"] for n in obs["note"])
         if "baseline" in a:
             assert delta[0]["valueQuantity"]["value"] == a["baseline"]["delta"]
+            assert ("Not comparable with the baseline" in notes) is (not a["baseline"]["comparable"])
         else:
             assert delta == []
+            assert "Not comparable" not in notes
     assert any("baseline" in (p.analysis or {}) for p in seeded.a_photos)  # the delta branch ran
+    assert any(not (p.analysis or {}).get("baseline", {}).get("comparable", True) for p in seeded.a_photos)
     absent = [c for c in photo_obs[str(seeded.missing_photo.id)]["component"] if "dataAbsentReason" in c]
     assert [c["code"]["coding"][0]["code"] for c in absent] == ["chin"]
     assert "face_too_small" in photo_obs[str(seeded.a_photos[2].id)]["note"][1]["text"]

@@ -74,6 +74,7 @@ def test_measurement_table_values(seeded: Seeded, report: bytes) -> None:
     assert table[i5 + 2 + len(REGIONS)] == "-"  # the unmeasured chin
     assert "face_too_small" in table
     assert "not measured" in table  # the photo without analysis
+    assert any("other light than" in line for line in table)  # obama2 against obama, no colour card
 
 
 def test_photos_respect_consent_and_missing_files(seeded: Seeded, report: bytes) -> None:

@@ -31,6 +31,9 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "quality_ok",
     "quality_warnings",
     "colour_reference",
+    "delta_from_baseline",
+    "lighting_differs_from_baseline",
+    "comparable_with_baseline",
 )
 
 #: Column names of the check-ins table.
@@ -70,12 +73,16 @@ def measurements_csv(record: PatientRecord) -> str:
     Columns are :data:`MEASUREMENT_COLUMNS`: ``taken_on`` (date, patient's calendar), ``uploaded_at`` (UTC
     ISO 8601), ``day_since_treatment`` (whole days, 0 = treatment day, negative = before), ``index`` and
     ``index_<region>`` in ``unit`` (OD_hb), ``quality_ok``, ``quality_warnings`` (codes joined by ``;``) and
-    ``colour_reference`` (how colour was normalised).
+    ``colour_reference`` (how colour was normalised); for a photo measured against a baseline photo, the
+    whole-face change (OD_hb), whether the two were taken under different light and whether they can be
+    compared at all (false: other light and no colour card; the change mixes skin and light). Empty for
+    baselines and photos measured without one.
     """
     rows = []
     for photo in record.photos:
         whole = redness(photo) or {}
         q = quality(photo)
+        comparison = (photo.analysis or {}).get("baseline") or {}
         rows.append(
             [
                 photo.id,
@@ -90,6 +97,9 @@ def measurements_csv(record: PatientRecord) -> str:
                 q["ok"],
                 ";".join(q["warnings"]),
                 q["colour_reference"],
+                comparison.get("delta"),
+                comparison.get("lighting_differs"),
+                comparison.get("comparable"),
             ]
         )
     return _write(MEASUREMENT_COLUMNS, rows)

@@ -187,6 +187,11 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
         + ("ok" if q["ok"] else "limited (" + ", ".join(q["warnings"]) + ")")
         + f"; colour reference: {q['colour_reference'] or 'unknown'}."
     )
+    if baseline.get("comparable") is False:
+        notes.append(
+            "Not comparable with the baseline photo: taken under different light without a colour card, "
+            "so the change from baseline mixes skin and light."
+        )
     return {
         "resourceType": "Observation",
         "identifier": _identifier("photo-measurement", photo.id),

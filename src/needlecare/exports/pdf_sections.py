@@ -108,7 +108,9 @@ def expected_window(expected: dict[str, Any]) -> list[Flowable]:
 
 
 def measurements(photos: Sequence[Photo]) -> list[Flowable]:
-    """Table of the photo measurements: whole face and each region (OD_hb), quality."""
+    """Table of the photo measurements: whole face and each region (OD_hb), quality (warnings, and a photo
+    taken under other light than its baseline without a colour card, whose change from baseline mixes skin
+    and light)."""
     if not photos:
         return [para("No photos were recorded for this treatment.")]
     header = ["Date", "Day", "Face", *(r.replace("_", " ") for r in REGIONS), "Quality"]
@@ -116,7 +118,10 @@ def measurements(photos: Sequence[Photo]) -> list[Flowable]:
     for p in photos:
         whole = redness(p)
         q = quality(p)
-        state = "not measured" if whole is None else ("ok" if q["ok"] else ", ".join(q["warnings"]))
+        problems = list(q["warnings"])
+        if ((p.analysis or {}).get("baseline") or {}).get("comparable") is False:
+            problems.append("other light than baseline")
+        state = "not measured" if whole is None else (", ".join(problems) or "ok")
         day = f"{p.day} (baseline)" if p.is_baseline else str(p.day)
         idx = None if whole is None else float(whole["index"])
         rows.append(
