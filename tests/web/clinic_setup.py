@@ -89,9 +89,20 @@ def staff_treatment(staff: Member, cid: int, patient: Member, days_ago: int) -> 
 
 
 def add_photo(
-    ctx: WebContext, patient: Member, tid: int, day: int, index: float, *, baseline: bool = False
+    ctx: WebContext,
+    patient: Member,
+    tid: int,
+    day: int,
+    index: float,
+    *,
+    baseline: bool = False,
+    comparable: bool | None = None,
 ) -> None:
-    """A photo row with an analysis (the dashboard reads only the stored analysis, not the file)."""
+    """A photo row with an analysis (the dashboard reads only the stored analysis, not the file); with
+    *comparable*, the analysis also holds a baseline comparison saying whether the light matched."""
+    analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
+    if comparable is not None:
+        analysis["baseline"] = {"comparable": comparable, "lighting_differs": not comparable, "notes": []}
     with ctx.sessions() as db:
         treated = db.get(Treatment, tid)
         assert treated is not None
@@ -99,7 +110,7 @@ def add_photo(
             Photo(
                 user_id=patient.uid, treatment_id=tid, taken_on=treated.treated_on + dt.timedelta(days=day),
                 day=day, is_baseline=baseline, consent="private", file_path=f"{patient.uid}/{tid}-{day}.jpg",
-                width=1, height=1, analysis={"redness": {"index": index, "unit": "OD_hb"}},
+                width=1, height=1, analysis=analysis,
             )
         )  # fmt: skip
         db.commit()

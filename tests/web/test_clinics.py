@@ -330,3 +330,19 @@ def test_staff_read_a_patient_record_without_the_pictures(clinic: Scene) -> None
     assert "Recovery: slower than expected" in page.text
     assert "redness index 1.380" in page.text
     assert "<img" not in page.text
+
+
+def test_staff_see_which_photos_are_not_comparable_with_the_baseline(app: FastAPI, ctx: WebContext) -> None:
+    admin = signup(app, "admin@clinic.example")
+    cid = create_clinic(admin)
+    pat = join(app, admin, cid, "pat@example.org", "patient")
+    tid = staff_treatment(admin, cid, pat, days_ago=3)
+    add_photo(ctx, pat, tid, -1, 0.5, baseline=True)
+    add_photo(ctx, pat, tid, 1, 0.9, comparable=True)
+    add_photo(ctx, pat, tid, 2, 1.2, comparable=False)
+    rec = admin.client.get(f"/api/v1/clinics/{cid}/patients/{pat.uid}").json()
+    [item] = rec["treatments"]
+    assert [m["comparable_with_baseline"] for m in item["measurements"]] == [None, True, False]
+    assert [p["used"] for p in item["timeline"]["photos"]["points"]] == [True, False]
+    page = admin.client.get(f"/clinics/{cid}/patients/{pat.uid}").text
+    assert page.count("other light than the baseline photo: not comparable") == 1

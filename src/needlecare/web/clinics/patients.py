@@ -35,6 +35,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
                 redness_index=float(p.analysis["redness"]["index"])
                 if p.analysis and p.analysis.get("redness")
                 else None,
+                comparable_with_baseline=((p.analysis or {}).get("baseline") or {}).get("comparable"),
             )
             for p in photos.get_all(db, treatment=treatment)
         ]

@@ -166,6 +166,11 @@ class Measurement(BaseModel):
     day: int
     is_baseline: bool
     redness_index: float | None
+    comparable_with_baseline: bool | None = Field(
+        default=None,
+        description="False: taken under other light than the baseline photo, without a colour card; "
+        "None: a baseline, or measured without one",
+    )
 
 
 class PatientTreatment(BaseModel):
