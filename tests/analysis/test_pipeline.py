@@ -153,17 +153,39 @@ def test_heic_photo_is_measured(faces_dir: Path) -> None:
     assert report.index == pytest.approx(analyze_photo(faces_dir / "obama.jpg").index, abs=0.03)
 
 
-def test_baseline_under_different_light_is_flagged(faces_dir: Path) -> None:
+def test_baseline_under_different_light_is_matched_on_the_eyes(faces_dir: Path) -> None:
+    from synthetic import apply_gain
+
+    rgb = apply_gain(_rgb(faces_dir, "obama2.jpg"), (0.8, 0.8, 0.8))  # so that 1.15x red does not clip
+    warm = apply_gain(rgb, (1.15, 1.0, 0.85))
+    same = analyze_photo(rgb, baseline=rgb)
+    other = analyze_photo(warm, baseline=rgb)
+    assert same.baseline is not None
+    assert other.baseline is not None
+    assert (same.baseline.lighting_differs, same.reference.kind) == (False, "none")
+    assert other.baseline.lighting_differs is True
+    assert other.to_dict()["quality"]["colour_reference"] == "in_photo"
+    assert "matched to the baseline photo on the registered eyes" in other.reference.detail
+    assert other.baseline.comparable
+    assert any("different light" in note for note in other.baseline.notes)
+    assert any("white balance on the eyes" in note for note in other.baseline.notes)
+    # uncorrected, the warm light alone moves the index by ~0.07 OD_hb (red and blue gains partly cancel)
+    assert abs(analyze_photo(warm).index - same.index) > 0.05
+    assert other.index == pytest.approx(same.index, abs=0.02)
+
+
+def test_baseline_under_different_light_without_visible_eyes_is_not_comparable(faces_dir: Path) -> None:
+    """Sunglasses: nothing to match the light on, so the change from baseline is flagged, not trusted."""
     from synthetic import apply_gain
 
     rgb = _rgb(faces_dir, "obama2.jpg")
-    warm = apply_gain(rgb, (1.15, 1.0, 0.85))
-    same = analyze_photo(rgb, baseline=rgb).baseline
-    other = analyze_photo(warm, baseline=rgb).baseline
-    assert same is not None
+    shaded = apply_gain(rgb, (1.15, 1.0, 0.85)).copy()
+    xy = _largest_face(rgb)[0].xy
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        lens = cv2.convexHull(np.round(xy[list(ring)]).astype(np.int32))
+        cv2.fillPoly(shaded, [lens], (20, 20, 24))
+    other = analyze_photo(shaded, baseline=rgb).baseline
     assert other is not None
-    assert same.lighting_differs is False
-    assert same.comparable
     assert other.lighting_differs is True
     assert any("different light" in note for note in other.notes)
-    assert other.comparable is False  # no colour chart: the white balance cannot be taken out
+    assert other.comparable is False  # no colour chart and no eyes: the white balance cannot be taken out

@@ -210,3 +210,51 @@ def test_refine_by_flow_keeps_nan_as_unknown() -> None:
     refined = refine_by_flow(texture, texture.copy(), values)
     assert np.isnan(refined[:, :25]).all()
     assert np.allclose(refined[:, 40:], 0.5, atol=1e-5)
+
+
+# --- Registration: landmark warp + optical flow, computed once ----------------------------------------------
+
+
+def _textured(shape: tuple[int, int], seed: int) -> F32:
+    """A smooth random grey texture (0-255) that optical flow can lock on to."""
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(0, 255, shape).astype(np.float32)
+    result: F32 = cv2.GaussianBlur(noise, (0, 0), 3.0) * 4 - 380
+    return np.clip(result, 0, 255).astype(np.float32)
+
+
+def test_registration_applies_the_same_warp_and_flow_as_the_two_step_functions() -> None:
+    from needlecare.imaging.registration import refine_by_flow, register
+
+    source_xy = point_cloud(3)
+    target_xy = source_xy + np.random.default_rng(4).normal(0, 1.0, source_xy.shape)
+    source_grey = _textured(SHAPE, 5)
+    target_grey = _textured(SHAPE, 5)  # the same texture: flow refines the landmark warp's jitter away
+    registration = register(target_grey, source_grey, target_xy, source_xy)
+    values = ramp(*np.meshgrid(np.arange(SHAPE[1]), np.arange(SHAPE[0]))).astype(np.float32)
+    two_step = refine_by_flow(
+        target_grey,
+        warp_map(source_grey, source_xy, target_xy, SHAPE),
+        warp_map(values, source_xy, target_xy, SHAPE),
+    )
+    once = registration.warp(values)
+    np.testing.assert_array_equal(np.isnan(once), np.isnan(two_step))
+    np.testing.assert_allclose(once[np.isfinite(once)], two_step[np.isfinite(two_step)], atol=1e-5)
+
+
+def test_registration_warps_several_channels_like_each_alone() -> None:
+    from needlecare.imaging.registration import register
+
+    source_xy = point_cloud(6)
+    target_xy = source_xy * 1.03 - 2.0
+    registration = register(_textured(SHAPE, 7), _textured(SHAPE, 8), target_xy, source_xy)
+    rng = np.random.default_rng(9)
+    stack = rng.uniform(0.1, 0.9, (*SHAPE, 3)).astype(np.float32)
+    stack[50:55, 60:70, 1] = np.nan  # unknown in one channel: unknown in all after the warp
+    together = registration.warp(stack)
+    assert together.shape == (*SHAPE, 3)
+    alone = [registration.warp(stack[..., c]) for c in range(3)]
+    any_unknown = np.logical_or.reduce([np.isnan(a) for a in alone])
+    np.testing.assert_array_equal(np.isnan(together).all(axis=2), any_unknown)
+    for c in range(3):
+        np.testing.assert_allclose(together[..., c][~any_unknown], alone[c][~any_unknown], atol=1e-6)

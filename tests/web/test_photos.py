@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -294,24 +295,49 @@ def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, fa
     assert _counts(ctx) == (0, 0)
 
 
-def test_photo_under_other_light_says_so_and_leaves_the_curve(
+def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     client: TestClient, ctx: WebContext, faces_dir: Path
 ) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers)
-    rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
+    rgb = apply_gain(np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB")), (0.8, 0.8, 0.8))
     base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
     assert base.status_code == 201  # type: ignore[attr-defined]
-    warm = _upload(client, headers, tid, _jpeg(apply_gain(rgb, (1.15, 1.0, 0.85))), taken_on="2026-11-21")
+    warm_rgb = apply_gain(rgb, (1.15, 1.0, 0.85))
+
+    # the eyes show: the follow-up is matched to the baseline's white balance and used for the curve
+    warm = _upload(client, headers, tid, _jpeg(warm_rgb), taken_on="2026-11-21")
     assert warm.status_code == 201  # type: ignore[attr-defined]
-    comparison = warm.json()["analysis"]["baseline"]  # type: ignore[attr-defined]
-    assert comparison["lighting_differs"] is True
-    assert comparison["comparable"] is False
+    analysis = warm.json()["analysis"]  # type: ignore[attr-defined]
+    assert analysis["quality"]["colour_reference"] == "in_photo"
+    assert (analysis["baseline"]["lighting_differs"], analysis["baseline"]["comparable"]) == (True, True)
+    assert abs(analysis["baseline"]["delta"]) < 0.03  # the same skin under other light
     page = client.get(f"/photos/{warm.json()['id']}").text  # type: ignore[attr-defined]
-    assert "taken under different light from the baseline photo" in page
     assert "The photos were taken under different light" in page
+    assert "matched to the baseline photo" in page
+    assert "taken under different light from the baseline photo and neither" not in page
+
+    # sunglasses: nothing to match on; flagged on the page and left out of the curve
+    shaded = _upload(client, headers, tid, _jpeg(with_sunglasses(warm_rgb)), taken_on="2026-11-22")
+    assert shaded.status_code == 201  # type: ignore[attr-defined]
+    comparison = shaded.json()["analysis"]["baseline"]  # type: ignore[attr-defined]
+    assert (comparison["lighting_differs"], comparison["comparable"]) == (True, False)
+    page = client.get(f"/photos/{shaded.json()['id']}").text  # type: ignore[attr-defined]
+    assert "taken under different light from the baseline photo" in page
     timeline = client.get(f"/api/v1/treatments/{tid}/timeline").json()
-    assert [p["used"] for p in timeline["photos"]["points"]] == [False]
+    assert [p["used"] for p in timeline["photos"]["points"]] == [True, False]
+
+
+def with_sunglasses(rgb: np.ndarray) -> np.ndarray:
+    """*rgb* with both eyes covered by dark lenses (found with the face mesh)."""
+    from needlecare.imaging.face import detect_faces, face_mesh
+    from needlecare.imaging.regions import LEFT_EYE, RIGHT_EYE
+
+    xy = face_mesh(rgb, detect_faces(rgb)[0]).xy
+    covered = rgb.copy()
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        cv2.fillPoly(covered, [cv2.convexHull(np.round(xy[list(ring)]).astype(np.int32))], (20, 20, 24))
+    return covered
 
 
 def apply_gain(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
@@ -339,7 +365,7 @@ def test_pre_upload_check_compares_the_light_with_the_baseline(
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    warm = _jpeg(apply_gain(rgb, (1.15, 1.0, 0.85)))
+    warm = _jpeg(with_sunglasses(apply_gain(rgb, (1.15, 1.0, 0.85))))  # other light, eyes hidden
     assert check(warm, treatment_id=str(tid))["baseline"] is None  # no baseline photo yet
     base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
     base_id = base.json()["id"]  # type: ignore[attr-defined]

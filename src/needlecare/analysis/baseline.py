@@ -1,62 +1,139 @@
-"""Comparison of a follow-up photo with its baseline: per-region deltas and a registered difference map."""
+"""Comparison of a follow-up photo with its baseline: registration, white-balance matching on the eyes,
+per-region deltas and a registered difference map."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
 from needlecare.analysis.report import BaselineComparison, PhotoReport
+from needlecare.analysis.scoring import index_map, summarise
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
-from needlecare.imaging.registration import refine_by_flow, warp_map
+from needlecare.imaging.reference import ColourReference
+from needlecare.imaging.regions import eye_distance
+from needlecare.imaging.registration import Registration, register
+from needlecare.imaging.relative_light import RelativeLight, eye_openings, relative_light
 
 #: Difference between the two photos' light colours (OD chroma, ~ relative channel gain) above which the
-#: photos count as taken under different light.
+#: photos count as taken under different light, when only each photo's own estimate is available.
 LIGHTING_CHROMA_TOLERANCE = 0.06
+#: A light-colour change measured on the registered eyes is corrected from this size on (~1 % gain; the
+#: estimate's own error is up to ~0.01) and when it is at least this many standard errors.
+MIN_MATCHED_CHROMA, MIN_MATCHED_SIGNIFICANCE = 0.01, 3.0
 
 
-def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> BaselineComparison:
+def register_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Registration:
+    """The baseline's analysis frame registered onto the follow-up's (landmarks, then optical flow)."""
+    return register(
+        cv2.cvtColor(follow_up.frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32),
+        cv2.cvtColor(baseline.frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32),
+        follow_up.frame.landmarks,
+        baseline.frame.landmarks,
+    )
+
+
+def match_white_balance(
+    follow_up: PhotoReport, baseline: PhotoReport, registration: Registration
+) -> tuple[PhotoReport, RelativeLight | None]:
+    """Measure the follow-up's light relative to the baseline's on the eyes and, when it differs, re-measure
+    the follow-up in the baseline's white balance.
+
+    A follow-up with its own ColorChecker is already corrected and left as it is. Otherwise the relative
+    light (:func:`~needlecare.imaging.relative_light.relative_light`) divides out of the follow-up's linear
+    frame, composed with the baseline's chart correction when the baseline had one, so the two indices and
+    the difference map compare skin under the same white balance. The follow-up's reference becomes
+    ``in_photo``.
+
+    Returns
+    -------
+    (report, light)
+        The (possibly re-measured) follow-up, and the relative light, or None when it could not be
+        measured (eyes closed, covered or turned, or the photos disagree).
+    """
+    if follow_up.reference.kind == "colour_checker":
+        return follow_up, None
+    frame = follow_up.frame
+    warped = registration.warp(baseline.frame.linear)
+    eyes = eye_openings(frame.landmarks, frame.index_map.shape, eye_distance(frame.landmarks))
+    light = relative_light(frame.linear, frame.rgb, warped, eyes)
+    if light is None or not _worth_matching(light):
+        return follow_up, light
+    correction = np.diag(np.exp(-light.chroma))
+    if baseline.reference.correction is not None:
+        correction = baseline.reference.correction @ correction
+    values = index_map(frame.linear, correction, frame.valid)
+    overall, regions = summarise(values, frame.valid, frame.regions)
+    assert overall is not None  # the same measurable pixels as before
+    reference = ColourReference(
+        kind="in_photo",
+        detail=(
+            f"white balance matched to the baseline photo on the registered eyes ({light.pixels} px; light "
+            f"colour differed by {light.size:.3f})"
+            + (
+                " and corrected with the baseline's ColorChecker"
+                if baseline.reference.correction is not None
+                else ""
+            )
+        ),
+        correction=correction,
+        illuminant_chroma=baseline.reference.illuminant_chroma,
+    )
+    matched = replace(
+        follow_up, index=overall, regions=regions, reference=reference, frame=replace(frame, index_map=values)
+    )
+    return matched, light
+
+
+def _worth_matching(light: RelativeLight) -> bool:
+    return light.size >= MIN_MATCHED_CHROMA and light.size >= MIN_MATCHED_SIGNIFICANCE * light.standard_error
+
+
+def compare_with_baseline(
+    follow_up: PhotoReport,
+    baseline: PhotoReport,
+    registration: Registration | None = None,
+    light: RelativeLight | None = None,
+) -> BaselineComparison:
     """Follow-up minus baseline for the whole face, each region and each registered pixel.
 
-    The baseline's index map is warped onto the follow-up's face with a piecewise-affine landmark
-    registration, so that the difference map compares the same skin.
+    The baseline's index map is moved onto the follow-up's face with *registration* (computed here when not
+    given), so that the difference map compares the same skin. *light* is the relative light measured on the
+    eyes by :func:`match_white_balance`; without it the photos' own light estimates are compared.
     """
-    chroma_difference = float(
-        np.abs(follow_up.reference.illuminant_chroma - baseline.reference.illuminant_chroma).max()
-    )
-    lighting_differs = chroma_difference > LIGHTING_CHROMA_TOLERANCE
-    kinds = {follow_up.reference.kind, baseline.reference.kind}
+    registration = registration or register_baseline(follow_up, baseline)
     notes: list[str] = []
+    kinds = {follow_up.reference.kind, baseline.reference.kind}
+    matched = follow_up.reference.kind == "in_photo"
+    if light is not None:
+        lighting_differs = _worth_matching(light)
+        difference = light.size
+    else:
+        difference = float(
+            np.abs(follow_up.reference.illuminant_chroma - baseline.reference.illuminant_chroma).max()
+        )
+        lighting_differs = difference > LIGHTING_CHROMA_TOLERANCE
     comparable = True
     if lighting_differs:
-        notes.append(
-            f"the photos were taken under different light (colour difference {chroma_difference:.2f})"
-        )
-    if "none" in kinds:
+        notes.append(f"the photos were taken under different light (colour difference {difference:.2f})")
+    if matched:
+        notes.append("the follow-up was matched to the baseline photo's white balance on the eyes")
+    elif "none" in kinds:
         notes.append(
             "at least one photo has no colour reference: its index depends on the camera's white balance"
         )
         comparable = not lighting_differs
     elif len(kinds) > 1:
         notes.append("the photos use different colour references; compare with care")
-    if lighting_differs and comparable:
+    if lighting_differs and comparable and not matched:
         notes.append(f"both photos were corrected with their colour references ({', '.join(sorted(kinds))})")
     if not follow_up.quality_ok or not baseline.quality_ok:
         notes.append("a quality warning applies to at least one photo")
 
     frame = follow_up.frame
-    shape = frame.index_map.shape
-    warped = warp_map(baseline.frame.index_map, baseline.frame.landmarks, frame.landmarks, shape)
-    # Landmarks jitter by a fraction of a pixel between photos: align the skin images themselves as well.
-    target_grey = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    source_grey = warp_map(
-        cv2.cvtColor(baseline.frame.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32),
-        baseline.frame.landmarks,
-        frame.landmarks,
-        shape,
-    )
-    warped = refine_by_flow(target_grey, source_grey, warped)
-    difference = (frame.index_map - warped).astype(np.float32)
-    known = np.isfinite(difference)
+    difference_map = (frame.index_map - registration.warp(baseline.frame.index_map)).astype(np.float32)
+    known = np.isfinite(difference_map)
 
     # A region's delta compares the same skin: the robust mean of the registered difference over the region.
     # Subtracting the two region means instead would add the landmark jitter of two separate masks.
@@ -65,7 +142,7 @@ def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Base
         base = baseline.regions[name].index
         registered = known & frame.regions[name]
         if registered.sum() >= MIN_REGION_PIXELS:
-            delta = robust_mean(difference[registered])
+            delta = robust_mean(difference_map[registered])
         else:
             delta = None if score.index is None or base is None else score.index - base
         regions[name] = {"baseline": base, "delta": delta}
@@ -78,6 +155,6 @@ def compare_with_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Base
         comparable=comparable,
         notes=notes,
         difference_pixels=int(known.sum()),
-        difference_mean=robust_mean(difference[known]),
-        difference_map=difference,
+        difference_mean=robust_mean(difference_map[known]),
+        difference_map=difference_map,
     )

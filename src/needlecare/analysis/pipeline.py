@@ -14,9 +14,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from needlecare.analysis.baseline import compare_with_baseline
-from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport, RegionScore
-from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
+from needlecare.analysis.baseline import compare_with_baseline, match_white_balance, register_baseline
+from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport
+from needlecare.analysis.scoring import index_map, summarise
 from needlecare.hints import FloatArray, ImageU8, Mask
 from needlecare.imaging.colour import optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
@@ -26,7 +26,6 @@ from needlecare.imaging.quality import QualityWarning, check_quality
 from needlecare.imaging.redness import (
     UNITS,
     chromophores,
-    haemoglobin_index_from_linear,
 )
 from needlecare.imaging.reference import (
     ColourReference,
@@ -34,7 +33,7 @@ from needlecare.imaging.reference import (
     grey_world_reference,
     in_photo_reference,
 )
-from needlecare.imaging.regions import REGION_NAMES, build_regions, eye_distance
+from needlecare.imaging.regions import build_regions, eye_distance
 
 Source = str | os.PathLike[str] | bytes | ImageU8
 
@@ -120,9 +119,10 @@ def _reference(
 ) -> ColourReference:
     """The colour reference that corrects the index (a ColorChecker), else a lighting estimate only.
 
-    The sclera and teeth cannot be measured precisely enough for a correction (see
-    :mod:`needlecare.imaging.reference`), so without a chart they only serve to tell whether two photos were
-    taken under different light.
+    The sclera and teeth cannot be measured precisely enough for an absolute correction (see
+    :mod:`needlecare.imaging.reference`); without a chart they serve to tell whether two photos were taken
+    under different light, and a follow-up is matched to its baseline's light on the registered eyes later
+    (:func:`needlecare.analysis.baseline.match_white_balance`).
     """
     checker = colour_checker_reference(photo)
     if checker is not None:
@@ -138,12 +138,6 @@ def _reference(
     )
 
 
-def _index_map(linear: FloatArray, reference: ColourReference) -> FloatArray:
-    if reference.correction is not None:
-        linear = np.clip(linear @ reference.correction.T.astype(np.float32), 1e-4, 1.0)
-    return haemoglobin_index_from_linear(linear)
-
-
 def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
     rgb = loaded.rgb
     landmarks, faces_found = _largest_face(rgb)
@@ -152,19 +146,10 @@ def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
     face_regions = build_regions(frame_xy, frame.shape[:2])
     valid = measurable(frame, linear, face_regions.skin)
     reference = _reference(rgb, frame, frame_xy, native_eye_distance, face_regions.skin)
-    index_map = _index_map(linear, reference)
-    index_map = np.where(valid, index_map, np.nan).astype(np.float32)
-
-    overall = robust_mean(index_map[valid])
+    values = index_map(linear, reference.correction, valid)
+    overall, regions = summarise(values, valid, face_regions.regions)
     if overall is None:
         raise NoFaceError("no skin could be measured: the face is covered, in deep shadow or blown out")
-    regions = {}
-    for name in REGION_NAMES:
-        pixels = valid & face_regions.regions[name]
-        count = int(pixels.sum())
-        regions[name] = RegionScore(
-            index=robust_mean(index_map[pixels]) if count >= MIN_REGION_PIXELS else None, pixels=count
-        )
 
     pose = head_pose(landmarks)
     warnings = check_quality(frame, face_regions.skin, native_eye_distance=native_eye_distance, pose=pose)
@@ -187,7 +172,8 @@ def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
         notes=notes,
         frame=AnalysisFrame(
             rgb=frame,
-            index_map=index_map,
+            linear=linear,
+            index_map=values,
             valid=valid,
             regions=face_regions.regions,
             landmarks=frame_xy,
@@ -245,4 +231,6 @@ def analyze_photo(source: Source, baseline: Source | PhotoReport | None = None) 
         base_report = baseline if isinstance(baseline, PhotoReport) else measure_photo(baseline)
     except PhotoError as error:
         raise type(error)(f"baseline photo: {error.message}") from error
-    return replace(report, baseline=compare_with_baseline(report, base_report))
+    registration = register_baseline(report, base_report)
+    report, light = match_white_balance(report, base_report, registration)
+    return replace(report, baseline=compare_with_baseline(report, base_report, registration, light))

@@ -39,6 +39,7 @@ class AnalysisFrame:
     baseline registration; not part of the JSON."""
 
     rgb: ImageU8
+    linear: FloatArray
     index_map: FloatArray
     valid: Mask
     regions: dict[str, Mask]

@@ -189,8 +189,8 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
     )
     if baseline.get("comparable") is False:
         notes.append(
-            "Not comparable with the baseline photo: taken under different light without a colour card, "
-            "so the change from baseline mixes skin and light."
+            "Not comparable with the baseline photo: taken under different light, with no colour card and no "
+            "match of the light on the eyes, so the change from baseline mixes skin and light."
         )
     return {
         "resourceType": "Observation",

@@ -109,8 +109,8 @@ def expected_window(expected: dict[str, Any]) -> list[Flowable]:
 
 def measurements(photos: Sequence[Photo]) -> list[Flowable]:
     """Table of the photo measurements: whole face and each region (OD_hb), quality (warnings, and a photo
-    taken under other light than its baseline without a colour card, whose change from baseline mixes skin
-    and light)."""
+    taken under other light than its baseline, with no colour card and no match on the eyes, whose change
+    from baseline mixes skin and light)."""
     if not photos:
         return [para("No photos were recorded for this treatment.")]
     header = ["Date", "Day", "Face", *(r.replace("_", " ") for r in REGIONS), "Quality"]

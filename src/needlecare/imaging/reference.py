@@ -1,22 +1,21 @@
 """Colour references inside the photo, used to take white balance out of the redness index.
 
-Two kinds, best first:
+Kinds, best first:
 
 ``colour_checker``
     An X-Rite/Calibrite ColorChecker Classic found with colour-checker-detection's segmentation method
     (OpenCV only, no downloaded weights). A 3x3 linear correction (Cheung et al. 2004), which passes exposure
     through, maps the photo's linear RGB onto the chart's reference values.
 ``in_photo``
-    The sclera (whites of the eyes: eye ring minus the iris disc) or, when too little sclera shows (smiling,
-    squinting), the teeth (inside of the lip ring), located from the face mesh; of those pixels the ones
-    between the 30th and 70th luminance percentile (above lids and gums, below glare; a rank rule, so
-    exposure keeps the same pixels). The pipeline uses them only to tell whether a follow-up and its
-    baseline were taken under different light, not to correct the index: the haemoglobin weights
-    (-1.84, 2.99, -1.15 per OD of R, G, B) turn a 1 % error in one channel of the reference into up to
-    0.03 OD_hb, so a correction needs the reference's colour to ~0.3 %, and a few hundred sclera or teeth
-    pixels do not give that. Measured on six faces under 10-15 % red/blue gains and x0.7/x1.4 exposure:
-    the corrected index moved by 0.03-0.14 OD_hb (this selection, and a gain-invariant one ranking pixels by
-    mean OD), against <= 0.003 for exposure without correction.
+    For a follow-up compared with its baseline: the eyes, registered pixel by pixel with the baseline's, give
+    the follow-up's light relative to the baseline's (:mod:`needlecare.imaging.relative_light`), and the
+    follow-up is re-measured in the baseline's white balance (``analysis.baseline.match_white_balance``).
+    A single photo has no such reference: the sclera or teeth (eye ring minus the iris disc, else the inside
+    of the lip ring; the pixels between the 30th and 70th luminance percentile) are measured here but only
+    used to tell whether two photos were taken under different light when the eyes cannot be matched. As an
+    absolute reference they are too imprecise: the haemoglobin weights (-1.84, 2.99, -1.15 per OD of R, G,
+    B) turn a 1 % error in one channel into up to 0.03 OD_hb, and a few hundred sclera or teeth pixels moved
+    the corrected index by 0.03-0.14 OD_hb under 10-15 % red/blue gains on six faces.
 
 Without either, ``none``: the index then depends on the camera's white balance, and the report says so.
 """

@@ -168,8 +168,8 @@ class Measurement(BaseModel):
     redness_index: float | None
     comparable_with_baseline: bool | None = Field(
         default=None,
-        description="False: taken under other light than the baseline photo, without a colour card; "
-        "None: a baseline, or measured without one",
+        description="False: taken under other light than the baseline photo, with no colour card and no "
+        "match on the eyes; None: a baseline, or measured without one",
     )
 
 

@@ -40,6 +40,11 @@
                  "or its change from baseline cannot be trusted");
         }
         if (w.length) { out.textContent = "Before you save: " + w.join(" · "); out.className = "warn"; }
+        else if (j.baseline && j.baseline.lighting_differs) {
+          out.textContent = "Photo quality looks fine. The light differs from your baseline photo; it will be " +
+                            "matched on your eyes, but the same place and light is best.";
+          out.className = "ok";
+        }
         else { out.textContent = "Photo quality looks fine."; out.className = "ok"; }
       }).catch(function () { out.textContent = ""; });
   });

@@ -4,8 +4,8 @@ The photo series is fitted against the baseline photo's index (without a baselin
 the self-rating series against 0 on the 0-4 scale. Fitting needs at least three points on or after day 0.
 
 A photo whose analysis found it not comparable with its baseline (taken under different light, with no colour
-reference to correct for it) is plotted but left out of the fit, with the reason: its index moved with the
-camera's white balance, not only with the skin.
+card and no match of the light on the eyes) is plotted but left out of the fit, with the reason: its index
+moved with the camera's white balance, not only with the skin.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
     if not comparison or comparison.get("comparable", True):
         return None
     return (
-        "Not used for the curve: taken under different light from the baseline photo, without a colour "
-        "card to correct for it. Take photos in the same place and light as the baseline."
+        "Not used for the curve: taken under different light from the baseline photo, with no colour card "
+        "and the light could not be matched on the eyes. Take photos in the same place and light as the "
+        "baseline, looking at the camera."
     )
 
 
