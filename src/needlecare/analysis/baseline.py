@@ -12,9 +12,9 @@ from needlecare.analysis.report import BaselineComparison, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
 from needlecare.imaging.reference import ColourReference
-from needlecare.imaging.regions import eye_distance
+from needlecare.imaging.regions import eye_distance, eye_openings
 from needlecare.imaging.registration import Registration, register
-from needlecare.imaging.relative_light import RelativeLight, eye_openings, relative_light
+from needlecare.imaging.relative_light import RelativeLight, relative_light
 
 #: Difference between the two photos' light colours (OD chroma, ~ relative channel gain) above which the
 #: photos count as taken under different light, when only each photo's own estimate is available.

@@ -32,7 +32,7 @@ import numpy as np
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
 from needlecare.imaging.checker import chart_crop, might_contain_checker, read_patches, screen_image
 from needlecare.imaging.colour import optical_density, to_linear
-from needlecare.imaging.regions import LEFT_EYE, LEFT_IRIS, LIPS_INNER, RIGHT_EYE, RIGHT_IRIS
+from needlecare.imaging.regions import LEFT_IRIS, LIPS_INNER, RIGHT_IRIS, eye_openings
 
 ReferenceKind = Literal["colour_checker", "in_photo", "none"]
 
@@ -86,12 +86,9 @@ def _chroma(od: Float64Array) -> Float64Array:
 
 
 def sclera_mask(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
-    """Candidate sclera pixels: both eye rings, eroded, minus the iris discs, (H, W) bool."""
-    mask = np.zeros(shape, dtype=np.uint8)
-    for ring in (RIGHT_EYE, LEFT_EYE):
-        cv2.fillPoly(mask, [np.round(xy[list(ring)]).astype(np.int32).reshape(-1, 1, 2)], 1)
-    erode = max(1, round(0.02 * eye_distance))
-    mask = cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8))
+    """Candidate sclera pixels: the eye openings (:func:`~needlecare.imaging.regions.eye_openings`) minus the
+    iris discs, (H, W) bool."""
+    mask = eye_openings(xy, shape, eye_distance).astype(np.uint8)
     for iris in (RIGHT_IRIS, LEFT_IRIS):
         points = xy[list(iris)]
         centre = points.mean(axis=0)

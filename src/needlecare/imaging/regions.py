@@ -48,6 +48,7 @@ REGION_NAMES: tuple[str, ...] = ("forehead", "nose", "left_cheek", "right_cheek"
 #: Margins, as fractions of the distance between the eye centres.
 EXCLUSION_MARGIN = {"eyes": 0.10, "brows": 0.07, "lips": 0.14, "nostrils": 0.05}
 FOREHEAD_GAP = 0.08  # between the brow tops and the forehead
+EYE_OPENING_EROSION = 0.02  # of the eye openings used as colour references
 CHEEK_GAP_BELOW_EYE = 0.12
 CHIN_GAP_BELOW_LIP = 0.06
 CHIN_HALF_WIDTH_EXTRA = 0.15  # beyond each mouth corner
@@ -75,6 +76,16 @@ def _dilate(mask: Mask, radius: float) -> Mask:
     r = max(1, round(radius))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+
+
+def eye_openings(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
+    """Both eye openings (lid rings filled), eroded by :data:`EYE_OPENING_EROSION` eye distances away from the
+    lids and lashes, (H, W) bool."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        cv2.fillPoly(mask, [np.round(xy[list(ring)]).astype(np.int32).reshape(-1, 1, 2)], 1)
+    erode = max(1, round(EYE_OPENING_EROSION * eye_distance))
+    return cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)).astype(bool)
 
 
 def eye_distance(xy: FloatArray) -> float:

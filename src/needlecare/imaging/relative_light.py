@@ -28,10 +28,7 @@ import cv2
 import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
-from needlecare.imaging.regions import LEFT_EYE, RIGHT_EYE
 
-#: Erosion of the eye openings away from the lids, fraction of the eye distance.
-EYE_EROSION = 0.02
 #: 8-bit codes: darker (any channel) is too noisy; brighter (any channel) may be clipped.
 DARK_CODE, CLIPPED_CODE = 25, 250
 #: Linear value above which a baseline pixel may be clipped (code ~243).
@@ -76,15 +73,6 @@ class RelativeLight:
         return 1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels))
 
 
-def eye_openings(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
-    """Both eye openings (lid rings filled), eroded by :data:`EYE_EROSION` eye distances, (H, W) bool."""
-    mask = np.zeros(shape, dtype=np.uint8)
-    for ring in (RIGHT_EYE, LEFT_EYE):
-        cv2.fillPoly(mask, [np.round(xy[list(ring)]).astype(np.int32).reshape(-1, 1, 2)], 1)
-    erode = max(1, round(EYE_EROSION * eye_distance))
-    return cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)).astype(bool)
-
-
 def relative_light(
     follow_up_linear: FloatArray, follow_up_rgb: ImageU8, baseline_linear: FloatArray, eyes: Mask
 ) -> RelativeLight | None:
@@ -99,7 +87,7 @@ def relative_light(
     baseline_linear : (H, W, 3) float32
         The baseline's linear frame registered onto the follow-up's (NaN where unknown).
     eyes : (H, W) bool
-        The follow-up's eye openings (:func:`eye_openings`).
+        The follow-up's eye openings (:func:`needlecare.imaging.regions.eye_openings`).
 
     Returns
     -------
