@@ -301,3 +301,25 @@ def test_corrected_greys_do_not_depend_on_the_light(
     assert reference is not None
     corrected = corrected_patches(rgb, card_to_photo, reference)
     assert np.abs(corrected[18:24] - base[18:24]).max() < GREY_TOLERANCE
+
+
+def test_follow_up_without_a_chart_is_brought_onto_a_charted_baseline(
+    obama: U8, chart_photo: tuple[F32, F64, ColourReference]
+) -> None:
+    """The baseline holds the chart, the follow-ups do not: matched on the eyes to the baseline's light and
+    corrected with the baseline's chart, they land on the chart's scale whatever their own white balance."""
+    from needlecare import analyze_photo
+
+    # both at 0.8x exposure, so that +15 % red does not clip skin (clipping is flagged separately)
+    baseline = analyze_photo(encode(chart_photo[0] * 0.8))
+    assert baseline.reference.kind == "colour_checker"
+    dimmer = to_linear(obama) * 0.8
+    follow_ups = {name: analyze_photo(encode(dimmer, gains), baseline=baseline) for name, gains in
+                  {"same": (1.0, 1.0, 1.0), **WHITE_BALANCE}.items()}  # fmt: skip
+    for name, report in follow_ups.items():
+        assert report.reference.kind == "in_photo", name
+        assert "baseline's ColorChecker" in report.reference.detail
+        assert report.baseline is not None
+        assert report.baseline.comparable
+        # the same face in the same scene: the chart-corrected indices agree
+        assert abs(report.index - baseline.index) <= 0.02, (name, report.index - baseline.index)

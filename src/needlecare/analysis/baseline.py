@@ -44,7 +44,9 @@ def match_white_balance(
     light (:func:`~needlecare.imaging.relative_light.relative_light`) divides out of the follow-up's linear
     frame, composed with the baseline's chart correction when the baseline had one, so the two indices and
     the difference map compare skin under the same white balance. The follow-up's reference becomes
-    ``in_photo``.
+    ``in_photo``. Without a chart on either photo a light change below :data:`MIN_MATCHED_CHROMA` (or
+    within :data:`MIN_MATCHED_SIGNIFICANCE` standard errors) is left alone, as the same light; with a
+    charted baseline the follow-up is always brought onto the chart's scale.
 
     Returns
     -------
@@ -58,10 +60,11 @@ def match_white_balance(
     warped = registration.warp(baseline.frame.linear)
     eyes = eye_openings(frame.landmarks, frame.index_map.shape, eye_distance(frame.landmarks))
     light = relative_light(frame.linear, frame.rgb, warped, eyes)
-    if light is None or not _worth_matching(light):
+    charted_baseline = baseline.reference.correction is not None
+    if light is None or not (charted_baseline or _worth_matching(light)):
         return follow_up, light
     correction = np.diag(np.exp(-light.chroma))
-    if baseline.reference.correction is not None:
+    if charted_baseline:
         correction = baseline.reference.correction @ correction
     values = index_map(frame.linear, correction, frame.valid)
     overall, regions = summarise(values, frame.valid, frame.regions)
