@@ -11,6 +11,9 @@ Measurements, in one process with ``time.perf_counter``, alternating so that loa
 - B: ``analyze_photo(path)``; target ``median(B) / median(A) <= 1.5``;
 - C: a naive pipeline (Pillow full decode, scikit-image ``rgb2lab`` of the whole image, MediaPipe face mesh
   on the full image, face-oval skin mask, median a*), alternating with A; expected about 30x A.
+- D: ``analyze_photo(follow_up, baseline=report)``: a second 12-MP photo of the same face under 10 % warmer
+  light against the first photo's report (registration, white-balance match on the eyes, difference map),
+  alternating with A; printed for information (the web app's analysis job does this once per upload).
 
 Then peak memory: B once in a fresh subprocess (peak RSS minus RSS after imports; then again after a warm-up
 call on the small source photo, so without loading the models) and the tracemalloc peak of one warm call in
@@ -191,6 +194,17 @@ def naive_pipeline(path: str, mesh: Any) -> float:
     return float(np.median(lab[..., 1][mask.astype(bool)]))
 
 
+def warm_up_light(path: Path) -> None:
+    """Re-save the JPEG at *path* as if taken under warmer light: +10 % red, -10 % blue in linear light."""
+    from needlecare.imaging.colour import linear_to_srgb, srgb_to_linear
+
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
+    linear = srgb_to_linear(rgb) * np.array([1.1, 1.0, 0.9], dtype=np.float32)
+    encoded = np.clip(np.round(linear_to_srgb(np.clip(linear, 0, 1)) * 255), 0, 255).astype(np.uint8)
+    Image.fromarray(encoded).save(path, quality=JPEG_QUALITY)
+
+
 def _rss_bytes() -> int:
     """Current resident set size of this process, bytes (Linux /proc)."""
     with open("/proc/self/statm") as statm:
@@ -318,6 +332,18 @@ def main(argv: list[str] | None = None) -> int:
         print(_row("B  analyze_photo", b_times))
         ratio_b = statistics.median(b_times) / statistics.median(a_times)
 
+        follow_up = build_phone_photo(args.source, Path(tmp) / "follow-up.jpg", seed=1)
+        warm_up_light(follow_up)
+
+        def compare() -> None:
+            analyze_photo(follow_up, baseline=report)
+
+        matched = analyze_photo(follow_up, baseline=report).to_dict()["quality"]["colour_reference"]
+        a3_times, d_times = alternate(decode, compare, args.rounds)
+        print(_row("A  cv2.imread full decode (with D)", a3_times))
+        print(_row("D  analyze_photo against a baseline report", d_times))
+        ratio_d = statistics.median(d_times) / statistics.median(a3_times)
+
         ratio_c = None
         if args.naive_rounds > 0:
             with warnings.catch_warnings():
@@ -335,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nratio analyze/decode: {ratio_b:.2f}  ({verdict} the target <= {TARGET_RATIO})")
         if ratio_c is not None:
             print(f"ratio naive/decode: {ratio_c:.1f}  (expected ~30)")
+        print(
+            f"ratio baseline comparison/decode: {ratio_d:.2f}  (follow-up under 10 % warmer light; colour "
+            f"reference {matched}; no target, the web job runs this once per upload)"
+        )
 
         if not args.no_memory:
             after_imports, peak, maxrss = subprocess_peak_rss(path)
