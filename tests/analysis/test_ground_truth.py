@@ -150,6 +150,23 @@ def test_white_balance_is_matched_to_the_baseline_on_the_eyes(face, gains) -> No
         assert abs(region["delta"] - expected) <= WHITE_BALANCE_TOLERANCE, (name, region["delta"] - expected)
 
 
+def test_change_in_a_star_matches_the_photos_own_a_star(face) -> None:  # type: ignore[no-untyped-def]
+    """The whole-face change, also given as the a* change on the baseline's skin colour, agrees with the a*
+    change measured directly on the photos (mean a* of the skin pixels), within 15 %."""
+    from needlecare.imaging.redness import a_star
+
+    before = analyze_photo(face.rgb)
+    reddened = add_absorption(face.rgb, whole_skin_weight(face), chromophores().haemoglobin, RATIO_DOSE)
+    after = analyze_photo(reddened, baseline=before)
+    assert after.baseline is not None
+    assert after.baseline.delta_a_star is not None
+    skin = face.regions.skin & (face.rgb.max(axis=2) < 250)
+    measured = float(a_star(reddened)[skin].mean() - a_star(face.rgb)[skin].mean())
+    assert measured > 2.0  # 0.3 OD_hb: clearly visible redness
+    assert after.baseline.delta_a_star == pytest.approx(measured, rel=0.15)
+    assert after.to_dict()["baseline"]["delta_a_star"] == after.baseline.delta_a_star
+
+
 def test_jpeg_quality_60_and_half_resolution(face) -> None:  # type: ignore[no-untyped-def]
     base = index_of(face.rgb)
     buffer = io.BytesIO()

@@ -7,6 +7,7 @@ shifts every pixel by one constant); the literature indices against colour-scien
 
 from __future__ import annotations
 
+import itertools
 import json
 from importlib import resources
 from typing import Any
@@ -276,3 +277,34 @@ def test_more_melanin_is_darker_in_blue(blood: float) -> None:
 def test_reflectance_falls_with_blood_at_every_wavelength(b1: float, b2: float, melanin: float) -> None:
     low, high = sorted((b1, b2))
     assert np.all(skin_optics.skin_reflectance(high, melanin) <= skin_optics.skin_reflectance(low, melanin))
+
+
+# --- a* change of added haemoglobin -------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(0.15, 0.7), st.floats(0.05, 0.45), st.floats(0.03, 0.35), st.floats(-0.3, 0.5)
+)  # skin-like linear colours and index changes
+def test_a_star_change_matches_colour_science(red: float, green: float, blue: float, delta: float) -> None:
+    from needlecare.imaging.redness import a_star_change, chromophores
+
+    skin = np.array([red, green, blue])
+    after = skin * np.exp(-delta * chromophores().haemoglobin)
+    white = colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D65"]
+
+    def a_star(linear: np.ndarray) -> float:
+        xyz = colour.RGB_to_XYZ(linear, "sRGB", apply_cctf_decoding=False)
+        return float(colour.XYZ_to_Lab(xyz, white)[1])
+
+    assert a_star_change(skin, delta) == pytest.approx(a_star(after) - a_star(skin), abs=0.01)
+
+
+def test_a_star_change_grows_with_the_dose_and_reaches_colipa_near_0_2() -> None:
+    from needlecare.imaging.redness import a_star_change
+
+    skin = np.array([0.45, 0.25, 0.18])  # a light-medium skin tone, linear sRGB
+    changes = [a_star_change(skin, d) for d in (0.0, 0.05, 0.1, 0.2, 0.3)]
+    assert changes[0] == 0.0
+    assert all(b > a for a, b in itertools.pairwise(changes))
+    assert 1.5 < changes[3] < 4.0  # 0.2 OD_hb is about COLIPA's minimal visible erythema (2.5)

@@ -315,6 +315,10 @@ def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     page = client.get(f"/photos/{warm.json()['id']}").text  # type: ignore[attr-defined]
     assert "The photos were taken under different light" in page
     assert "matched to the baseline photo" in page
+    # the change read against minimal visible redness, with its source: the same skin, so not visible
+    assert abs(analysis["baseline"]["delta_a_star"]) < 1.0
+    assert "likely not visible" in page
+    assert "Source: Wilhelm" in page
     assert "taken under different light from the baseline photo and neither" not in page
 
     # sunglasses: nothing to match on; flagged on the page and left out of the curve

@@ -11,6 +11,8 @@ import numpy as np
 from needlecare.analysis.report import BaselineComparison, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
+from needlecare.hints import Float64Array
+from needlecare.imaging.redness import a_star_change
 from needlecare.imaging.reference import ColourReference
 from needlecare.imaging.regions import eye_distance, eye_openings
 from needlecare.imaging.registration import Registration, register
@@ -93,6 +95,16 @@ def _worth_matching(light: RelativeLight) -> bool:
     return light.size >= MIN_MATCHED_CHROMA and light.size >= MIN_MATCHED_SIGNIFICANCE * light.standard_error
 
 
+def skin_colour(report: PhotoReport) -> Float64Array:
+    """Mean linear sRGB (3,) of a photo's measured skin, in its colour reference's correction (if any)."""
+    frame = report.frame
+    mean = frame.linear[frame.valid].astype(np.float64).mean(axis=0)
+    if report.reference.correction is not None:
+        mean = report.reference.correction @ mean
+    result: Float64Array = np.clip(mean, 1e-4, 1.0)
+    return result
+
+
 def compare_with_baseline(
     follow_up: PhotoReport,
     baseline: PhotoReport,
@@ -102,7 +114,9 @@ def compare_with_baseline(
     """Follow-up minus baseline for the whole face, each region and each registered pixel.
 
     The baseline's index map is moved onto the follow-up's face with *registration* (computed here when not
-    given), so that the difference map compares the same skin. *light* is the relative light measured on the
+    given), so that the difference map compares the same skin. The whole-face change is also given as the a*
+    change it makes on the baseline's own skin colour (:func:`~needlecare.imaging.redness.a_star_change`),
+    the unit of visibility thresholds. *light* is the relative light measured on the
     eyes by :func:`match_white_balance`; without it the photos' own light estimates are compared.
     """
     registration = registration or register_baseline(follow_up, baseline)
@@ -149,10 +163,12 @@ def compare_with_baseline(
         else:
             delta = None if score.index is None or base is None else score.index - base
         regions[name] = {"baseline": base, "delta": delta}
+    delta = follow_up.index - baseline.index
     return BaselineComparison(
         photo=baseline.photo,
         index=baseline.index,
-        delta=follow_up.index - baseline.index,
+        delta=delta,
+        delta_a_star=a_star_change(skin_colour(baseline), delta),
         regions=regions,
         lighting_differs=lighting_differs,
         comparable=comparable,

@@ -61,12 +61,14 @@ class BaselineComparison:
     difference_pixels: int
     difference_mean: float | None
     difference_map: FloatArray | None = field(default=None, repr=False, compare=False)
+    delta_a_star: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "photo": self.photo,
             "index": self.index,
             "delta": self.delta,
+            "delta_a_star": self.delta_a_star,
             "regions": self.regions,
             "lighting_differs": self.lighting_differs,
             "comparable": self.comparable,

@@ -100,6 +100,39 @@ def haemoglobin_index_from_linear(linear: FloatArray) -> FloatArray:
     return result
 
 
+def a_star_change(skin_linear: Float64Array, delta_od_hb: float) -> float:
+    """CIELAB a* change (D65) of a skin colour when haemoglobin absorption of *delta_od_hb* is added to it.
+
+    Converts an index change into the unit of visibility thresholds (COLIPA's minimal visible erythema is a
+    rise in a* of about 2.5) for this person's own skin colour: the colour's optical density is moved along
+    the unit haemoglobin direction and both colours are converted to CIELAB.
+
+    Parameters
+    ----------
+    skin_linear : (3,) float
+        Mean linear sRGB of the skin (0-1), e.g. of the baseline photo.
+    delta_od_hb : float
+        Index change, OD_hb.
+
+    Returns
+    -------
+    float
+        a*(after) - a*(before).
+
+    Examples
+    --------
+    >>> skin = np.array([0.45, 0.25, 0.18])
+    >>> round(a_star_change(skin, 0.0), 6)
+    0.0
+    >>> a_star_change(skin, 0.2) > a_star_change(skin, 0.1) > 0
+    True
+    """
+    before = np.asarray(skin_linear, dtype=np.float64)
+    after = before * np.exp(-delta_od_hb * chromophores().haemoglobin)
+    lab = linear_to_lab(np.stack([before, after]))
+    return float(lab[1, 1] - lab[0, 1])
+
+
 def erythema_index(rgb: ImageU8) -> FloatArray:
     """Camera erythema index ``100 log10(R_lin / G_lin)`` of 8-bit sRGB pixels (..., 3) -> (...)."""
     linear = np.maximum(to_linear(rgb), LINEAR_FLOOR)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from needlecare.knowledge.visibility import visibility
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
@@ -54,11 +55,14 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment = treatments.get(db, user=user, treatment_id=photo.treatment_id)
     baseline = None if photo.is_baseline else service.baseline_of(db, treatment=treatment)
+    analysis = photo.analysis or {}
+    change = (analysis.get("baseline") or {}).get("delta_a_star")
     context = {
         "user": user,
         "p": photo,
         "t": treatment,
-        "a": photo.analysis or {},
+        "a": analysis,
+        "visibility": None if change is None else visibility(float(change)),
         "baseline": baseline,
         "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
     }
