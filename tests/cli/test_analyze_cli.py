@@ -93,6 +93,15 @@ def test_baseline_and_heatmaps(photos: dict[str, Path], tmp_path: Path) -> None:
         assert heatmap.width > heatmap.height / 2
 
 
+def test_table_reads_the_change_against_visible_redness(photos: dict[str, Path]) -> None:
+    result = CliRunner().invoke(app, ["analyze", "--baseline", str(photos["face"]), str(photos["face"])])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())  # Rich wraps long lines
+    assert "Δ vs baseline" in text
+    assert "change +0.000 OD_hb: About as red as in the baseline photo" in text
+    assert "Wilhelm et al. (COLIPA), 2001" in text
+
+
 def test_bad_baseline_fails_every_photo_with_its_reason(photos: dict[str, Path]) -> None:
     result = CliRunner().invoke(
         app, ["analyze", "--json", "--baseline", str(photos["text"]), str(photos["face"])]

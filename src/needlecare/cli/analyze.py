@@ -20,6 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from needlecare.imaging.errors import PhotoError
+from needlecare.knowledge.visibility import visibility
 
 
 def _progress(paths: list[str]) -> Iterator[str]:
@@ -74,6 +75,11 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
         console.print(f"[yellow]warning[/]: {message}")
     for note in (baseline or {}).get("notes", []):
         console.print(f"[yellow]baseline[/]: {note}")
+    if baseline and baseline.get("delta_a_star") is not None and baseline.get("comparable", True):
+        reading = visibility(float(baseline["delta_a_star"])).reason
+        console.print(
+            f"change {baseline['delta']:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})"
+        )
 
 
 def analyze_command(

@@ -65,6 +65,11 @@ def visibility(delta_a_star: float) -> Visibility:
         )
     elif delta_a_star <= -threshold:
         text = f"Less red than in the baseline photo by {size}: a difference you can see."
+    elif round(abs(delta_a_star), 1) == 0:
+        text = (
+            "About as red as in the baseline photo (a change below 0.1 in CIELAB a*; "
+            f"{threshold:g} marks redness you can just see)."
+        )
     else:
         text = (
             f"{'Redder' if delta_a_star > 0 else 'Less red'} than in the baseline photo by {size}: less than "
