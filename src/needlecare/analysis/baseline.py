@@ -62,26 +62,23 @@ def match_white_balance(
     warped = registration.warp(baseline.frame.linear)
     eyes = eye_openings(frame.landmarks, frame.index_map.shape, eye_distance(frame.landmarks))
     light = relative_light(frame.linear, frame.rgb, warped, eyes)
-    charted_baseline = baseline.reference.correction is not None
-    if light is None or not (charted_baseline or _worth_matching(light)):
+    chart = baseline.reference.correction
+    if light is None or not (chart is not None or _worth_matching(light)):
         return follow_up, light
     correction = np.diag(np.exp(-light.chroma))
-    if charted_baseline:
-        correction = baseline.reference.correction @ correction
+    if chart is not None:
+        correction = chart @ correction
     values = index_map(frame.linear, correction, frame.valid)
     overall, regions = summarise(values, frame.valid, frame.regions)
-    assert overall is not None  # the same measurable pixels as before
+    if overall is None:  # cannot happen: the same measurable pixels as before
+        return follow_up, light
+    detail = (
+        f"white balance matched to the baseline photo on the registered eyes ({light.pixels} px; light "
+        f"colour differed by {light.size:.3f})"
+    )
     reference = ColourReference(
         kind="in_photo",
-        detail=(
-            f"white balance matched to the baseline photo on the registered eyes ({light.pixels} px; light "
-            f"colour differed by {light.size:.3f})"
-            + (
-                " and corrected with the baseline's ColorChecker"
-                if baseline.reference.correction is not None
-                else ""
-            )
-        ),
+        detail=detail + (" and corrected with the baseline's ColorChecker" if chart is not None else ""),
         correction=correction,
         illuminant_chroma=baseline.reference.illuminant_chroma,
     )
