@@ -166,6 +166,12 @@ def test_change_in_a_star_matches_the_photos_own_a_star(face) -> None:  # type: 
     assert measured > 2.0  # 0.3 OD_hb: clearly visible redness
     assert after.baseline.delta_a_star == pytest.approx(measured, rel=0.15)
     assert after.to_dict()["baseline"]["delta_a_star"] == after.baseline.delta_a_star
+    # the reported "just visible" rise, added to the photo, raises its measured a* by COLIPA's 2.5
+    rise = after.baseline.visible_delta
+    assert rise is not None
+    just_visible = add_absorption(face.rgb, whole_skin_weight(face), chromophores().haemoglobin, rise)
+    measured = float(a_star(just_visible)[skin].mean() - a_star(face.rgb)[skin].mean())
+    assert measured == pytest.approx(2.5, rel=0.15)
 
 
 def test_jpeg_quality_60_and_half_resolution(face) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from starlette.testclient import TestClient
 
 from needlecare.knowledge.curve import fit_recovery
@@ -141,3 +142,27 @@ def test_photo_under_different_light_is_plotted_but_not_fitted(client: TestClien
     assert page.count('class="point excluded"') == 1
     assert "day 2: 0.95 (not used for the curve)" in page
     assert "different light from the baseline photo" in page
+
+
+def test_photo_chart_marks_the_just_visible_redness(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
+    user_id = client.get("/api/v1/auth/me").json()["id"]
+    with ctx.sessions() as db:
+        for i, (day, index, base) in enumerate([(-1, 0.60, True), (1, 0.90, False), (3, 0.70, False)]):
+            analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
+            if not base:
+                analysis["baseline"] = {"delta": index - 0.60, "visible_delta": 0.185, "comparable": True}
+            db.add(Photo(
+                user_id=user_id, treatment_id=tid, taken_on=TREATED + dt.timedelta(days=day), day=day,
+                is_baseline=base, consent="private", file_path=f"{user_id}/v{i}.jpg", width=1, height=1,
+                analysis=analysis,
+            ))  # fmt: skip
+        db.commit()
+    data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
+    assert data["photos"]["visible_line"] == pytest.approx(0.785)
+    page = client.get(f"/treatments/{tid}/timeline").text
+    assert page.count('class="visible"') == 1
+    assert "just visible" in page
+    assert "an index of 0.785: a rise in CIELAB a* of 2.5" in page
+    assert "Wilhelm et al. (COLIPA), 2001" in page

@@ -113,8 +113,9 @@ def compare_with_baseline(
     The baseline's index map is moved onto the follow-up's face with *registration* (computed here when not
     given), so that the difference map compares the same skin. The whole-face change is also given as the a*
     change it makes on the baseline's own skin colour (:func:`~needlecare.imaging.redness.a_star_change`),
-    the unit of visibility thresholds. *light* is the relative light measured on the
-    eyes by :func:`match_white_balance`; without it the photos' own light estimates are compared.
+    the unit of visibility thresholds, with the index rise that makes minimal visible redness on that skin
+    (:func:`~needlecare.knowledge.visibility.visible_index_change`). *light* is the relative light measured
+    on the eyes by :func:`match_white_balance`; without it the photos' own light estimates are compared.
     """
     registration = registration or register_baseline(follow_up, baseline)
     notes: list[str] = []
@@ -160,12 +161,17 @@ def compare_with_baseline(
         else:
             delta = None if score.index is None or base is None else score.index - base
         regions[name] = {"baseline": base, "delta": delta}
+    from needlecare.knowledge.visibility import visible_index_change  # loads the evidence files (~0.1 s)
+
     delta = follow_up.index - baseline.index
+    skin = skin_colour(baseline)
+    visible = visible_index_change(skin)
     return BaselineComparison(
         photo=baseline.photo,
         index=baseline.index,
         delta=delta,
-        delta_a_star=a_star_change(skin_colour(baseline), delta),
+        delta_a_star=a_star_change(skin, delta),
+        visible_delta=None if np.isnan(visible) else visible,
         regions=regions,
         lighting_differs=lighting_differs,
         comparable=comparable,

@@ -62,6 +62,7 @@ class BaselineComparison:
     difference_mean: float | None
     difference_map: FloatArray | None = field(default=None, repr=False, compare=False)
     delta_a_star: float | None = None
+    visible_delta: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class BaselineComparison:
             "index": self.index,
             "delta": self.delta,
             "delta_a_star": self.delta_a_star,
+            "visible_delta": self.visible_delta,
             "regions": self.regions,
             "lighting_differs": self.lighting_differs,
             "comparable": self.comparable,

@@ -20,7 +20,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from needlecare.imaging.errors import PhotoError
-from needlecare.knowledge.visibility import visibility
 
 
 def _progress(paths: list[str]) -> Iterator[str]:
@@ -76,6 +75,8 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
     for note in (baseline or {}).get("notes", []):
         console.print(f"[yellow]baseline[/]: {note}")
     if baseline and baseline.get("delta_a_star") is not None and baseline.get("comparable", True):
+        from needlecare.knowledge.visibility import visibility  # loads the evidence files (~0.1 s)
+
         reading = visibility(float(baseline["delta_a_star"])).reason
         console.print(
             f"change {baseline['delta']:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})"

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from needlecare.hints import Float64Array
+from needlecare.imaging.redness import a_star_change
 from needlecare.knowledge.common import Reason
 from needlecare.knowledge.evidence import evidence
 
@@ -81,3 +85,36 @@ def visibility(delta_a_star: float) -> Visibility:
         visible=abs(delta_a_star) >= threshold,
         reason=evidence().reason(text, colipa),
     )
+
+
+def visible_index_change(skin_linear: Float64Array) -> float:
+    """The rise of the redness index (OD_hb) that makes minimal visible redness on this skin colour.
+
+    Solves ``a_star_change(skin_linear, x) = threshold`` (COLIPA's Δa*, ``grading.yaml``) by bisection: the
+    a* change grows monotonically with added haemoglobin, so the root is unique (scipy.optimize would add
+    0.3 s to the command line's start-up).
+
+    Parameters
+    ----------
+    skin_linear : (3,) float
+        Mean linear sRGB of the skin (0-1), e.g. of the baseline photo.
+
+    Returns
+    -------
+    float
+        OD_hb; NaN when even 2 OD_hb would not reach the threshold (not a skin colour).
+
+    Examples
+    --------
+    >>> round(visible_index_change(np.array([0.45, 0.25, 0.18])), 2)  # a light-medium skin tone
+    0.18
+    """
+    threshold = evidence().grading.colipa.minimal_visible_delta_a_star
+    skin = np.asarray(skin_linear, dtype=np.float64)
+    low, high = 0.0, 2.0
+    if a_star_change(skin, high) < threshold:
+        return float("nan")
+    for _ in range(30):  # to 2e-9 OD_hb
+        middle = (low + high) / 2
+        low, high = (middle, high) if a_star_change(skin, middle) < threshold else (low, middle)
+    return (low + high) / 2

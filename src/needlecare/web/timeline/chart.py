@@ -59,6 +59,8 @@ def _frame(series: dict[str, Any], outside: float, y_range: tuple[float, float] 
     ]
     if series.get("baseline") is not None:
         values.append(float(series["baseline"]))
+    if series.get("visible_line") is not None:
+        values.append(float(series["visible_line"]))
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     pad = (hi - lo) * 0.1 or 0.05
     return _Frame(t_max, lo - pad, hi + pad)
@@ -76,8 +78,9 @@ def render_chart(
     Parameters
     ----------
     series
-        ``{"points": [{"t", "value", "used"?}], "baseline": float | None, "fit": fit.to_dict() | None}``, t in
-        days; points with ``used`` false (left out of the fit) are drawn hollow.
+        ``{"points": [{"t", "value", "used"?}], "baseline": float | None, "fit": fit.to_dict() | None,
+        "visible_line"?: float | None}``, t in days; points with ``used`` false (left out of the fit) are
+        drawn hollow; ``visible_line`` (the index of just visible redness) is drawn dashed.
     expected
         ``expected_course(...).to_dict()``: the band spans day 0 to the typical high end; a dashed line marks
         the day after which redness is outside the expected course.
@@ -114,6 +117,14 @@ def render_chart(
         b = f"{f.y(float(series['baseline'])):.1f}"
         parts.append(
             _el("line", class_="axis", x1=LEFT, x2=WIDTH - RIGHT, y1=b, y2=b, stroke_dasharray="2 3")
+        )
+    if series.get("visible_line") is not None:
+        v = f"{f.y(float(series['visible_line'])):.1f}"
+        parts.append(
+            _el("line", class_="visible", x1=LEFT, x2=WIDTH - RIGHT, y1=v, y2=v, stroke_dasharray="6 3")
+        )
+        parts.append(
+            _el("text", "just visible", x=WIDTH - RIGHT - 4, y=f"{float(v) - 4:.1f}", text_anchor="end")
         )
     curve = [c for c in (series.get("fit") or {}).get("curve", []) if math.isfinite(c["value"])]
     if curve:

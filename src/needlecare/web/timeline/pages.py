@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from needlecare.knowledge.evidence import evidence
 from needlecare.web.deps import CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.timeline import service
@@ -34,5 +35,14 @@ def timeline_page(request: Request, treatment_id: RowId, user: CurrentUser, db: 
             data["self_report"], data["expected"], y_label="self-rating 0-4", y_range=(0, 4)
         ),
     }
-    context = {"user": user, "t": treatment, "data": data, "charts": charts, "labels": CLASSIFICATION_TEXT}
+    colipa = evidence().grading.colipa
+    context = {
+        "user": user,
+        "t": treatment,
+        "data": data,
+        "charts": charts,
+        "labels": CLASSIFICATION_TEXT,
+        "colipa_threshold": f"{colipa.minimal_visible_delta_a_star:g}",
+        "colipa_sources": evidence().cite(colipa.sources),
+    }
     return render(request, "timeline.html", context)

@@ -6,6 +6,9 @@ the self-rating series against 0 on the 0-4 scale. Fitting needs at least three 
 A photo whose analysis found it not comparable with its baseline (taken under different light, with no colour
 card and no match of the light on the eyes) is plotted but left out of the fit, with the reason: its index
 moved with the camera's white balance, not only with the skin.
+
+The photo series also carries ``visible_line``: the index at which redness is just visible on this person's
+skin (COLIPA's minimal visible erythema, Δa* 2.5, converted on the baseline photo's skin colour).
 """
 
 from __future__ import annotations
@@ -76,6 +79,16 @@ def _series(
     return out
 
 
+def _visible_line(base_index: float | None, analyses: list[dict[str, Any] | None]) -> float | None:
+    """Index at which redness becomes just visible on this skin: the baseline's index plus the rise that
+    makes COLIPA's minimal visible erythema on the baseline's skin colour (stored with each comparison)."""
+    stored = [((a or {}).get("baseline") or {}).get("visible_delta") for a in analyses]
+    rises = [float(r) for r in stored if r is not None]
+    if base_index is None or not rises:
+        return None
+    return base_index + rises[-1]
+
+
 def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
     """Why a photo's index cannot be compared with its baseline's, or None when it can."""
     comparison = (analysis or {}).get("baseline")
@@ -109,6 +122,7 @@ def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
     photo_series = _series(
         photo_points, baseline=base_index, scale="index", expected_day=expected_day, left_out=left_out
     )
+    photo_series["visible_line"] = _visible_line(base_index, [analysis for _, analysis in analyses])
     return {
         "expected": expected,
         "photos": photo_series,
