@@ -29,6 +29,23 @@ def _checkins(client: TestClient, headers: dict[str, str], tid: int, ratings: li
         assert r.status_code == 201
 
 
+def _add_photos(
+    ctx: WebContext, user_id: int, tid: int, rows: list[tuple[int, float, bool, dict[str, object] | None]]
+) -> None:
+    """Photo rows with stored analyses: (day, whole-face index, is baseline, baseline comparison or None)."""
+    with ctx.sessions() as db:
+        for i, (day, index, base, comparison) in enumerate(rows):
+            analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
+            if comparison is not None:
+                analysis["baseline"] = comparison
+            db.add(Photo(
+                user_id=user_id, treatment_id=tid, taken_on=TREATED + dt.timedelta(days=day), day=day,
+                is_baseline=base, consent="private", file_path=f"{user_id}/p{i}.jpg", width=1, height=1,
+                analysis=analysis,
+            ))  # fmt: skip
+        db.commit()
+
+
 def test_self_report_series_is_fitted_and_classified(client: TestClient) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
@@ -66,16 +83,7 @@ def test_photo_series_uses_baseline_photo(client: TestClient, ctx: WebContext) -
     tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
     user_id = client.get("/api/v1/auth/me").json()["id"]
     series = [(-1, 0.60, True), (0, 0.80, False), (1, 0.74, False), (2, 0.68, False), (4, 0.62, False)]
-    with ctx.sessions() as db:
-        for i, (day, index, base) in enumerate(series):
-            taken = TREATED + dt.timedelta(days=day)
-            db.add(Photo(
-                user_id=user_id, treatment_id=tid, taken_on=taken, day=day, is_baseline=base,
-                consent="private",
-                file_path=f"{user_id}/p{i}.jpg", width=1, height=1,
-                analysis={"redness": {"index": index, "unit": "OD_hb"}},
-            ))  # fmt: skip
-        db.commit()
+    _add_photos(ctx, user_id, tid, [(day, index, base, None) for day, index, base in series])
     data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     photos = data["photos"]
     assert photos["baseline"] == 0.60
@@ -111,20 +119,13 @@ def test_photo_under_different_light_is_plotted_but_not_fitted(client: TestClien
     tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
     user_id = client.get("/api/v1/auth/me").json()["id"]
     # day 2 was taken under other light: its index jumped with the white balance
-    series = [(-1, 0.60, True, True), (0, 0.80, False, True), (1, 0.74, False, True), (2, 0.95, False, False),
-              (3, 0.66, False, True), (4, 0.62, False, True)]  # fmt: skip
-    with ctx.sessions() as db:
-        for i, (day, index, base, comparable) in enumerate(series):
-            analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
-            if not base:
-                analysis["baseline"] = {"delta": index - 0.60, "lighting_differs": not comparable,
-                                        "comparable": comparable, "notes": []}  # fmt: skip
-            db.add(Photo(
-                user_id=user_id, treatment_id=tid, taken_on=TREATED + dt.timedelta(days=day), day=day,
-                is_baseline=base, consent="private", file_path=f"{user_id}/p{i}.jpg", width=1, height=1,
-                analysis=analysis,
-            ))  # fmt: skip
-        db.commit()
+    series = [(-1, 0.60, None), (0, 0.80, True), (1, 0.74, True), (2, 0.95, False), (3, 0.66, True),
+              (4, 0.62, True)]  # fmt: skip
+    _add_photos(ctx, user_id, tid, [
+        (day, index, comparable is None, None if comparable is None else
+         {"delta": index - 0.60, "lighting_differs": not comparable, "comparable": comparable, "notes": []})
+        for day, index, comparable in series
+    ])  # fmt: skip
     data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     points = data["photos"]["points"]
     assert [p["t"] for p in points] == [0, 1, 2, 3, 4]
@@ -148,17 +149,13 @@ def test_photo_chart_marks_the_just_visible_redness(client: TestClient, ctx: Web
     headers = api_signup(client)
     tid = api_treatment(client, headers, treated_on=TREATED.isoformat())
     user_id = client.get("/api/v1/auth/me").json()["id"]
-    with ctx.sessions() as db:
-        for i, (day, index, base) in enumerate([(-1, 0.60, True), (1, 0.90, False), (3, 0.70, False)]):
-            analysis: dict[str, object] = {"redness": {"index": index, "unit": "OD_hb"}}
-            if not base:
-                analysis["baseline"] = {"delta": index - 0.60, "visible_delta": 0.185, "comparable": True}
-            db.add(Photo(
-                user_id=user_id, treatment_id=tid, taken_on=TREATED + dt.timedelta(days=day), day=day,
-                is_baseline=base, consent="private", file_path=f"{user_id}/v{i}.jpg", width=1, height=1,
-                analysis=analysis,
-            ))  # fmt: skip
-        db.commit()
+    comparison: dict[str, object] = {"visible_delta": 0.185, "comparable": True}
+    _add_photos(
+        ctx,
+        user_id,
+        tid,
+        [(-1, 0.60, True, None), (1, 0.90, False, comparison), (3, 0.70, False, comparison)],
+    )
     data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     assert data["photos"]["visible_line"] == pytest.approx(0.785)
     page = client.get(f"/treatments/{tid}/timeline").text
