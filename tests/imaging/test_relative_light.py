@@ -79,3 +79,25 @@ def test_standard_error_shrinks_with_pixels() -> None:
     few = RelativeLight(chroma=np.zeros(3), pixels=100, spread=0.01)
     many = RelativeLight(chroma=np.zeros(3), pixels=400, spread=0.01)
     assert many.standard_error == pytest.approx(few.standard_error / 2)
+
+
+def test_whites_that_turned_red_are_not_taken_for_a_change_of_light(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Irritated eyes: the sclera reddens a little (3 %), the iris does not. The spread alone would let it
+    pass as a change of light; the sclera/iris check refuses it."""
+    from needlecare.imaging import relative_light as module
+
+    baseline, eyes = _eyes()
+    gains = np.array([1.05, 1.0, 0.95])
+    follow_up = (baseline * gains).astype(np.float32)
+    redder = np.array([1.0, 0.97, 0.97], dtype=np.float32)
+    follow_up[:, :40] *= redder  # the whites, left and right of the iris
+    follow_up[:, 80:] *= redder
+    assert relative_light(follow_up, _encode(follow_up), baseline, eyes) is None
+    monkeypatch.setattr(module, "_sclera_agrees_with_iris", lambda *_: True)
+    fooled = relative_light(follow_up, _encode(follow_up), baseline, eyes)
+    assert fooled is not None  # without the check, red eyes would shift the estimate
+    # the same light change with unchanged whites is measured
+    plain = (baseline * gains).astype(np.float32)
+    light = relative_light(plain, _encode(plain), baseline, eyes)
+    assert light is not None
+    np.testing.assert_allclose(light.chroma, np.log(gains) - np.log(gains).mean(), atol=2e-3)

@@ -12,7 +12,9 @@ lids), neither dark (pupils, lashes: 8-bit noise) nor clipped in either photo, o
 eye (edges between iris, sclera and lids turn a fraction of a pixel of misregistration into a colour
 error), and with a brightness ratio close to the median one (a pixel that is iris in one photo and sclera in
 the other, because the gaze moved, is not the same surface). The estimate is refused when too few pixels
-remain or they disagree: then the photos cannot be matched and the caller says so.
+remain or they disagree, or when the whites of the eyes changed colour differently from the irises (red,
+tired or irritated eyes would otherwise pass for a change of light): then the photos cannot be matched and
+the caller says so.
 
 Measured on six faces with 10-15 % red/blue gains (tests/analysis/test_ground_truth.py): chroma within
 0.001-0.011 of the true gains, median absolute deviation <= 0.009; between different photos of the same
@@ -41,6 +43,9 @@ SAME_SURFACE_TOLERANCE = 0.1
 MIN_PIXELS, MIN_AGREEING_FRACTION = 50, 0.5
 #: Largest median absolute deviation of the pixels' chroma (any channel) for a trusted estimate.
 MAX_SPREAD = 0.02
+#: Largest difference between the sclera's and the iris's chroma change (any channel): above it the eyes
+#: themselves changed colour (red or yellow whites), not the light.
+MAX_SCLERA_IRIS_DISAGREEMENT = 0.02
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,23 @@ def relative_light(
     chroma = ratio[same_surface] - brightness[same_surface, None]
     median = np.median(chroma, axis=0).astype(np.float64)
     spread = float(np.median(np.abs(chroma - median), axis=0).max())
-    if spread > MAX_SPREAD:
+    if spread > MAX_SPREAD or not _sclera_agrees_with_iris(chroma, baseline[candidates][same_surface]):
         return None
     return RelativeLight(chroma=median - median.mean(), pixels=agreeing, spread=spread)
+
+
+def _sclera_agrees_with_iris(chroma: Float64Array, baseline_pixels: FloatArray) -> bool:
+    """Whether the whites of the eyes and the irises saw the same change of light.
+
+    Pixels are split at the median baseline brightness into the brighter half (sclera) and the darker half
+    (iris). Under a change of light both change colour alike; whites that turned red (tired, irritated or
+    bloodshot eyes) or yellow change on their own, and would otherwise be taken for a change of light.
+    Checked only when each half has :data:`MIN_PIXELS` / 2 pixels (dark-eyed and light-eyed people both
+    have a clearly darker iris).
+    """
+    brightness = baseline_pixels.mean(axis=1)
+    sclera = brightness > np.median(brightness)
+    if min(int(sclera.sum()), int((~sclera).sum())) < MIN_PIXELS // 2:
+        return True
+    difference = np.median(chroma[sclera], axis=0) - np.median(chroma[~sclera], axis=0)
+    return float(np.abs(difference).max()) <= MAX_SCLERA_IRIS_DISAGREEMENT
