@@ -283,6 +283,23 @@ def test_delete_photo_removes_row_and_files(client: TestClient, ctx: WebContext,
     assert client.get(f"/api/v1/photos/{pid}").status_code == 404
 
 
+def test_pre_upload_check_warns_about_a_heavily_compressed_jpeg(client: TestClient, faces_dir: Path) -> None:
+    headers = api_signup(client)
+    rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
+    answers = {}
+    for quality in (60, 92):
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
+        files = {"file": ("f.jpg", buffer.getvalue(), "image/jpeg")}
+        r = client.post("/api/v1/photos/check", files=files, headers=headers)
+        assert r.status_code == 200, r.text
+        answers[quality] = r.json()["quality"]
+    assert "compressed" in answers[60]["warnings"]
+    assert answers[60]["ok"] is False
+    assert any("send the camera's original photo" in m for m in answers[60]["messages"])
+    assert "compressed" not in answers[92]["warnings"]
+
+
 def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
     headers = api_signup(client)
     r = client.post(
@@ -394,4 +411,7 @@ def test_pre_upload_check_compares_the_light_with_the_baseline(
     r = client.post("/api/v1/photos/check", files=files, data={"treatment_id": str(tid)}, headers=intruder)
     assert r.status_code == 404
     r = client.post("/api/v1/photos/check", files=files, data={"treatment_id": "x"}, headers=intruder)
+    assert r.status_code == 422
+    # an id beyond the database's integers is refused before it reaches the database (found by fuzzing)
+    r = client.post("/api/v1/photos/check", files=files, data={"treatment_id": str(2**70)}, headers=intruder)
     assert r.status_code == 422

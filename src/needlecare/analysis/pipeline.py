@@ -22,7 +22,7 @@ from needlecare.imaging.colour import optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
 from needlecare.imaging.face import FaceLandmarks, detect_faces, face_mesh, head_pose
 from needlecare.imaging.loading import LoadedPhoto, load_photo
-from needlecare.imaging.quality import QualityWarning, check_quality
+from needlecare.imaging.quality import QualityWarning, check_quality, compression_warning
 from needlecare.imaging.redness import (
     UNITS,
     chromophores,
@@ -154,6 +154,9 @@ def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
     pose = head_pose(landmarks)
     warnings = check_quality(frame, face_regions.skin, native_eye_distance=native_eye_distance, pose=pose)
     notes = list(loaded.notes)
+    compressed = compression_warning(loaded.chroma_step)
+    if compressed is not None:
+        warnings.append(compressed)
     if faces_found > 1:
         warnings.append(
             QualityWarning("several_faces", f"{faces_found} faces found: the largest one was measured")

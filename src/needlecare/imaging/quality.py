@@ -25,6 +25,10 @@ CLIPPED_FRACTION = 0.05
 MIN_EYE_DISTANCE_PX = 40.0
 #: Head rotation beyond which regions are foreshortened and the light falls differently (degrees).
 MAX_YAW, MAX_PITCH, MAX_ROLL = 15.0, 15.0, 12.0
+#: JPEG colour (chroma DC) quantisation step, in 8-bit levels of a block's mean, from which compression
+#: alone can move the index by more than 0.01 OD_hb: measured on six faces, quality 75 (step 1.1) moved it
+#: by <= 0.0055, quality 60 (step 1.75) by up to 0.0175 (tests/analysis/test_ground_truth.py).
+COARSE_CHROMA_STEP = 1.5
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,25 @@ class QualityWarning:
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def compression_warning(chroma_step: float | None) -> QualityWarning | None:
+    """A warning for a JPEG whose colour is quantised coarsely enough to move the index, else None.
+
+    Examples
+    --------
+    >>> compression_warning(1.75).code
+    'compressed'
+    >>> compression_warning(0.375) is None
+    True
+    """
+    if chroma_step is None or chroma_step < COARSE_CHROMA_STEP:
+        return None
+    return QualityWarning(
+        "compressed",
+        f"the photo is heavily compressed (JPEG colour rounded in steps of {chroma_step:.1f} levels per "
+        "block), which can move the redness index by up to about 0.02: send the camera's original photo",
+    )
 
 
 def sharpness(gray: ImageU8, skin: Mask) -> float:

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
+from needlecare.imaging.quality import compression_warning
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotFoundError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.sanitize import sanitize
@@ -33,7 +34,7 @@ def check_photo(
     user: CurrentUser,
     db: DbDep,
     ctx: CtxDep,
-    treatment_id: Annotated[int | None, Form(gt=0)] = None,
+    treatment_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> schemas.PhotoCheck:
     """Measure a photo without storing it, to show quality and lighting warnings before saving.
 
@@ -55,7 +56,13 @@ def check_photo(
             comparable=comparison["comparable"],
             notes=comparison["notes"],
         )
-    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
+    quality = dict(report["quality"])
+    compressed = compression_warning(clean.chroma_step)  # the stored copy no longer shows it
+    if compressed is not None:
+        quality["warnings"] = [*quality["warnings"], compressed.code]
+        quality["messages"] = [*quality["messages"], compressed.message]
+        quality["ok"] = False
+    return schemas.PhotoCheck(quality=quality, redness=report["redness"], baseline=light)
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)

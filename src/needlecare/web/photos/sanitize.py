@@ -27,6 +27,9 @@ class CleanPhoto:
 
     jpeg: bytes
     rgb: ImageU8
+    #: The upload's JPEG colour quantisation step (see :class:`~needlecare.imaging.loading.LoadedPhoto`);
+    #: the stored copy is re-encoded at quality 92, so only the upload itself tells how compressed it was.
+    chroma_step: float | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -65,4 +68,4 @@ def sanitize(data: bytes) -> CleanPhoto:
         )
     buffer = io.BytesIO()
     Image.fromarray(loaded.rgb, mode="RGB").save(buffer, format="JPEG", quality=STORED_JPEG_QUALITY)
-    return CleanPhoto(jpeg=buffer.getvalue(), rgb=loaded.rgb)
+    return CleanPhoto(jpeg=buffer.getvalue(), rgb=loaded.rgb, chroma_step=loaded.chroma_step)
