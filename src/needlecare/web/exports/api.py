@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,41 +27,24 @@ def _responses(media_type: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-@router.get("/measurements.csv", response_class=Response, responses=_responses("text/csv"))
-def measurements_csv(
-    request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
-) -> Response:
-    """Redness measurements, one row per photo (RFC 4180 CSV, UTF-8)."""
-    return service.download(
-        "measurements.csv", request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id
-    )
+def endpoint(kind: service.Kind) -> Callable[..., Response]:
+    """The download handler of one export file (shared by the API and the HTML app's links)."""
+
+    def download(
+        request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
+    ) -> Response:
+        return service.download(kind, request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id)
+
+    download.__doc__ = service.FORMATS[kind][2]
+    return download
 
 
-@router.get("/checkins.csv", response_class=Response, responses=_responses("text/csv"))
-def checkins_csv(
-    request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
-) -> Response:
-    """Check-ins: date, day, 0-4 self-rating, symptoms, triage urgency (RFC 4180 CSV, UTF-8)."""
-    return service.download(
-        "checkins.csv", request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id
-    )
-
-
-@router.get("/fhir.json", response_class=Response, responses=_responses("application/fhir+json"))
-def fhir_json(
-    request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
-) -> Response:
-    """FHIR R4 (4.0.1) collection Bundle: Patient, Procedure, Media, Observation (validated)."""
-    return service.download(
-        "fhir.json", request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id
-    )
-
-
-@router.get("/report.pdf", response_class=Response, responses=_responses("application/pdf"))
-def report_pdf(
-    request: Request, user: CurrentUser, db: DbDep, ctx: CtxDep, treatment_id: TreatmentFilter = None
-) -> Response:
-    """PDF report for the dermatologist (decision support, not a diagnosis)."""
-    return service.download(
-        "report.pdf", request=request, db=db, ctx=ctx, user=user, treatment_id=treatment_id
+for _kind, (_media_type, _, _about) in service.FORMATS.items():
+    router.add_api_route(
+        f"/{_kind}",
+        endpoint(_kind),
+        methods=["GET"],
+        name=f"export_{_kind.replace('.', '_')}",
+        response_class=Response,
+        responses=_responses(_media_type),
     )

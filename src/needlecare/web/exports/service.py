@@ -17,12 +17,28 @@ from needlecare.web.errors import NotFoundError
 
 Kind = Literal["measurements.csv", "checkins.csv", "fhir.json", "report.pdf"]
 
-#: Export file -> (media type, file name stem).
-FORMATS: dict[str, tuple[str, str]] = {
-    "measurements.csv": (csv_export.MEDIA_TYPE, "needlecare-measurements"),
-    "checkins.csv": (csv_export.MEDIA_TYPE, "needlecare-checkins"),
-    "fhir.json": (fhir.MEDIA_TYPE, "needlecare-fhir"),
-    "report.pdf": (pdf_report.MEDIA_TYPE, "needlecare-report"),
+#: Export file -> (media type, file name stem, what it holds).
+FORMATS: dict[Kind, tuple[str, str, str]] = {
+    "measurements.csv": (
+        csv_export.MEDIA_TYPE,
+        "needlecare-measurements",
+        "Redness measurements, one row per photo (RFC 4180 CSV, UTF-8).",
+    ),
+    "checkins.csv": (
+        csv_export.MEDIA_TYPE,
+        "needlecare-checkins",
+        "Check-ins: date, day, 0-4 self-rating, symptoms, triage urgency (RFC 4180 CSV, UTF-8).",
+    ),
+    "fhir.json": (
+        fhir.MEDIA_TYPE,
+        "needlecare-fhir",
+        "FHIR R4 (4.0.1) collection Bundle: Patient, Procedure, Media, Observation (validated).",
+    ),
+    "report.pdf": (
+        pdf_report.MEDIA_TYPE,
+        "needlecare-report",
+        "PDF report for the dermatologist (decision support, not a diagnosis).",
+    ),
 }
 
 
@@ -61,7 +77,7 @@ def download(
         detail["treatment_id"] = treatment_id
     db.add(AuditEvent(user_id=user.id, action="data_export", detail=detail))
     db.commit()
-    media_type, stem = FORMATS[kind]
+    media_type, stem, _ = FORMATS[kind]
     name = f"{stem}-{dt.datetime.now(dt.UTC):%Y-%m-%d}.{kind.rsplit('.', 1)[1]}"
     return Response(
         body,
