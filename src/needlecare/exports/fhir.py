@@ -101,52 +101,54 @@ def procedure(t: Treatment, refs: Refs) -> dict[str, Any]:
     }
 
 
-def media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, Any]:
-    """Media for one photo: the image is a URL reference (``contentType`` image/jpeg), not embedded data."""
-    kind = "baseline (before treatment)" if photo.is_baseline else f"day {photo.day} after treatment"
+def _image_media(
+    photo: Photo, t: Treatment, refs: Refs, *, system: str, url: str, title: str, note: str
+) -> dict[str, Any]:
+    """The Media resource shared by a photo and its heatmap: an image referenced by URL, not embedded."""
     return {
         "resourceType": "Media",
-        "identifier": _identifier("photo", photo.id),
+        "identifier": _identifier(system, photo.id),
         "status": "completed",
         "type": {"coding": [{"system": MEDIA_TYPE_SYSTEM, "code": "image", "display": "Image"}]},
         "partOf": [refs.ref("Procedure", t.id)],
         "subject": refs.ref("Patient", photo.user_id),
         "createdDateTime": photo.taken_on.isoformat(),
-        "issued": utc(photo.created_at).isoformat(),
         "bodySite": {"text": t.area},
-        "height": photo.height,
-        "width": photo.width,
-        "content": {
-            "contentType": "image/jpeg",
-            "url": f"{base_url.rstrip('/')}/api/v1/photos/{photo.id}/image",
-            "title": f"Face photo, {kind}",
-            "creation": photo.taken_on.isoformat(),
-        },
-        "note": [{"text": f"Photo consent chosen by the patient: {photo.consent}."}],
+        "content": {"contentType": "image/jpeg", "url": url, "title": title},
+        "note": [{"text": note}],
     }
+
+
+def media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, Any]:
+    """Media for one photo: the image is a URL reference (``contentType`` image/jpeg), not embedded data."""
+    kind = "baseline (before treatment)" if photo.is_baseline else f"day {photo.day} after treatment"
+    resource = _image_media(
+        photo,
+        t,
+        refs,
+        system="photo",
+        url=f"{base_url.rstrip('/')}/api/v1/photos/{photo.id}/image",
+        title=f"Face photo, {kind}",
+        note=f"Photo consent chosen by the patient: {photo.consent}.",
+    )
+    resource["issued"] = utc(photo.created_at).isoformat()
+    resource["height"], resource["width"] = photo.height, photo.width
+    resource["content"]["creation"] = photo.taken_on.isoformat()
+    return resource
 
 
 def heatmap_media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, Any]:
     """Media for the redness heatmap drawn from a photo at upload (a URL reference, like the photo)."""
     kind = "baseline photo" if photo.is_baseline else f"photo of day {photo.day}"
-    return {
-        "resourceType": "Media",
-        "identifier": _identifier("photo-heatmap", photo.id),
-        "status": "completed",
-        "type": {"coding": [{"system": MEDIA_TYPE_SYSTEM, "code": "image", "display": "Image"}]},
-        "partOf": [refs.ref("Procedure", t.id)],
-        "subject": refs.ref("Patient", photo.user_id),
-        "createdDateTime": photo.taken_on.isoformat(),
-        "bodySite": {"text": t.area},
-        "content": {
-            "contentType": "image/jpeg",
-            "url": f"{base_url.rstrip('/')}/api/v1/photos/{photo.id}/heatmap",
-            "title": f"Redness heatmap (OD_hb) of the {kind}",
-        },
-        "note": [
-            {"text": f"Drawn from the photo {refs.url('Media', photo.id)} by needlecare's measurement."}
-        ],
-    }
+    return _image_media(
+        photo,
+        t,
+        refs,
+        system="photo-heatmap",
+        url=f"{base_url.rstrip('/')}/api/v1/photos/{photo.id}/heatmap",
+        title=f"Redness heatmap (OD_hb) of the {kind}",
+        note=f"Drawn from the photo {refs.url('Media', photo.id)} by needlecare's measurement.",
+    )
 
 
 def _region_component(photo: Photo, region: str) -> dict[str, Any]:
