@@ -56,6 +56,16 @@ class Source(_Strict):
         return f"{self.short} ({self.grade})"
 
 
+def check_known_sources(value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    """Pydantic field check: every source id is in the validation context's ``sources`` (when given)."""
+    known = (info.context or {}).get("sources")
+    if known is not None:
+        unknown = [s for s in value if s not in known]
+        if unknown:
+            raise ValueError(f"unknown source id(s) {', '.join(map(repr, unknown))}")
+    return value
+
+
 class Cited(_Strict):
     """A fact with its source ids and grade. No sources means no published data: the grade must be null."""
 
@@ -65,12 +75,7 @@ class Cited(_Strict):
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        known = (info.context or {}).get("sources")
-        if known is not None:
-            unknown = [s for s in value if s not in known]
-            if unknown:
-                raise ValueError(f"unknown source id(s) {', '.join(map(repr, unknown))}")
-        return value
+        return check_known_sources(value, info)
 
     @model_validator(mode="after")
     def _grade_matches_sources(self) -> Cited:

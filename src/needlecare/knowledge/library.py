@@ -33,7 +33,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from needlecare.knowledge.evidence import Source, evidence
+from needlecare.knowledge.evidence import Source, check_known_sources, evidence
 
 #: A URL-safe slug: lower-case words joined by single hyphens.
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -62,11 +62,7 @@ class Article(BaseModel):
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        known = (info.context or {}).get("sources")
-        if known is not None:
-            unknown = [s for s in value if s not in known]
-            if unknown:
-                raise ValueError(f"unknown source id(s) {', '.join(map(repr, unknown))}")
+        check_known_sources(value, info)
         if len(set(value)) != len(value):
             raise ValueError("a source id is listed twice")
         return value
