@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 class WebError(Exception):
@@ -87,3 +92,12 @@ class GoneError(WebError):
     """A single-use link that has expired or was already used."""
 
     status, code = 410, "gone"
+
+
+def one_or_not_found(db: Session, stmt: Select[T], message: str) -> T:
+    """The single row *stmt* selects; :class:`NotFoundError` with *message* when there is none (also for rows
+    of other users, whose ids are simply not found)."""
+    found = db.scalars(stmt).one_or_none()
+    if found is None:
+        raise NotFoundError(message)
+    return found

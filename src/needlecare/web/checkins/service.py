@@ -11,17 +11,14 @@ from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.triage import triage
 from needlecare.storage.models import CheckIn, Treatment, User
 from needlecare.web.checkins.schemas import CheckInCreate
-from needlecare.web.errors import NotFoundError, UnprocessableError
+from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments import service as treatments
 
 
 def get(db: Session, *, user: User, checkin_id: int) -> CheckIn:
     """The user's check-in; :class:`NotFoundError` if missing or someone else's."""
     stmt = select(CheckIn).where(CheckIn.id == checkin_id, CheckIn.user_id == user.id)
-    checkin = db.scalars(stmt).one_or_none()
-    if checkin is None:
-        raise NotFoundError(f"No check-in {checkin_id}.")
-    return checkin
+    return one_or_not_found(db, stmt, f"No check-in {checkin_id}.")
 
 
 def get_all(db: Session, *, treatment: Treatment) -> Sequence[CheckIn]:

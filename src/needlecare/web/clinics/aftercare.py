@@ -15,7 +15,7 @@ from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, Treatment, User
 from needlecare.web.clinics import service
-from needlecare.web.errors import NotFoundError
+from needlecare.web.errors import one_or_not_found
 from needlecare.web.templating import DISCLAIMER
 from needlecare.web.treatments import course
 from needlecare.web.treatments import service as treatments
@@ -111,7 +111,4 @@ def get_received(db: Session, *, user: User, message_id: int) -> ClinicMessage:
         ClinicMessage.recipient_id == user.id,
         ClinicMessage.kind == "aftercare",
     )
-    found = db.scalars(stmt).one_or_none()
-    if found is None:
-        raise NotFoundError(f"No message {message_id}.")
-    return found
+    return one_or_not_found(db, stmt, f"No message {message_id}.")

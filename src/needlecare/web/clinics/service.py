@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from needlecare.storage.clinics import STAFF_ROLES, Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
 from needlecare.web.clinics.schemas import ClinicCreate
-from needlecare.web.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from needlecare.web.errors import (
+    ConflictError,
+    ForbiddenError,
+    UnprocessableError,
+    one_or_not_found,
+)
 
 
 def create(db: Session, *, user: User, data: ClinicCreate) -> Clinic:
@@ -40,10 +45,7 @@ def membership(db: Session, *, user: User, clinic_id: int) -> ClinicMembership:
         ClinicMembership.user_id == user.id,
         ClinicMembership.status == "active",
     )
-    found = db.scalars(stmt).one_or_none()
-    if found is None:
-        raise NotFoundError(f"No clinic {clinic_id}.")
-    return found
+    return one_or_not_found(db, stmt, f"No clinic {clinic_id}.")
 
 
 def staff_membership(db: Session, *, user: User, clinic_id: int) -> ClinicMembership:
@@ -93,10 +95,7 @@ def patient(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Cli
         ClinicMembership.role == "patient",
         ClinicMembership.status == "active",
     )
-    found = db.scalars(stmt).one_or_none()
-    if found is None:
-        raise NotFoundError(f"No patient {patient_id} in this clinic.")
-    return found
+    return one_or_not_found(db, stmt, f"No patient {patient_id} in this clinic.")
 
 
 def join(
@@ -179,9 +178,7 @@ def remove(db: Session, *, admin: User, clinic_id: int, user_id: int) -> ClinicM
         ClinicMembership.user_id == user_id,
         ClinicMembership.status == "active",
     )
-    found = db.scalars(stmt).one_or_none()
-    if found is None:
-        raise NotFoundError(f"No member {user_id} in this clinic.")
+    found = one_or_not_found(db, stmt, f"No member {user_id} in this clinic.")
     now = utcnow()
     found.status, found.left_at, found.updated_at = "left", now, now
     detail = {"clinic_id": clinic_id, "role": found.role, "removed_by": admin.id}

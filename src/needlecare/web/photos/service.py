@@ -13,16 +13,14 @@ from needlecare.imaging.errors import PhotoError
 from needlecare.jobs.photos import PENDING, Analysis, heatmap_relpath, measure
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
-from needlecare.web.errors import NotFoundError
+from needlecare.web.errors import one_or_not_found
 from needlecare.web.photos.sanitize import CleanPhoto, photo_error_to_http
 
 
 def get(db: Session, *, user: User, photo_id: int) -> Photo:
     """The user's photo *photo_id*; :class:`NotFoundError` if missing or someone else's."""
-    photo = db.scalars(select(Photo).where(Photo.id == photo_id, Photo.user_id == user.id)).one_or_none()
-    if photo is None:
-        raise NotFoundError(f"No photo {photo_id}.")
-    return photo
+    stmt = select(Photo).where(Photo.id == photo_id, Photo.user_id == user.id)
+    return one_or_not_found(db, stmt, f"No photo {photo_id}.")
 
 
 def get_all(db: Session, *, treatment: Treatment) -> Sequence[Photo]:

@@ -22,18 +22,14 @@ from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
-from needlecare.web.errors import NotFoundError, UnprocessableError
+from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
 
 
 def get(db: Session, *, user: User, treatment_id: int) -> Treatment:
     """The user's treatment *treatment_id*; raises :class:`NotFoundError` if it is missing or not theirs."""
-    treatment = db.scalars(
-        select(Treatment).where(Treatment.id == treatment_id, Treatment.user_id == user.id)
-    ).one_or_none()
-    if treatment is None:
-        raise NotFoundError(f"No treatment {treatment_id}.")
-    return treatment
+    stmt = select(Treatment).where(Treatment.id == treatment_id, Treatment.user_id == user.id)
+    return one_or_not_found(db, stmt, f"No treatment {treatment_id}.")
 
 
 def get_all(db: Session, *, user: User) -> Sequence[Treatment]:
