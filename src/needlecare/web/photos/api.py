@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
-from needlecare.imaging.quality import compression_warning
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
@@ -56,13 +55,7 @@ def check_photo(
             comparable=comparison["comparable"],
             notes=comparison["notes"],
         )
-    quality = dict(report["quality"])
-    compressed = compression_warning(clean.chroma_step)  # the stored copy no longer shows it
-    if compressed is not None:
-        quality["warnings"] = [*quality["warnings"], compressed.code]
-        quality["messages"] = [*quality["messages"], compressed.message]
-        quality["ok"] = False
-    return schemas.PhotoCheck(quality=quality, redness=report["redness"], baseline=light)
+    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)

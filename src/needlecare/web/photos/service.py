@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
+from needlecare.imaging.quality import compression_warning
 from needlecare.jobs.photos import PENDING, Analysis, heatmap_relpath, measure
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
@@ -47,7 +48,8 @@ def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
     """Measure the sanitised photo now, without its heatmap (the pre-upload check and the upload's gate).
 
     With *baseline_file* the report also compares the photo with that baseline (whether the light differs);
-    a baseline that cannot be measured any more is skipped.
+    a baseline that cannot be measured any more is skipped. The stored copy is re-encoded at quality 92, so a
+    heavily compressed upload's ``compressed`` warning is added here from the upload itself.
 
     Raises
     ------
@@ -55,9 +57,16 @@ def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
         415/413/422 mapped from the imaging core's :class:`PhotoError` (e.g. no face).
     """
     try:
-        return measure(clean.jpeg, baseline_file, heatmap=False)
+        analysis = measure(clean.jpeg, baseline_file, heatmap=False)
     except PhotoError as exc:
         raise photo_error_to_http(exc) from exc
+    compressed = compression_warning(clean.chroma_step)
+    if compressed is not None:
+        quality = analysis.report["quality"]
+        quality["warnings"] = [*quality["warnings"], compressed.code]
+        quality["messages"] = [*quality["messages"], compressed.message]
+        quality["ok"] = False
+    return analysis
 
 
 def save_upload(
