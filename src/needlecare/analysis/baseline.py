@@ -105,19 +105,20 @@ def skin_colour(report: PhotoReport) -> Float64Array:
 def compare_with_baseline(
     follow_up: PhotoReport,
     baseline: PhotoReport,
-    registration: Registration | None = None,
-    light: RelativeLight | None = None,
+    registration: Registration,
+    light: RelativeLight | None,
 ) -> BaselineComparison:
     """Follow-up minus baseline for the whole face, each region and each registered pixel.
 
-    The baseline's index map is moved onto the follow-up's face with *registration* (computed here when not
-    given), so that the difference map compares the same skin. The whole-face change is also given as the a*
-    change it makes on the baseline's own skin colour (:func:`~needlecare.imaging.redness.a_star_change`),
-    the unit of visibility thresholds, with the index rise that makes minimal visible redness on that skin
+    The baseline's index map is moved onto the follow-up's face with *registration*
+    (:func:`register_baseline`), so that the difference map compares the same skin. The whole-face change is
+    also given as the a* change it makes on the baseline's own skin colour
+    (:func:`~needlecare.imaging.redness.a_star_change`), the unit of visibility thresholds, with the index
+    rise that makes minimal visible redness on that skin
     (:func:`~needlecare.knowledge.visibility.visible_index_change`). *light* is the relative light measured
-    on the eyes by :func:`match_white_balance`; without it the photos' own light estimates are compared.
+    on the eyes by :func:`match_white_balance` (None when it could not be); without it the photos' own light
+    estimates are compared.
     """
-    registration = registration or register_baseline(follow_up, baseline)
     notes: list[str] = []
     kinds = {follow_up.reference.kind, baseline.reference.kind}
     matched = follow_up.reference.kind == "in_photo"
