@@ -8,8 +8,13 @@ given to the face mesh, whose landmarks are mapped back to the photo's pixel coo
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -84,9 +89,32 @@ class FaceLandmarks:
         return result
 
 
+@contextlib.contextmanager
+def _native_stderr_captured() -> Iterator[None]:
+    """Capture what native code writes to file descriptor 2 (MediaPipe's and TensorFlow Lite's start-up
+    logs: "Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ..."), so that a command's
+    stderr holds only its own messages; the captured text is written out after all if the block fails."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            os.write(2, captured.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 @cache
 def _solutions() -> tuple[Any, Any, Any]:
-    with warnings.catch_warnings():
+    """The three MediaPipe graphs, built once per process and run once on a blank image, which is when
+    they print their start-up logs (captured; see :func:`_native_stderr_captured`)."""
+    with _lock, _native_stderr_captured(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import mediapipe as mp
 
@@ -99,6 +127,9 @@ def _solutions() -> tuple[Any, Any, Any]:
         mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
         )
+        blank = np.zeros((64, 64, 3), dtype=np.uint8)
+        for solution in (full_range, short_range, mesh):
+            solution.process(blank)
     return full_range, short_range, mesh
 
 
