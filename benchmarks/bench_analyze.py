@@ -14,6 +14,8 @@ Measurements, in one process with ``time.perf_counter``, alternating so that loa
 - D: ``analyze_photo(follow_up, baseline=report)``: a second 12-MP photo of the same face under 10 % warmer
   light against the first photo's report (registration, white-balance match on the eyes, difference map),
   alternating with A; printed for information (the web app's analysis job does this once per upload).
+- E: ``analyze_photo`` on the same photo saved again at quality 60, alternating with OpenCV's decode of that
+  file: the loader then restores the exact chroma block means (:mod:`needlecare.imaging.jpeg_chroma`).
 
 Then peak memory: B once in a fresh subprocess (peak RSS minus RSS after imports; then again after a warm-up
 call on the small source photo, so without loading the models) and the tracemalloc peak of one warm call in
@@ -344,6 +346,17 @@ def main(argv: list[str] | None = None) -> int:
         print(_row("D  analyze_photo against a baseline report", d_times))
         ratio_d = statistics.median(d_times) / statistics.median(a3_times)
 
+        coarse = str(Path(tmp) / "phone-q60.jpg")
+        with Image.open(path) as im:
+            im.save(coarse, "JPEG", quality=60)
+        restored = any("exact block means" in note for note in analyze_photo(coarse).notes)
+        a4_times, e_times = alternate(
+            lambda: cv2.imread(coarse, cv2.IMREAD_COLOR), lambda: analyze_photo(coarse), args.rounds
+        )
+        print(_row("A  cv2.imread full decode of the q60 copy", a4_times))
+        print(_row("E  analyze_photo on the q60 copy", e_times))
+        ratio_e = statistics.median(e_times) / statistics.median(a4_times)
+
         ratio_c = None
         if args.naive_rounds > 0:
             with warnings.catch_warnings():
@@ -364,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"ratio baseline comparison/decode: {ratio_d:.2f}  (follow-up under 10 % warmer light; colour "
             f"reference {matched}; no target, the web job runs this once per upload)"
+        )
+
+        print(
+            f"ratio analyze/decode at quality 60: {ratio_e:.2f}  (chroma block means restored: {restored}; "
+            f"a second, 1/8-scale decode)"
         )
 
         if not args.no_memory:

@@ -28,15 +28,15 @@ DOSE = 0.1  # OD_hb (Δa* ≈ 1.3 on typical skin)
 #: A moderate erythema (Δa* ≈ 3.8; COLIPA's minimal visible erythema is Δa* ≈ 2.5 ≈ 0.2 OD_hb), used where a
 #: ratio to the haemoglobin response is asserted, so that the response stands well above landmark jitter.
 RATIO_DOSE = 0.3
-#: Issue 2 asks for <= 0.01 OD_hb after JPEG quality 60 or half resolution. Half resolution: measured max
-#: 0.0075. JPEG q60: measured max 0.0175 (obama2/3). The whole error sits in the mean chroma of each 16x16
-#: block: q60 chroma with every block's mean put back to the original's moves the index by 0.0000, and
-#: flattening the original chroma inside each block (keeping the means) by 0.0035. Quality 60 rounds each
-#: block's chroma DC with a step of ~1.75 levels and skin of nearly uniform chroma rounds the same way
-#: everywhere (mean blue of obama2's skin +0.16 levels; the index weighs blue -1.15 per OD). Luma at q60 with
-#: chroma at q95 moves the index by 0.0001. The JPEG tolerance documents what is achieved; the gap is
-#: reported on the issue.
-RESOLUTION_TOLERANCE, JPEG_TOLERANCE = 0.01, 0.02
+#: Issue 2 asks for <= 0.01 OD_hb after JPEG quality 60 or half resolution (measured max 0.0089 and 0.0075).
+#: Quality 60 needs the loader's restoration of exact chroma block means (imaging/jpeg_chroma.py): decoders
+#: round every flat chroma block's mean up by 1/8 level on average at quality 60, which read as +0.008 to
+#: +0.014 OD_hb on these faces whatever the block alignment (0.0175 before). What is left is the random error
+#: of quantising each block's mean, which depends on where the blocks fall: over the faces moved by a few
+#: pixels it averages to within JPEG_MEAN_TOLERANCE of zero (measured max 0.004) with a spread of 0.003-0.007.
+RESOLUTION_TOLERANCE, JPEG_TOLERANCE, JPEG_MEAN_TOLERANCE = 0.01, 0.01, 0.005
+#: Block alignments (dx, dy in pixels cropped off the top left) for the bias check.
+JPEG_SHIFTS = ((0, 0), (3, 5), (6, 10), (9, 2), (12, 13), (15, 7))
 #: Issue targets (all met on the six faces; measured maxima): melanin <= 5 % of the haemoglobin response
 #: (1.7 %), lips only <= 1 % of the response to the same dose over the whole skin (0.83 %), left cheek >= 50x
 #: the right cheek (619x).
@@ -185,6 +185,16 @@ def test_jpeg_quality_60_and_half_resolution(face) -> None:  # type: ignore[no-u
     half = np.asarray(Image.fromarray(face.rgb).resize((width // 2, height // 2), Image.Resampling.LANCZOS))
     assert abs(jpeg - base) <= JPEG_TOLERANCE, ("jpeg", jpeg - base)
     assert abs(index_of(half) - base) <= RESOLUTION_TOLERANCE, ("half", index_of(half) - base)
+
+
+def test_jpeg_quality_60_has_no_systematic_bias(face) -> None:  # type: ignore[no-untyped-def]
+    errors = []
+    for dx, dy in JPEG_SHIFTS:
+        rgb = np.ascontiguousarray(face.rgb[dy:, dx:])
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, "JPEG", quality=60)
+        errors.append(analyze_photo(buffer.getvalue()).index - index_of(rgb))
+    assert abs(float(np.mean(errors))) <= JPEG_MEAN_TOLERANCE, errors
 
 
 def test_left_cheek_reddening_is_local(face) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,13 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from needlecare.hints import ImageU8
 from needlecare.imaging.errors import NotAnImageError, TooLargeError, UnsupportedImageError
+from needlecare.imaging.jpeg_chroma import (
+    ChromaGrid,
+    chroma_grid,
+    exact_block_means,
+    restore_block_means,
+    ycbcr_to_rgb,
+)
 from needlecare.imaging.loading_colour import GRAY_MODES, grayscale_error, is_grayscale, to_srgb
 from needlecare.imaging.loading_integrity import (
     PNG_SIGNATURE,
@@ -256,22 +263,33 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
         _check_dimensions(width, height)
         if im.mode in GRAY_MODES:
             raise grayscale_error()
-        step = _chroma_step(im) if fmt in ("JPEG", "MPO") else None
-        if fmt in ("JPEG", "MPO"):
+        is_jpeg = fmt in ("JPEG", "MPO")
+        step = _chroma_step(im) if is_jpeg else None
+        grid = chroma_grid(im) if is_jpeg else None
+        restore = grid is not None and grid.coarse
+        if is_jpeg:
             check_jpeg_structure(data)
         elif fmt == "PNG":
             check_png_structure(data)
         notes = [f"16-bit {_FORMAT_NAMES.get(fmt, fmt)} reduced to 8 bits"] if _is_16_bit(im) else []
-        scale = _draft(im, min_side) if min_side is not None and fmt in ("JPEG", "MPO") else 1.0
+        scale = 1.0
+        if is_jpeg and (min_side is not None or restore):
+            scale = _draft(im, min_side or max(width, height), "YCbCr" if restore else im.mode)
         with warnings.catch_warnings():
             # Malformed EXIF or text chunks make Pillow warn; the photo itself is still usable.
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            decoded: Image.Image = im
             try:
                 im.load()
+                if restore and grid is not None:
+                    decoded = _with_exact_chroma(im, data, grid, scale)
+                    notes.append(
+                        f"JPEG colour restored to its exact block means (step {max(grid.steps):.2f})"
+                    )
             except _DECODE_ERRORS:
                 raise corrupt_error("the image data ends early or is damaged") from None
             orientation = _orientation(im, notes)
-        rgb_im = to_srgb(im, notes)
+        rgb_im = to_srgb(decoded, notes)
         if orientation != 1:
             rgb_im = rgb_im.transpose(_ORIENTATION[orientation])
             if orientation in (5, 6, 7, 8):
@@ -313,21 +331,34 @@ def _is_16_bit(im: Image.Image) -> bool:
     return False
 
 
-def _draft(im: Image.Image, min_side: int) -> float:
-    """Ask the JPEG decoder for the smallest DCT scale whose shorter side stays >= ``min_side``.
+def _draft(im: Image.Image, min_side: int, mode: str) -> float:
+    """Ask the JPEG decoder for ``mode`` ("RGB" or "YCbCr") at the smallest DCT scale whose shorter side stays
+    >= ``min_side``.
 
     Returns the scale actually set (1.0, 0.5, 0.25 or 0.125).
     """
     width, height = im.size
     short = min(width, height)
-    for s in _DCT_SCALES:
-        if -(-short // s) >= min_side:
-            # Pillow picks the largest scale s' <= min(W // w, H // h); with (W // s, H // s) that is s.
-            result = im.draft(im.mode, (max(1, width // s), max(1, height // s)))
-            if result is None:
-                return 1.0
-            return result[1][2] / width if result[1][2] else 1.0
-    return 1.0
+    s = next((s for s in _DCT_SCALES if -(-short // s) >= min_side), 1)
+    # Pillow picks the largest scale s' <= min(W // w, H // h); with (W // s, H // s) that is s.
+    result = im.draft(mode, (max(1, width // s), max(1, height // s)))
+    if result is None:
+        return 1.0
+    return result[1][2] / width if result[1][2] else 1.0
+
+
+def _with_exact_chroma(im: Image.Image, data: bytes, grid: ChromaGrid, scale: float) -> Image.Image:
+    """An RGB image from a YCbCr-decoded JPEG whose chroma blocks have their exact means
+    (:mod:`needlecare.imaging.jpeg_chroma`); ``im.info`` (ICC profile, EXIF) is carried over."""
+    with Image.open(io.BytesIO(data)) as small:
+        small.draft("YCbCr", (max(1, small.width // 8), max(1, small.height // 8)))
+        small.load()
+        dc = np.asarray(small)
+    exact = exact_block_means(dc, grid)
+    block = (max(1, round(grid.block[0] * scale)), max(1, round(grid.block[1] * scale)))
+    rgb = Image.fromarray(ycbcr_to_rgb(restore_block_means(np.asarray(im), exact, block)), mode="RGB")
+    rgb.info = dict(im.info)
+    return rgb
 
 
 def _from_array(array: ImageU8) -> LoadedPhoto:
