@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.jobs import mail
-from needlecare.jobs.reminders import due_reminders, reminder_key
+from needlecare.jobs.reminders import reminder_key
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import aftercare_plan, to_ics
 from needlecare.knowledge.treatment import TreatmentParams
@@ -23,8 +23,7 @@ from needlecare.web.context import WebContext
 
 from .clinic_setup import Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
 from .conftest import TREATMENT, api_signup, api_treatment, new_client, page_csrf
-
-BASE = "https://care.example.org"
+from .reminder_runs import record_reminders
 
 #: A complete, valid edit of conftest's TREATMENT: every field differs except the time zone.
 EDIT = {
@@ -265,22 +264,6 @@ def _member(client: TestClient, headers: dict[str, str]) -> Member:
     return Member(client, headers, me["id"], me["email"])
 
 
-def _at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-def _record_reminders(ctx: WebContext, now: str, *, sent: bool) -> list[tuple[str, str]]:
-    """Run the reminder schedule at *now*; returns (key, body) of what it recorded, marked sent if *sent*."""
-    with ctx.sessions() as db:
-        rows = due_reminders(db, _at(now), hour=8, base_url=BASE)
-        out = [(row.key, row.body) for row in rows]
-        for row in rows:
-            if sent:
-                row.status, row.sent_at = mail.SENT, _at(now).replace(tzinfo=None)
-        db.commit()
-    return out
-
-
 def _edit_date(client: TestClient, tid: int, on: str) -> None:
     token = page_csrf(client, f"/treatments/{tid}/edit")
     r = client.post(f"/treatments/{tid}/edit", data={**form_of(client, tid).fields, "treated_on": on,
@@ -294,12 +277,12 @@ def test_a_later_date_mails_the_days_not_reached_yet_and_never_a_date_twice(
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")  # 20 Nov; reminders went out 20-23 Nov
     for date in ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"):
-        assert [k for k, _ in _record_reminders(ctx, f"{date}T09:00", sent=True)] == [
+        assert [k for k, _ in record_reminders(ctx, f"{date}T09:00", sent=True)] == [
             reminder_key(tid, (dt.date.fromisoformat(date) - dt.date(2026, 11, 20)).days)
         ]
     _edit_date(client, tid, "2026-11-22")  # the patient had it two days early
-    assert _record_reminders(ctx, "2026-11-23T10:00", sent=True) == []  # 23 Nov already had its mail
-    ((key, body),) = _record_reminders(ctx, "2026-11-24T09:00", sent=True)
+    assert record_reminders(ctx, "2026-11-23T10:00", sent=True) == []  # 23 Nov already had its mail
+    ((key, body),) = record_reminders(ctx, "2026-11-24T09:00", sent=True)
     assert key == reminder_key(tid, 2)
     assert "Today (2026-11-24) is day 2 after your treatment on 2026-11-22." in body
     with ctx.sessions() as db:
@@ -312,10 +295,10 @@ def test_a_later_date_mails_the_days_not_reached_yet_and_never_a_date_twice(
 def test_an_unsent_reminder_is_rewritten_for_the_new_date(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")
-    ((key, _),) = _record_reminders(ctx, "2026-11-23T09:00", sent=False)  # day 3, not mailed yet
+    ((key, _),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)  # day 3, not mailed yet
     assert key == reminder_key(tid, 3)
     _edit_date(client, tid, "2026-11-21")
-    ((key, body),) = _record_reminders(ctx, "2026-11-23T09:01", sent=False)
+    ((key, body),) = record_reminders(ctx, "2026-11-23T09:01", sent=False)
     assert key == reminder_key(tid, 2)
     assert "Today (2026-11-23) is day 2 after your treatment on 2026-11-21." in body
     with ctx.sessions() as db:
@@ -325,7 +308,7 @@ def test_an_unsent_reminder_is_rewritten_for_the_new_date(client: TestClient, ct
 def test_editing_only_the_notes_keeps_the_queued_reminder(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")
-    ((key, body),) = _record_reminders(ctx, "2026-11-23T09:00", sent=False)
+    ((key, body),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)
     token = page_csrf(client, f"/treatments/{tid}/edit")
     r = client.post(f"/treatments/{tid}/edit", data={**form_of(client, tid).fields, "notes": "itchy",
                                                      "csrf_token": token})  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from needlecare.jobs.reminders import reschedule
+from needlecare.jobs.reminders import reminder_zone, reschedule
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
@@ -66,7 +66,8 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
     (``treatment_edited``: old and new values, and the recording clinic if there is one).
 
     A new ``treated_on`` re-numbers the photos' and check-ins' days and re-triages the check-ins; any change
-    to the plan's inputs re-schedules the reminders (:func:`needlecare.jobs.reminders.reschedule`).
+    to the plan's inputs or to the time zone re-schedules the reminders
+    (:func:`needlecare.jobs.reminders.reschedule`): they go out at the reminder hour of the new zone.
 
     Raises
     ------
@@ -74,7 +75,7 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
         The new date is after a check-in (check-ins start on the day of the treatment), or a check-in's
         triage refuses its new day number.
     """
-    old_on = treatment.treated_on
+    old_on, old_zone = treatment.treated_on, reminder_zone(treatment.user, treatment)
     sent = {
         key: value
         for key, value in data.model_dump(exclude_unset=True).items()
@@ -98,7 +99,7 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
         setattr(treatment, key, value)
     db.add(AuditEvent(user_id=treatment.user_id, action="treatment_edited", detail=detail))
     if set(changes) - {"notes"}:  # the notes are not part of the plan or the reminders
-        reschedule(db, treatment.id, (old_on - new_on).days)
+        reschedule(db, treatment, old_on=old_on, old_zone=old_zone)
     db.flush()
     return treatment
 
