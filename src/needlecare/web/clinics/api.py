@@ -92,6 +92,20 @@ def send_invitation(
     return invitation, link, mailed
 
 
+def withdraw_invitation(
+    db: Session, ctx: WebContext, *, user: User, clinic_id: int, invitation_id: int
+) -> bool:
+    """Withdraw and commit an invitation, then mail the invitee that it was withdrawn through the job queue.
+
+    Returns whether the mail job was enqueued. A refused withdrawal raises before anything is logged or
+    mailed (see :func:`invitations.revoke`).
+    """
+    invitation = invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    message = messages.withdrawal_message(db, clinic=invitation.clinic, invitation=invitation)
+    db.commit()
+    return messages.send_queued(db, jobs=ctx.jobs, message=message)
+
+
 def record_and_send(
     db: Session, ctx: WebContext, *, user: User, clinic_id: int, patient_id: int, data: TreatmentCreate
 ) -> schemas.ClinicTreatmentOut:
@@ -184,10 +198,12 @@ def list_invitations(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[sch
     status_code=status.HTTP_204_NO_CONTENT,
     responses=ERRORS | REVOKE_ERRORS,
 )
-def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Withdraw a pending invitation (admins only); its link stops working at once. The record is kept."""
-    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
-    db.commit()
+def revoke_invitation(
+    clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Withdraw a pending invitation (admins only); its link stops working at once and the invitee is told
+    by e-mail that nothing was shared. The record is kept."""
+    withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -128,10 +128,11 @@ def invite(
 
 
 @router.post("/clinics/{clinic_id}/invitations/{invitation_id}/revoke")
-def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Withdraw a pending invitation (admins only) and return to the clinic's page."""
-    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
-    db.commit()
+def revoke_invitation(
+    clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Withdraw a pending invitation (admins only), e-mail the invitee, and return to the clinic's page."""
+    api.withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return _see_other(f"/clinics/{clinic_id}")
 
 
