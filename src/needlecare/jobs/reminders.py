@@ -6,9 +6,9 @@ user has not chosen one, the treatment's). It is recorded as a ``MailDelivery``
 keyed ``reminder:<treatment id>:<day>`` so it is mailed once, however often the scheduler runs. A day whose
 morning was missed (scheduler down) is still sent later the same local day, never on a later day.
 
-When the patient corrects a treatment (its date, its time zone or what its plan depends on), :func:`reschedule`
-keeps the recorded reminders in step: one reminder per local date, so a date that already had its mail does
-not get a second one, and every date of the corrected plan that has not had one yet still gets it.
+When a treatment is corrected (its date, its time zone or what its plan depends on), :func:`reschedule` keeps
+the recorded reminders in step: one reminder per local date, so a date that already had its mail does not get
+a second one, and every date of the corrected plan that has not had one yet still gets it.
 """
 
 from __future__ import annotations
