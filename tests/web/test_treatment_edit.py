@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from html.parser import HTMLParser
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +22,7 @@ from needlecare.web.context import WebContext
 
 from .clinic_setup import Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
 from .conftest import TREATMENT, api_signup, api_treatment, new_client, page_csrf
+from .forms import FormFields
 from .reminder_runs import record_reminders
 
 #: A complete, valid edit of conftest's TREATMENT: every field differs except the time zone.
@@ -30,46 +30,6 @@ EDIT = {
     "treated_on": "2026-11-18", "device": "rf", "depth_mm": "1.5", "passes": "2", "area": "neck",
     "skin_type": "4", "sensitive": "true", "rosacea": "true", "timezone": "Europe/Berlin", "notes": "",
 }  # fmt: skip
-
-
-class FormFields(HTMLParser):
-    """The values a browser would submit from the page's first ``method="post"`` form with an ``action``."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__()
-        self.action, self.inside = action, False
-        self.fields: dict[str, str] = {}
-        self.select: str | None = None
-        self.textarea: str | None = None
-        self.data_timezone = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("action") == self.action
-        if not self.inside:
-            return
-        name = a.get("name") or ""
-        if tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
-            self.fields[name] = a.get("value") or ""
-            self.data_timezone = self.data_timezone or "data-timezone" in a
-        elif tag == "select":
-            self.select = name
-        elif tag == "option" and self.select and "selected" in a:
-            self.fields[self.select] = a.get("value") or ""
-        elif tag == "textarea":
-            self.textarea = name
-            self.fields[name] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        self.select = None if tag == "select" else self.select
-        self.textarea = None if tag == "textarea" else self.textarea
-
-    def handle_data(self, data: str) -> None:
-        if self.inside and self.textarea:
-            self.fields[self.textarea] += data
 
 
 def form_of(client: TestClient, tid: int) -> FormFields:
@@ -318,7 +278,7 @@ def test_editing_only_the_notes_keeps_the_queued_reminder(client: TestClient, ct
         assert (row.key, row.body, row.status) == (key, body, mail.QUEUED)
 
 
-def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
+def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_not_on_the_patients_page(
     app: FastAPI, ctx: WebContext
 ) -> None:
     admin = signup(app, "admin@clinic.example")
@@ -327,7 +287,8 @@ def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
     tid = staff_treatment(admin, cid, patient, days_ago=1)
     with ctx.sessions() as db:
         message_body = db.scalars(select(ClinicMessage.body).where(ClinicMessage.treatment_id == tid)).one()
-    # Staff see the patient's record read-only: the edit page is as absent for them as for anyone else.
+    # The patient's own edit page is as absent for staff as for anyone else (staff correct a treatment their
+    # clinic recorded on the clinic's pages: test_clinic_treatment_edit.py).
     token = page_csrf(admin.client, "/treatments/new")
     assert admin.client.get(f"/treatments/{tid}/edit").status_code == 404
     r = admin.client.post(f"/treatments/{tid}/edit", data={**EDIT, "csrf_token": token})
@@ -351,3 +312,4 @@ def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
         assert event.user_id == patient.uid
         assert event.detail["recorded_by_clinic"] == cid
         assert event.detail["changes"]["device"] == ["pen", "rf"]
+        assert "edited_by" not in event.detail  # the patient's own correction
