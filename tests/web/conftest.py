@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -16,6 +17,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+from jobs.conftest import Sink, free_port, mail_settings
+from needlecare.mail import Mailer
 from needlecare.settings import Settings
 from needlecare.web.app import create_app
 from needlecare.web.context import WebContext
@@ -52,6 +55,20 @@ def app(settings: Settings) -> FastAPI:
 def ctx(app: FastAPI) -> WebContext:
     context: WebContext = app.state.ctx
     return context
+
+
+@pytest.fixture
+def smtp(ctx: WebContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
+    """A real SMTP server (aiosmtpd); the app's mail job sends through it."""
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setattr(ctx.jobs.ctx, "mailer", Mailer(mail_settings(port), ctx.settings.data_dir / "outbox"))
+    try:
+        yield sink
+    finally:
+        controller.stop()
 
 
 def new_client(app: FastAPI) -> TestClient:

@@ -4,39 +4,21 @@ with its ``.ics`` rebuilt from the treatment at send time, also after a failed f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from email.message import EmailMessage
 
-import pytest
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import select
 
-from jobs.conftest import Sink, free_port, mail_settings
+from jobs.conftest import Sink
 from needlecare.jobs.mail import message_id
 from needlecare.knowledge.plan import PLAN_DAYS
-from needlecare.mail import Mailer
 from needlecare.storage.models import MailDelivery, Treatment
 from needlecare.web.context import WebContext
 
 from .clinic_setup import CONTACT, create_clinic, join, signup, staff_treatment
 
 SUBJECT = "Your aftercare from Skin Studio"
-
-
-@pytest.fixture
-def smtp(ctx: WebContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
-    """A real SMTP server; the app's mail job sends through it."""
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setattr(ctx.jobs.ctx, "mailer", Mailer(mail_settings(port), ctx.settings.data_dir / "outbox"))
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 def _aftercare(sink: Sink) -> list[EmailMessage]:

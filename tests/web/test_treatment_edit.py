@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from html.parser import HTMLParser
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.jobs import mail
-from needlecare.jobs.reminders import due_reminders, reminder_key
+from needlecare.jobs.reminders import reminder_key
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import aftercare_plan, to_ics
 from needlecare.knowledge.treatment import TreatmentParams
@@ -23,54 +22,14 @@ from needlecare.web.context import WebContext
 
 from .clinic_setup import Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
 from .conftest import TREATMENT, api_signup, api_treatment, new_client, page_csrf
-
-BASE = "https://care.example.org"
+from .forms import FormFields
+from .reminder_runs import record_reminders
 
 #: A complete, valid edit of conftest's TREATMENT: every field differs except the time zone.
 EDIT = {
     "treated_on": "2026-11-18", "device": "rf", "depth_mm": "1.5", "passes": "2", "area": "neck",
     "skin_type": "4", "sensitive": "true", "rosacea": "true", "timezone": "Europe/Berlin", "notes": "",
 }  # fmt: skip
-
-
-class FormFields(HTMLParser):
-    """The values a browser would submit from the page's first ``method="post"`` form with an ``action``."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__()
-        self.action, self.inside = action, False
-        self.fields: dict[str, str] = {}
-        self.select: str | None = None
-        self.textarea: str | None = None
-        self.data_timezone = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("action") == self.action
-        if not self.inside:
-            return
-        name = a.get("name") or ""
-        if tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
-            self.fields[name] = a.get("value") or ""
-            self.data_timezone = self.data_timezone or "data-timezone" in a
-        elif tag == "select":
-            self.select = name
-        elif tag == "option" and self.select and "selected" in a:
-            self.fields[self.select] = a.get("value") or ""
-        elif tag == "textarea":
-            self.textarea = name
-            self.fields[name] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        self.select = None if tag == "select" else self.select
-        self.textarea = None if tag == "textarea" else self.textarea
-
-    def handle_data(self, data: str) -> None:
-        if self.inside and self.textarea:
-            self.fields[self.textarea] += data
 
 
 def form_of(client: TestClient, tid: int) -> FormFields:
@@ -265,22 +224,6 @@ def _member(client: TestClient, headers: dict[str, str]) -> Member:
     return Member(client, headers, me["id"], me["email"])
 
 
-def _at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
-
-
-def _record_reminders(ctx: WebContext, now: str, *, sent: bool) -> list[tuple[str, str]]:
-    """Run the reminder schedule at *now*; returns (key, body) of what it recorded, marked sent if *sent*."""
-    with ctx.sessions() as db:
-        rows = due_reminders(db, _at(now), hour=8, base_url=BASE)
-        out = [(row.key, row.body) for row in rows]
-        for row in rows:
-            if sent:
-                row.status, row.sent_at = mail.SENT, _at(now).replace(tzinfo=None)
-        db.commit()
-    return out
-
-
 def _edit_date(client: TestClient, tid: int, on: str) -> None:
     token = page_csrf(client, f"/treatments/{tid}/edit")
     r = client.post(f"/treatments/{tid}/edit", data={**form_of(client, tid).fields, "treated_on": on,
@@ -294,12 +237,12 @@ def test_a_later_date_mails_the_days_not_reached_yet_and_never_a_date_twice(
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")  # 20 Nov; reminders went out 20-23 Nov
     for date in ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"):
-        assert [k for k, _ in _record_reminders(ctx, f"{date}T09:00", sent=True)] == [
+        assert [k for k, _ in record_reminders(ctx, f"{date}T09:00", sent=True)] == [
             reminder_key(tid, (dt.date.fromisoformat(date) - dt.date(2026, 11, 20)).days)
         ]
     _edit_date(client, tid, "2026-11-22")  # the patient had it two days early
-    assert _record_reminders(ctx, "2026-11-23T10:00", sent=True) == []  # 23 Nov already had its mail
-    ((key, body),) = _record_reminders(ctx, "2026-11-24T09:00", sent=True)
+    assert record_reminders(ctx, "2026-11-23T10:00", sent=True) == []  # 23 Nov already had its mail
+    ((key, body),) = record_reminders(ctx, "2026-11-24T09:00", sent=True)
     assert key == reminder_key(tid, 2)
     assert "Today (2026-11-24) is day 2 after your treatment on 2026-11-22." in body
     with ctx.sessions() as db:
@@ -312,10 +255,10 @@ def test_a_later_date_mails_the_days_not_reached_yet_and_never_a_date_twice(
 def test_an_unsent_reminder_is_rewritten_for_the_new_date(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")
-    ((key, _),) = _record_reminders(ctx, "2026-11-23T09:00", sent=False)  # day 3, not mailed yet
+    ((key, _),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)  # day 3, not mailed yet
     assert key == reminder_key(tid, 3)
     _edit_date(client, tid, "2026-11-21")
-    ((key, body),) = _record_reminders(ctx, "2026-11-23T09:01", sent=False)
+    ((key, body),) = record_reminders(ctx, "2026-11-23T09:01", sent=False)
     assert key == reminder_key(tid, 2)
     assert "Today (2026-11-23) is day 2 after your treatment on 2026-11-21." in body
     with ctx.sessions() as db:
@@ -325,7 +268,7 @@ def test_an_unsent_reminder_is_rewritten_for_the_new_date(client: TestClient, ct
 def test_editing_only_the_notes_keeps_the_queued_reminder(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")
-    ((key, body),) = _record_reminders(ctx, "2026-11-23T09:00", sent=False)
+    ((key, body),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)
     token = page_csrf(client, f"/treatments/{tid}/edit")
     r = client.post(f"/treatments/{tid}/edit", data={**form_of(client, tid).fields, "notes": "itchy",
                                                      "csrf_token": token})  # fmt: skip
@@ -335,7 +278,7 @@ def test_editing_only_the_notes_keeps_the_queued_reminder(client: TestClient, ct
         assert (row.key, row.body, row.status) == (key, body, mail.QUEUED)
 
 
-def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
+def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_not_on_the_patients_page(
     app: FastAPI, ctx: WebContext
 ) -> None:
     admin = signup(app, "admin@clinic.example")
@@ -344,7 +287,8 @@ def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
     tid = staff_treatment(admin, cid, patient, days_ago=1)
     with ctx.sessions() as db:
         message_body = db.scalars(select(ClinicMessage.body).where(ClinicMessage.treatment_id == tid)).one()
-    # Staff see the patient's record read-only: the edit page is as absent for them as for anyone else.
+    # The patient's own edit page is as absent for staff as for anyone else (staff correct a treatment their
+    # clinic recorded on the clinic's pages: test_clinic_treatment_edit.py).
     token = page_csrf(admin.client, "/treatments/new")
     assert admin.client.get(f"/treatments/{tid}/edit").status_code == 404
     r = admin.client.post(f"/treatments/{tid}/edit", data={**EDIT, "csrf_token": token})
@@ -368,3 +312,4 @@ def test_the_patient_may_correct_a_clinic_recorded_treatment_staff_may_not(
         assert event.user_id == patient.uid
         assert event.detail["recorded_by_clinic"] == cid
         assert event.detail["changes"]["device"] == ["pen", "rf"]
+        assert "edited_by" not in event.detail  # the patient's own correction

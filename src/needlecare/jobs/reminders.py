@@ -6,9 +6,9 @@ user has not chosen one, the treatment's). It is recorded as a ``MailDelivery``
 keyed ``reminder:<treatment id>:<day>`` so it is mailed once, however often the scheduler runs. A day whose
 morning was missed (scheduler down) is still sent later the same local day, never on a later day.
 
-When the patient corrects a treatment, :func:`reschedule` keeps the recorded reminders in step: one reminder
-per local date, so a date that already had its mail does not get a second one, and every date of the
-corrected plan that has not had one yet still gets it.
+When a treatment is corrected (its date, its time zone or what its plan depends on), :func:`reschedule` keeps
+the recorded reminders in step: one reminder per local date, so a date that already had its mail does not get
+a second one, and every date of the corrected plan that has not had one yet still gets it.
 """
 
 from __future__ import annotations
@@ -33,31 +33,47 @@ def reminder_key(treatment_id: int, day: int) -> str:
     return f"reminder:{treatment_id}:{day}"
 
 
-def reschedule(db: Session, treatment_id: int, shift_days: int) -> None:
+def reminder_zone(user: User, treatment: Treatment) -> str:
+    """The IANA zone whose mornings a treatment's reminders follow: the user's, else the treatment's."""
+    return user.timezone or treatment.timezone
+
+
+def reschedule(db: Session, treatment: Treatment, *, old_on: dt.date, old_zone: str) -> None:
     """Bring a treatment's recorded reminders in line with its corrected values (the caller commits).
 
-    Reminders not sent yet (``queued`` or ``retrying``) hold text from the old values: they are deleted, and
-    :func:`due_reminders` records them again with the new text if they are still due. Reminders already sent
-    (or being sent, or dead) are kept as the record of what went out, re-keyed to the day number their local
-    date has under the new ``treated_on``, so that date is not mailed twice and the days not reached yet are
-    mailed when due; one whose date now falls outside the plan keeps a key no reminder will ever use.
+    Reminders not sent yet (``queued`` or ``retrying``) hold text and a due time from the old values: they
+    are deleted, and :func:`due_reminders` records them again with the new text, at the new zone's reminder
+    hour, if they are still due. Reminders already sent (or being sent, or dead) are kept as the record of
+    what went out, re-keyed to the day number their local date has under the new values, so that date is
+    not mailed twice and the days not reached yet are mailed when due; one whose date now falls outside the
+    plan keeps a key no reminder will ever use.
+
+    A reminder's local date is the date of its key (``treated_on + day``) in the zone it was sent in. A new
+    ``treated_on`` changes every day number by the same amount. A new zone moves each date by the days
+    between the dates the moment it went out (``sent_at``; ``claimed_at`` or ``created_at`` if it has not
+    gone out) has in the old and the new zone: a mail sent at 08:00 in Tokyo reached London at 23:00 the
+    evening before, so in London it was the previous date's mail. Should two reminders land on one date, the
+    older keeps it and the other is superseded.
 
     Parameters
     ----------
-    treatment_id
-        The corrected treatment.
-    shift_days
-        ``old treated_on - new treated_on`` in days (positive: the treatment moved earlier, so every date's
-        day number grows by this much); 0 when only other values changed.
+    treatment
+        The corrected treatment, already holding its new values.
+    old_on
+        Its ``treated_on`` before the correction.
+    old_zone
+        Its :func:`reminder_zone` before the correction (IANA name).
     """
-    prefix = f"reminder:{treatment_id}:"
+    prefix = f"reminder:{treatment.id}:"
     of_treatment = MailDelivery.key.startswith(prefix, autoescape=True)
     db.execute(
         delete(MailDelivery)
         .where(of_treatment, MailDelivery.status.in_((QUEUED, RETRYING)))
         .execution_options(synchronize_session="fetch")
     )
-    if shift_days == 0:
+    new_zone = reminder_zone(treatment.user, treatment)
+    shift_days = (old_on - treatment.treated_on).days
+    if shift_days == 0 and new_zone == old_zone:
         db.flush()
         return
     kept = [
@@ -68,13 +84,26 @@ def reschedule(db: Session, treatment_id: int, shift_days: int) -> None:
     for row, _ in kept:  # free every key first: the new keys may be held by other rows of this treatment
         row.key = f"reminder-moving:{row.id}"
     db.flush()
+    taken: set[int] = set()
     for row, day in kept:
-        moved = day + shift_days
-        in_plan = 0 <= moved <= PLAN_DAYS
+        moved = day + shift_days + _date_shift(_went_out(row), old_zone, new_zone)
+        in_plan = 0 <= moved <= PLAN_DAYS and moved not in taken
+        taken.add(moved)
         row.key = (
-            reminder_key(treatment_id, moved) if in_plan else f"reminder-superseded:{treatment_id}:{row.id}"
+            reminder_key(treatment.id, moved) if in_plan else f"reminder-superseded:{treatment.id}:{row.id}"
         )
     db.flush()
+
+
+def _went_out(row: MailDelivery) -> dt.datetime:
+    """When *row* was mailed (or, not sent, last claimed or recorded), timezone-aware."""
+    moment = row.sent_at or row.claimed_at or row.created_at
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+
+
+def _date_shift(moment: dt.datetime, old_zone: str, new_zone: str) -> int:
+    """Days between *moment*'s local date in *new_zone* and in *old_zone* (-2 to 2, usually -1 to 1)."""
+    return (moment.astimezone(zone(new_zone)).date() - moment.astimezone(zone(old_zone)).date()).days
 
 
 def reminder_text(treatment: Treatment, day: PlanDay, base_url: str) -> tuple[str, str]:
@@ -129,7 +158,7 @@ def due_reminders(db: Session, now: dt.datetime, *, hour: int, base_url: str) ->
     )
     candidates = []
     for treatment, user in db.execute(stmt):
-        tz = user.timezone or treatment.timezone
+        tz = reminder_zone(user, treatment)
         local = now.astimezone(zone(tz))
         day = (local.date() - treatment.treated_on).days
         if 0 <= day <= PLAN_DAYS and local.hour >= hour:

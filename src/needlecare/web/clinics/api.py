@@ -1,4 +1,5 @@
-"""JSON API for clinics under ``/api/v1/clinics``: clinics, invitations, patients, treatments, dashboard."""
+"""JSON API for clinics under ``/api/v1/clinics``: clinics, invitations, patients, treatments (record and
+correct), dashboard."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, ClinicMessage
 from needlecare.storage.models import User
-from needlecare.web.clinics import aftercare, dashboard, invitations, messages, patients, schemas, service
+from needlecare.web.clinics import (
+    aftercare,
+    corrections,
+    dashboard,
+    invitations,
+    messages,
+    patients,
+    schemas,
+    service,
+)
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.treatments.schemas import TreatmentCreate
+from needlecare.web.treatments import api as treatments_api
+from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
 router = APIRouter(prefix="/clinics", tags=["clinics"])
 
@@ -25,6 +36,13 @@ TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The invitation is for another e-mail address"},
     409: {"description": "Already a member"},
     410: {"description": "Expired, already used or withdrawn invitation"},
+}
+EDIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {
+        "description": "No such clinic or patient for this user, or no such treatment this clinic recorded"
+    },
+    422: {"description": "Invalid values, or a date after one of the patient's check-ins"},
 }
 REVOKE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The invitation was already accepted, has expired or was already withdrawn"},
@@ -90,6 +108,20 @@ def send_invitation(
     db.commit()
     mailed = messages.send_queued(db, jobs=ctx.jobs, message=message)
     return invitation, link, mailed
+
+
+def withdraw_invitation(
+    db: Session, ctx: WebContext, *, user: User, clinic_id: int, invitation_id: int
+) -> bool:
+    """Withdraw and commit an invitation, then mail the invitee that it was withdrawn through the job queue.
+
+    Returns whether the mail job was enqueued. A refused withdrawal raises before anything is logged or
+    mailed (see :func:`invitations.revoke`).
+    """
+    invitation = invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    message = messages.withdrawal_message(db, clinic=invitation.clinic, invitation=invitation)
+    db.commit()
+    return messages.send_queued(db, jobs=ctx.jobs, message=message)
 
 
 def record_and_send(
@@ -184,10 +216,12 @@ def list_invitations(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[sch
     status_code=status.HTTP_204_NO_CONTENT,
     responses=ERRORS | REVOKE_ERRORS,
 )
-def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Withdraw a pending invitation (admins only); its link stops working at once. The record is kept."""
-    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
-    db.commit()
+def revoke_invitation(
+    clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Withdraw a pending invitation (admins only); its link stops working at once and the invitee is told
+    by e-mail that nothing was shared. The record is kept."""
+    withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -217,6 +251,24 @@ def create_patient_treatment(
 ) -> schemas.ClinicTreatmentOut:
     """Record a treatment for a patient (staff only); aftercare with the .ics goes to the patient."""
     return record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body)
+
+
+@router.patch("/{clinic_id}/patients/{patient_id}/treatments/{treatment_id}", responses=EDIT_ERRORS)
+def update_patient_treatment(
+    clinic_id: RowId,
+    patient_id: RowId,
+    treatment_id: RowId,
+    body: TreatmentUpdate,
+    user: CurrentUser,
+    db: DbDep,
+) -> TreatmentDetail:
+    """Correct a treatment the clinic recorded for a patient (staff only): the fields sent change, with the
+    patient's day numbers, triage and reminders; the aftercare message stays as sent; audited."""
+    treatment = corrections.correct(
+        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=body
+    )
+    db.commit()
+    return treatments_api.detail(treatment)
 
 
 @router.get("/{clinic_id}/dashboard", responses=ERRORS)

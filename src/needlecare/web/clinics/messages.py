@@ -1,5 +1,6 @@
 """Outgoing clinic e-mail: each message is logged as a :class:`ClinicMessage` row and delivered after commit.
 
+An invitation an admin withdraws is followed by a short note to the invitee (:func:`withdrawal_message`).
 Every message goes through the mail job (:func:`needlecare.jobs.mail.queue_mail`, key
 ``clinic-message:<id>``): retried with backoff and never lost. An aftercare message names its treatment and
 the ``aftercare.ics`` attachment, which the job builds from the treatment when it sends the mail. The message
@@ -34,6 +35,29 @@ def invitation_message(
         to_email=invitation.email,
         kind="invitation",
         subject=f"{clinic.name} invites you to needlecare",
+        body=body,
+    )
+    db.add(message)
+    db.flush()
+    return message
+
+
+def withdrawal_message(db: Session, *, clinic: Clinic, invitation: ClinicInvitation) -> ClinicMessage:
+    """Log the e-mail telling the invitee that *clinic* withdrew *invitation* and that nothing was shared."""
+    body = (
+        f"Hello{' ' + invitation.display_name if invitation.display_name else ''},\n\n"
+        f"{clinic.name} has withdrawn the invitation to needlecare it sent to this address on "
+        f"{invitation.created_at:%d %b %Y}. The link in that e-mail no longer works.\n\n"
+        f"Nothing was shared: the invitation did not make you a member of {clinic.name} and gave the clinic "
+        "no access to any of your information.\n\n"
+        f"If you expected to join {clinic.name}, ask them for a new invitation. Otherwise there is nothing "
+        "you need to do.\n"
+    )
+    message = ClinicMessage(
+        clinic_id=clinic.id,
+        to_email=invitation.email,
+        kind="withdrawal",
+        subject=f"{clinic.name} withdrew its needlecare invitation",
         body=body,
     )
     db.add(message)

@@ -1,6 +1,6 @@
 """HTML pages for clinics: my clinics, a clinic's page (staff: invite, patients, pending invitations, which
-admins can withdraw; patient: leave), joining by invitation, recording a treatment for a patient, the
-dashboard and received aftercare."""
+admins can withdraw; patient: leave), joining by invitation, recording a treatment for a patient and
+correcting one the clinic recorded, the dashboard and received aftercare."""
 
 from __future__ import annotations
 
@@ -13,11 +13,20 @@ from starlette.responses import Response
 from needlecare.knowledge.evidence import URGENCY_ORDER
 from needlecare.storage.clinics import STAFF_ROLES
 from needlecare.storage.models import User
-from needlecare.web.clinics import aftercare, api, dashboard, invitations, patients, schemas, service
+from needlecare.web.clinics import (
+    aftercare,
+    api,
+    corrections,
+    dashboard,
+    invitations,
+    patients,
+    schemas,
+    service,
+)
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, RowId
 from needlecare.web.templating import render
-from needlecare.web.treatments.pages import FORM_CHOICES
-from needlecare.web.treatments.schemas import TreatmentCreate
+from needlecare.web.treatments.pages import FORM_CHOICES, form_values
+from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,10 +137,11 @@ def invite(
 
 
 @router.post("/clinics/{clinic_id}/invitations/{invitation_id}/revoke")
-def revoke_invitation(clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Withdraw a pending invitation (admins only) and return to the clinic's page."""
-    invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
-    db.commit()
+def revoke_invitation(
+    clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Withdraw a pending invitation (admins only), e-mail the invitee, and return to the clinic's page."""
+    api.withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return _see_other(f"/clinics/{clinic_id}")
 
 
@@ -176,7 +186,8 @@ def show_dashboard(
 def show_patient(
     request: Request, clinic_id: RowId, patient_id: RowId, user: CurrentUser, db: DbDep
 ) -> Response:
-    """A patient's treatments, check-ins and measurements, read-only (staff only)."""
+    """A patient's treatments, check-ins and measurements (staff only); those the clinic recorded can be
+    edited."""
     rec = patients.record(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
     clinic = service.membership(db, user=user, clinic_id=clinic_id).clinic
     return render(request, "clinic_patient.html", {"user": user, "clinic": clinic, "rec": rec})
@@ -209,3 +220,47 @@ def create_patient_treatment(
     """Record the treatment, send the aftercare and return to the dashboard."""
     api.record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=form)
     return _see_other(f"/clinics/{clinic_id}/dashboard")
+
+
+@router.get("/clinics/{clinic_id}/patients/{patient_id}/treatments/{treatment_id}/edit")
+def edit_patient_treatment(
+    request: Request, clinic_id: RowId, patient_id: RowId, treatment_id: RowId, user: CurrentUser, db: DbDep
+) -> Response:
+    """The treatment form filled with a treatment the clinic recorded for the patient (staff only)."""
+    treatment = corrections.recorded_treatment(
+        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id
+    )
+    member = service.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
+    context = {
+        "user": user,
+        "t": treatment,
+        "values": form_values(treatment),
+        "clinic": member.clinic,
+        "patient_url": f"/clinics/{clinic_id}/patients/{patient_id}",
+        "form_for": member.display_name or member.user.email,
+        "form_action": f"/clinics/{clinic_id}/patients/{patient_id}/treatments/{treatment_id}/edit",
+        **FORM_CHOICES,
+    }
+    return render(request, "clinic_treatment_edit.html", context)
+
+
+@router.post("/clinics/{clinic_id}/patients/{patient_id}/treatments/{treatment_id}/edit")
+def save_patient_treatment(
+    clinic_id: RowId,
+    patient_id: RowId,
+    treatment_id: RowId,
+    form: Annotated[TreatmentCreate, Form()],
+    user: CurrentUser,
+    db: DbDep,
+) -> Response:
+    """Save the corrected treatment and return to the patient's page.
+
+    Validated and applied like the patient's own edit form (every field replaced; invalid input: the same 422
+    page, nothing changed), through :func:`corrections.correct`.
+    """
+    data = TreatmentUpdate.model_validate(form.model_dump())
+    corrections.correct(
+        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
+    )
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}/patients/{patient_id}")

@@ -1,8 +1,9 @@
 """A clinic patient's record as staff see it: treatments with expected course, check-ins, photo measurements.
 
-Read-only, and only while the patient's membership is active (:func:`service.patient`). Staff get the photos'
-measurements (day, redness index), never the pictures themselves: a photo's own consent choice governs who
-sees the image.
+Only while the patient's membership is active (:func:`service.patient`); read-only except for the
+treatments the clinic recorded, which its staff may correct (:mod:`needlecare.web.clinics.corrections`).
+Staff get the photos' measurements (day, redness index), never the pictures themselves: a photo's own
+consent choice governs who sees the image.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from needlecare.storage.models import User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.checkins.schemas import CheckInPublic
-from needlecare.web.clinics import service
+from needlecare.web.clinics import corrections, service
 from needlecare.web.clinics.schemas import Measurement, PatientPublic, PatientRecord, PatientTreatment
 from needlecare.web.photos import service as photos
 from needlecare.web.timeline import service as timeline
@@ -24,6 +25,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
     """Everything staff of *clinic_id* may read about patient *patient_id*, newest treatment first."""
     member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     patient = member.user
+    recorded = corrections.recorded_ids(db, clinic_id=clinic_id, patient_id=patient.id)
     items = []
     for treatment in treatments.get_all(db, user=patient):
         measurements = [
@@ -45,6 +47,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
                 checkins=[CheckInPublic.model_validate(c) for c in checkins.get_all(db, treatment=treatment)],
                 measurements=measurements,
                 timeline=timeline.timeline(db, treatment=treatment),
+                recorded_here=treatment.id in recorded,
             )
         )
     return PatientRecord(

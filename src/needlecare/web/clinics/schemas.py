@@ -180,6 +180,11 @@ class PatientTreatment(BaseModel):
     checkins: list[CheckInPublic]
     measurements: list[Measurement]
     timeline: dict[str, Any]
+    recorded_here: bool = Field(
+        default=False,
+        description="This clinic recorded the treatment, so its staff may correct it "
+        "(PATCH /clinics/{clinic_id}/patients/{patient_id}/treatments/{treatment_id})",
+    )
 
 
 class PatientRecord(BaseModel):

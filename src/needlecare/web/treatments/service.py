@@ -12,18 +12,35 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from needlecare.jobs.reminders import reschedule
+from needlecare.jobs.reminders import reminder_zone, reschedule
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
+
+
+@dataclass(frozen=True)
+class StaffEditor:
+    """A clinic's staff member correcting a patient's treatment (see :func:`update`).
+
+    Attributes
+    ----------
+    staff_id
+        The staff member's user id.
+    clinic_id
+        The clinic they act for.
+    """
+
+    staff_id: int
+    clinic_id: int
 
 
 def get(db: Session, *, user: User, treatment_id: int) -> Treatment:
@@ -56,17 +73,22 @@ def recorded_by(db: Session, *, treatment: Treatment) -> Clinic | None:
     return db.scalars(stmt.order_by(ClinicMessage.id).limit(1)).one_or_none()
 
 
-def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treatment:
+def update(
+    db: Session, *, treatment: Treatment, data: TreatmentUpdate, editor: StaffEditor | None = None
+) -> Treatment:
     """Change only the fields that were sent, and everything derived from them.
 
-    Only the owner reaches this (callers look the treatment up with :func:`get`). That includes treatments a
-    clinic recorded for the patient: the row is the patient's own record, which they may also delete, so a
-    correction is theirs to make too; clinic staff have read-only access and cannot edit it. The clinic's
-    aftercare message stays as it was sent. Every change is written to the patient's audit trail
-    (``treatment_edited``: old and new values, and the recording clinic if there is one).
+    The owner reaches this with *editor* ``None`` (callers look the treatment up with :func:`get`), also for
+    a treatment a clinic recorded for them: the row is the patient's own record, which they may also delete,
+    so a correction is theirs to make too. The staff of the clinic that recorded it may correct it as well,
+    with *editor* naming them (callers look it up with
+    :func:`needlecare.web.clinics.corrections.recorded_treatment`). The clinic's aftercare message stays as
+    it was sent. Every change is written to the patient's audit trail (``treatment_edited``: old and new
+    values, the recording clinic if there is one, and ``edited_by`` / ``edited_by_clinic`` for a staff edit).
 
     A new ``treated_on`` re-numbers the photos' and check-ins' days and re-triages the check-ins; any change
-    to the plan's inputs re-schedules the reminders (:func:`needlecare.jobs.reminders.reschedule`).
+    to the plan's inputs or to the time zone re-schedules the reminders
+    (:func:`needlecare.jobs.reminders.reschedule`): they go out at the reminder hour of the new zone.
 
     Raises
     ------
@@ -74,7 +96,7 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
         The new date is after a check-in (check-ins start on the day of the treatment), or a check-in's
         triage refuses its new day number.
     """
-    old_on = treatment.treated_on
+    old_on, old_zone = treatment.treated_on, reminder_zone(treatment.user, treatment)
     sent = {
         key: value
         for key, value in data.model_dump(exclude_unset=True).items()
@@ -94,11 +116,13 @@ def update(db: Session, *, treatment: Treatment, data: TreatmentUpdate) -> Treat
     clinic = recorded_by(db, treatment=treatment)
     if clinic is not None:
         detail["recorded_by_clinic"] = clinic.id
+    if editor is not None:
+        detail |= {"edited_by": editor.staff_id, "edited_by_clinic": editor.clinic_id}
     for key, value in changes.items():
         setattr(treatment, key, value)
     db.add(AuditEvent(user_id=treatment.user_id, action="treatment_edited", detail=detail))
     if set(changes) - {"notes"}:  # the notes are not part of the plan or the reminders
-        reschedule(db, treatment.id, (old_on - new_on).days)
+        reschedule(db, treatment, old_on=old_on, old_zone=old_zone)
     db.flush()
     return treatment
 
@@ -115,7 +139,7 @@ def _redate(db: Session, *, treatment: Treatment, checkins: Sequence[CheckIn], n
         day = (checkin.checked_on - new_on).days
         if day < 0:
             raise UnprocessableError(
-                f"You have a check-in on {checkin.checked_on.isoformat()}, before {new_on.isoformat()}; "
+                f"There is a check-in on {checkin.checked_on.isoformat()}, before {new_on.isoformat()}; "
                 "check-ins start on the day of the treatment. Delete that check-in first or choose an "
                 "earlier date."
             )

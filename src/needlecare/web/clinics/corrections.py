@@ -1,0 +1,69 @@
+"""Staff corrections of a treatment their clinic recorded for a patient.
+
+A clinic's staff may correct a treatment of one of its current patients (:func:`service.patient`) only if
+their clinic recorded it (it sent the treatment's aftercare message): the patient consented to the staff
+*seeing* their data, so what the patient recorded themselves, or another clinic recorded, stays read-only
+to them. Anything else is simply not found (404), like every owner-scoped lookup. The correction itself is
+the patient's own :func:`needlecare.web.treatments.service.update` (new day numbers, triage, reminders),
+audited on the patient's trail with the staff member and clinic who made it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Exists, exists, select
+from sqlalchemy.orm import Session
+
+from needlecare.storage.clinics import ClinicMessage
+from needlecare.storage.models import Treatment, User
+from needlecare.web.clinics import service
+from needlecare.web.errors import one_or_not_found
+from needlecare.web.treatments import service as treatments
+from needlecare.web.treatments.schemas import TreatmentUpdate
+
+
+def _recorded_by_clinic(clinic_id: int) -> Exists:
+    """SQL condition: clinic *clinic_id* sent the aftercare message of the treatment in the query."""
+    return exists().where(
+        ClinicMessage.treatment_id == Treatment.id,
+        ClinicMessage.clinic_id == clinic_id,
+        ClinicMessage.kind == "aftercare",
+    )
+
+
+def recorded_ids(db: Session, *, clinic_id: int, patient_id: int) -> set[int]:
+    """Ids of the treatments of *patient_id* that clinic *clinic_id* recorded (call after a staff check)."""
+    stmt = select(Treatment.id).where(Treatment.user_id == patient_id, _recorded_by_clinic(clinic_id))
+    return set(db.scalars(stmt))
+
+
+def recorded_treatment(
+    db: Session, *, staff: User, clinic_id: int, patient_id: int, treatment_id: int
+) -> Treatment:
+    """Treatment *treatment_id* of a current patient, recorded by the clinic *staff* belong to.
+
+    Raises
+    ------
+    NotFoundError
+        *staff* is not an active member, the user is not an active patient of this clinic, or the treatment
+        is not theirs or was not recorded by this clinic.
+    ForbiddenError
+        *staff* is a patient member.
+    """
+    service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    stmt = select(Treatment).where(
+        Treatment.id == treatment_id, Treatment.user_id == patient_id, _recorded_by_clinic(clinic_id)
+    )
+    return one_or_not_found(db, stmt, f"No treatment {treatment_id} this clinic recorded for the patient.")
+
+
+def correct(
+    db: Session, *, staff: User, clinic_id: int, patient_id: int, treatment_id: int, data: TreatmentUpdate
+) -> Treatment:
+    """Change the fields sent of a treatment the clinic recorded, and what follows from them; audited with
+    *staff* as the editor. Raises like :func:`recorded_treatment` and
+    :func:`needlecare.web.treatments.service.update`."""
+    treatment = recorded_treatment(
+        db, staff=staff, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id
+    )
+    editor = treatments.StaffEditor(staff_id=staff.id, clinic_id=clinic_id)
+    return treatments.update(db, treatment=treatment, data=data, editor=editor)
