@@ -26,8 +26,10 @@ MIN_EYE_DISTANCE_PX = 40.0
 #: Head rotation beyond which regions are foreshortened and the light falls differently (degrees).
 MAX_YAW, MAX_PITCH, MAX_ROLL = 15.0, 15.0, 12.0
 #: JPEG colour (chroma DC) quantisation step, in 8-bit levels of a block's mean, from which compression
-#: alone can move the index by more than 0.01 OD_hb: measured on six faces, quality 75 (step 1.1) moved it
-#: by <= 0.0055, quality 60 (step 1.75) by up to 0.0175 (tests/analysis/test_ground_truth.py).
+#: alone can move the index by more than 0.01 OD_hb. Measured on six faces over six block alignments, after
+#: the loader has restored exact block means (imaging/jpeg_chroma.py): quality 75 (step 1.1) moved it by
+#: <= 0.0055; quality 60 (step 1.75) by 0.009 at most as the faces are, but by up to 0.017 at some block
+#: alignments and 0.023 on a small face (each block's own rounding, which no decoder can undo).
 COARSE_CHROMA_STEP = 1.5
 
 
