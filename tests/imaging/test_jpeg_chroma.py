@@ -218,3 +218,12 @@ def test_ycbcr_to_rgb_matches_libjpeg_within_one_level() -> None:
     ours = ycbcr_to_rgb(ycbcr_decode(data).astype(np.float32)).astype(int)
     assert np.abs(ours - libjpeg).max() <= 1
     assert (ours == libjpeg).mean() > 0.9
+
+
+def test_an_mpo_first_picture_is_restored_like_a_jpeg() -> None:
+    pixels = flat_blocks(seed=7)
+    second = Image.fromarray(np.ascontiguousarray(pixels[::-1]))
+    mpo = encode(Image.fromarray(pixels), "MPO", save_all=True, append_images=[second], quality=60)
+    loaded = load_photo(mpo)
+    assert any("exact block means" in note for note in loaded.notes)
+    np.testing.assert_array_equal(loaded.rgb, load_photo(encode(pixels, "JPEG", quality=60)).rgb)
