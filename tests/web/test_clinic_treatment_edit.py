@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from needlecare.jobs.reminders import reminder_key
 from needlecare.knowledge.triage import triage
@@ -70,6 +70,11 @@ def scene(app: FastAPI) -> Scene:
     return Scene(a, admin, doc, pat, tid, own_tid, b, b_admin, b_pat, b_tid)
 
 
+def _aftercare_of(tid: int) -> ColumnElement[bool]:
+    """SQL condition: the aftercare message of treatment *tid* (a correction adds a note of its own)."""
+    return and_(ClinicMessage.treatment_id == tid, ClinicMessage.kind == "aftercare")
+
+
 def _url(cid: int, patient: Member, tid: int) -> str:
     return f"/clinics/{cid}/patients/{patient.uid}/treatments/{tid}"
 
@@ -93,7 +98,7 @@ def test_staff_correct_through_the_api_and_everything_follows(scene: Scene, ctx:
     now = f"{today().isoformat()}T09:00"  # today's (day 3) reminder is recorded but not sent yet
     assert reminder_key(s.tid, 3) in [key for key, _ in record_reminders(ctx, now, sent=False)]
     with ctx.sessions() as db:
-        message = db.scalars(select(ClinicMessage.body).where(ClinicMessage.treatment_id == s.tid)).one()
+        message = db.scalars(select(ClinicMessage.body).where(_aftercare_of(s.tid))).one()
 
     new_on = treated - dt.timedelta(days=2)
     r = s.doc.client.patch(
@@ -122,9 +127,7 @@ def test_staff_correct_through_the_api_and_everything_follows(scene: Scene, ctx:
         assert photo.day == 4
         # the unsent reminder held the old day's text: withdrawn, and recorded again for day 5
         assert db.scalars(select(MailDelivery).where(MailDelivery.key == reminder_key(s.tid, 3))).all() == []
-        assert (
-            db.scalars(select(ClinicMessage.body).where(ClinicMessage.treatment_id == s.tid)).one() == message
-        )
+        assert db.scalars(select(ClinicMessage.body).where(_aftercare_of(s.tid))).one() == message
     again = dict(record_reminders(ctx, f"{today().isoformat()}T09:01", sent=False))
     assert f"is day 5 after your treatment on {new_on.isoformat()}." in again[reminder_key(s.tid, 5)]
 

@@ -8,7 +8,9 @@ morning was missed (scheduler down) is still sent later the same local day, neve
 
 When a treatment is corrected (its date, its time zone or what its plan depends on), :func:`reschedule` keeps
 the recorded reminders in step: one reminder per local date, so a date that already had its mail does not get
-a second one, and every date of the corrected plan that has not had one yet still gets it.
+a second one, and every date of the corrected plan that has not had one yet still gets it. When the user's own
+zone is set, changed or cleared, :func:`rezone` does the same for each of their treatments whose reminders now
+follow another zone.
 """
 
 from __future__ import annotations
@@ -93,6 +95,26 @@ def reschedule(db: Session, treatment: Treatment, *, old_on: dt.date, old_zone: 
             reminder_key(treatment.id, moved) if in_plan else f"reminder-superseded:{treatment.id}:{row.id}"
         )
     db.flush()
+
+
+def rezone(db: Session, user: User, *, old_timezone: str | None) -> None:
+    """Reschedule the reminders of *user*'s treatments after their own zone changed (the caller commits).
+
+    Each treatment whose :func:`reminder_zone` differs under ``user.timezone`` (already set to the new value)
+    from what it was under *old_timezone* goes through :func:`reschedule`; the others, e.g. a treatment in
+    the zone the user now chose, keep their reminders as they are.
+
+    Parameters
+    ----------
+    user
+        The user, already holding their new ``timezone`` (``None``: each treatment's zone).
+    old_timezone
+        Their ``timezone`` before the change.
+    """
+    for treatment in db.scalars(select(Treatment).where(Treatment.user_id == user.id).order_by(Treatment.id)):
+        old_zone = old_timezone or treatment.timezone
+        if reminder_zone(user, treatment) != old_zone:
+            reschedule(db, treatment, old_on=treatment.treated_on, old_zone=old_zone)
 
 
 def _went_out(row: MailDelivery) -> dt.datetime:

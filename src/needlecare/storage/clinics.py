@@ -98,7 +98,10 @@ class ClinicInvitation(Base):
 
 
 class ClinicMessage(Base):
-    """An e-mail the clinic sent (invitation or aftercare): what, to whom, and whether delivery worked.
+    """An e-mail the clinic sent: what, to whom, and whether delivery worked.
+
+    ``kind`` is ``invitation``, ``withdrawal`` (of an invitation), ``aftercare`` (with a treatment it
+    recorded) or ``correction`` (its staff corrected a treatment; to the patient).
 
     ``ics`` is the iCalendar attachment of an aftercare message (a copy for the record: the mail job
     regenerates it from the treatment). ``delivery_id`` is the message's row on the mail job; ``sent_at`` was

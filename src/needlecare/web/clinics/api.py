@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, ClinicMessage
-from needlecare.storage.models import User
+from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
     corrections,
@@ -122,6 +122,36 @@ def withdraw_invitation(
     message = messages.withdrawal_message(db, clinic=invitation.clinic, invitation=invitation)
     db.commit()
     return messages.send_queued(db, jobs=ctx.jobs, message=message)
+
+
+def correct_and_notify(
+    db: Session,
+    ctx: WebContext,
+    *,
+    user: User,
+    clinic_id: int,
+    patient_id: int,
+    treatment_id: int,
+    data: TreatmentUpdate,
+) -> Treatment:
+    """Correct and commit a treatment the clinic recorded, then mail the patient what changed on the job.
+
+    A correction that changes nothing mails nobody; a refused one raises before anything is changed, logged
+    or mailed (see :func:`corrections.correct`).
+    """
+    treatment, note = corrections.correct(
+        db,
+        staff=user,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        treatment_id=treatment_id,
+        data=data,
+        base_url=ctx.settings.base_url,
+    )
+    db.commit()
+    if note is not None:
+        messages.send_queued(db, jobs=ctx.jobs, message=note)
+    return treatment
 
 
 def record_and_send(
@@ -261,13 +291,14 @@ def update_patient_treatment(
     body: TreatmentUpdate,
     user: CurrentUser,
     db: DbDep,
+    ctx: CtxDep,
 ) -> TreatmentDetail:
     """Correct a treatment the clinic recorded for a patient (staff only): the fields sent change, with the
-    patient's day numbers, triage and reminders; the aftercare message stays as sent; audited."""
-    treatment = corrections.correct(
-        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=body
+    patient's day numbers, triage and reminders; the aftercare message stays as sent; audited; the patient is
+    mailed which fields changed (nothing if none did)."""
+    treatment = correct_and_notify(
+        db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=body
     )
-    db.commit()
     return treatments_api.detail(treatment)
 
 

@@ -1,6 +1,8 @@
 """Outgoing clinic e-mail: each message is logged as a :class:`ClinicMessage` row and delivered after commit.
 
-An invitation an admin withdraws is followed by a short note to the invitee (:func:`withdrawal_message`).
+An invitation an admin withdraws is followed by a short note to the invitee (:func:`withdrawal_message`), and
+a treatment the clinic's staff corrected by a note to the patient saying what changed
+(:func:`correction_message`).
 Every message goes through the mail job (:func:`needlecare.jobs.mail.queue_mail`, key
 ``clinic-message:<id>``): retried with backoff and never lost. An aftercare message names its treatment and
 the ``aftercare.ics`` attachment, which the job builds from the treatment when it sends the mail. The message
@@ -14,7 +16,9 @@ from sqlalchemy.orm import Session
 from needlecare.jobs.attachments import AFTERCARE_ICS
 from needlecare.jobs.mail import queue_mail
 from needlecare.jobs.queue import JobQueue
-from needlecare.storage.clinics import Clinic, ClinicInvitation, ClinicMessage
+from needlecare.storage.clinics import Clinic, ClinicInvitation, ClinicMembership, ClinicMessage
+from needlecare.storage.models import Treatment
+from needlecare.web.treatments.labels import change_lines, long_date
 
 ROLE_WORDS = {"admin": "an admin", "clinician": "a clinician", "patient": "a patient"}
 
@@ -59,6 +63,63 @@ def withdrawal_message(db: Session, *, clinic: Clinic, invitation: ClinicInvitat
         kind="withdrawal",
         subject=f"{clinic.name} withdrew its needlecare invitation",
         body=body,
+    )
+    db.add(message)
+    db.flush()
+    return message
+
+
+def correction_message(
+    db: Session,
+    *,
+    member: ClinicMembership,
+    treatment: Treatment,
+    changes: dict[str, tuple[object, object]],
+    link: str,
+) -> ClinicMessage:
+    """Log the e-mail telling a patient that the clinic corrected *treatment* (holding its new values).
+
+    Parameters
+    ----------
+    member
+        The patient's membership in the clinic that corrected it (their name there, the clinic).
+    changes
+        ``{field: (old value, new value)}`` of the correction, as
+        :func:`needlecare.web.treatments.service.changes` returned it; not empty.
+    link
+        Absolute URL of the treatment's page.
+    """
+    clinic = member.clinic
+    follows = (
+        "Your day-by-day aftercare plan, its calendar and your daily reminders now follow the corrected "
+        f"values. The aftercare e-mail {clinic.name} sent you earlier was written with the values from "
+        "before; the treatment's page shows the corrected plan."
+        if set(changes) - {"notes"}
+        else "Your aftercare plan and your daily reminders do not depend on the notes and stay as they were."
+    )
+    body = "\n".join(
+        [
+            f"Hello{' ' + member.display_name if member.display_name else ''},",
+            "",
+            f"{clinic.name} corrected the record of your microneedling treatment in needlecare:",
+            "",
+            *(f"  - {line}" for line in change_lines(changes)),
+            "",
+            follows,
+            "",
+            f"See the corrected treatment and today's aftercare:\n{link}",
+            "",
+            f"If something in the correction looks wrong, please contact {clinic.name}.",
+        ]
+    )
+    message = ClinicMessage(
+        clinic_id=clinic.id,
+        recipient_id=treatment.user_id,
+        treatment_id=treatment.id,
+        to_email=member.user.email,
+        kind="correction",
+        subject=f"{clinic.name} corrected your treatment of {long_date(treatment.treated_on)}",
+        body=body + "\n",
     )
     db.add(message)
     db.flush()

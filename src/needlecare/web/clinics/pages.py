@@ -252,15 +252,15 @@ def save_patient_treatment(
     form: Annotated[TreatmentCreate, Form()],
     user: CurrentUser,
     db: DbDep,
+    ctx: CtxDep,
 ) -> Response:
     """Save the corrected treatment and return to the patient's page.
 
     Validated and applied like the patient's own edit form (every field replaced; invalid input: the same 422
-    page, nothing changed), through :func:`corrections.correct`.
+    page, nothing changed), through :func:`api.correct_and_notify` (the patient is mailed what changed).
     """
     data = TreatmentUpdate.model_validate(form.model_dump())
-    corrections.correct(
-        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
+    api.correct_and_notify(
+        db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
     )
-    db.commit()
     return _see_other(f"/clinics/{clinic_id}/patients/{patient_id}")

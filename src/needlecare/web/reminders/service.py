@@ -9,6 +9,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from needlecare.jobs.reminders import rezone
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.plan import aftercare_plan, to_ics, zone
 from needlecare.storage.models import Treatment, User
@@ -43,15 +44,21 @@ def user_by_token(db: Session, token: str) -> User:
 
 
 def update(db: Session, user: User, *, timezone: str | None, reminders_enabled: bool) -> None:
-    """Set the user's reminder time zone (``None``/empty: each treatment's) and whether mails are sent."""
+    """Set the user's reminder time zone (``None``/empty: each treatment's) and whether mails are sent.
+
+    A new zone re-schedules the recorded reminders of every treatment whose reminders it moves
+    (:func:`needlecare.jobs.reminders.rezone`), in the caller's transaction: one not sent yet goes out at the
+    reminder hour of the new zone, and a local date that already had its mail gets no second one.
+    """
     timezone = (timezone or "").strip() or None
     if timezone is not None:
         try:
             zone(timezone)
         except InvalidInputError as exc:
             raise UnprocessableError(str(exc)) from None
-    user.timezone = timezone
+    old_timezone, user.timezone = user.timezone, timezone
     user.reminders_enabled = reminders_enabled
+    rezone(db, user, old_timezone=old_timezone)
     db.flush()
 
 

@@ -14,11 +14,19 @@ from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
-from needlecare.web.treatments import api, course, schemas, service
+from needlecare.web.treatments import api, course, labels, schemas, service
 
 router = APIRouter(include_in_schema=False)
 
-FORM_CHOICES = {"devices": DEVICES, "areas": AREAS, "max_depth": MAX_DEPTH_MM, "max_passes": MAX_PASSES}
+FORM_CHOICES = {
+    "devices": DEVICES,
+    "areas": AREAS,
+    "max_depth": MAX_DEPTH_MM,
+    "max_passes": MAX_PASSES,
+    "device_names": labels.DEVICE_NAMES,
+    "skin_types": labels.SKIN_TYPES,
+    "flags": labels.FLAGS,
+}
 
 #: The depth field's step in mm; a stored depth off this grid is shown with ``step="any"`` so it can be kept.
 DEPTH_STEP_MM = 0.05

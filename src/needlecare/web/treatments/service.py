@@ -73,6 +73,24 @@ def recorded_by(db: Session, *, treatment: Treatment) -> Clinic | None:
     return db.scalars(stmt.order_by(ClinicMessage.id).limit(1)).one_or_none()
 
 
+def changes(treatment: Treatment, data: TreatmentUpdate) -> dict[str, tuple[Any, Any]]:
+    """What :func:`update` with *data* changes on *treatment*: ``{field: (old value, new value)}``.
+
+    Only the fields sent count, and of those only the ones whose value differs; ``null`` is a value only for
+    ``notes`` (it removes them), for the other fields it means "unchanged".
+    """
+    sent = {
+        key: value
+        for key, value in data.model_dump(exclude_unset=True).items()
+        if value is not None or key == "notes"
+    }
+    return {
+        key: (getattr(treatment, key), value)
+        for key, value in sent.items()
+        if getattr(treatment, key) != value
+    }
+
+
 def update(
     db: Session, *, treatment: Treatment, data: TreatmentUpdate, editor: StaffEditor | None = None
 ) -> Treatment:
@@ -97,31 +115,26 @@ def update(
         triage refuses its new day number.
     """
     old_on, old_zone = treatment.treated_on, reminder_zone(treatment.user, treatment)
-    sent = {
-        key: value
-        for key, value in data.model_dump(exclude_unset=True).items()
-        if value is not None or key == "notes"
-    }
-    changes = {key: value for key, value in sent.items() if getattr(treatment, key) != value}
-    if not changes:
+    changed = changes(treatment, data)
+    if not changed:
         return treatment
-    new_on: dt.date = changes.get("treated_on", old_on)
+    new_on: dt.date = changed["treated_on"][1] if "treated_on" in changed else old_on
     checkins = db.scalars(select(CheckIn).where(CheckIn.treatment_id == treatment.id)).all()
     if new_on != old_on:
         _redate(db, treatment=treatment, checkins=checkins, new_on=new_on)
     detail: dict[str, Any] = {
         "treatment_id": treatment.id,
-        "changes": {key: [_plain(getattr(treatment, key)), _plain(value)] for key, value in changes.items()},
+        "changes": {key: [_plain(old), _plain(new)] for key, (old, new) in changed.items()},
     }
     clinic = recorded_by(db, treatment=treatment)
     if clinic is not None:
         detail["recorded_by_clinic"] = clinic.id
     if editor is not None:
         detail |= {"edited_by": editor.staff_id, "edited_by_clinic": editor.clinic_id}
-    for key, value in changes.items():
+    for key, (_, value) in changed.items():
         setattr(treatment, key, value)
     db.add(AuditEvent(user_id=treatment.user_id, action="treatment_edited", detail=detail))
-    if set(changes) - {"notes"}:  # the notes are not part of the plan or the reminders
+    if set(changed) - {"notes"}:  # the notes are not part of the plan or the reminders
         reschedule(db, treatment, old_on=old_on, old_zone=old_zone)
     db.flush()
     return treatment
