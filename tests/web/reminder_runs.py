@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from needlecare.jobs import mail
 from needlecare.jobs.reminders import due_reminders
+from needlecare.storage.models import MailDelivery
 from needlecare.web.context import WebContext
 
 #: Base of the links in reminder mails.
@@ -28,3 +31,14 @@ def record_reminders(ctx: WebContext, now: str, *, sent: bool) -> list[tuple[str
                 row.status, row.sent_at = mail.SENT, at(now).replace(tzinfo=None)
         db.commit()
     return out
+
+
+def mail_keys(ctx: WebContext) -> dict[str, str]:
+    """Key and status of every recorded mail."""
+    with ctx.sessions() as db:
+        return {row.key: row.status for row in db.scalars(select(MailDelivery))}
+
+
+def morning(date: str, day: int) -> str:
+    """The line of a reminder for *day* on local *date* of the tests' treatment of 20 November 2026."""
+    return f"Today ({date}) is day {day} after your treatment on 2026-11-20."

@@ -5,31 +5,19 @@ hour, and a local date that already had its mail is not mailed twice."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.jobs.reminders import reminder_key
-from needlecare.storage.models import MailDelivery
 from needlecare.web.context import WebContext
 
 from .conftest import api_signup, api_treatment, new_client, page_csrf
-from .reminder_runs import record_reminders
+from .reminder_runs import mail_keys, morning, record_reminders
 
 
 def _set_my_zone(client: TestClient, headers: dict[str, str], zone: str | None) -> None:
     r = client.put("/api/v1/reminders", json={"timezone": zone}, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["timezone"] == zone
-
-
-def _keys(ctx: WebContext) -> dict[str, str]:
-    """Key and status of every recorded mail."""
-    with ctx.sessions() as db:
-        return {row.key: row.status for row in db.scalars(select(MailDelivery))}
-
-
-def _morning(date: str, day: int) -> str:
-    return f"Today ({date}) is day {day} after your treatment on 2026-11-20."
 
 
 def test_an_unsent_reminder_moves_to_the_morning_of_the_zone_the_patient_sets(
@@ -40,12 +28,12 @@ def test_an_unsent_reminder_moves_to_the_morning_of_the_zone_the_patient_sets(
     ((key, _),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)  # 09:00 in UTC: day 3 is due
     assert key == reminder_key(tid, 3)
     _set_my_zone(client, headers, "America/New_York")  # UTC-5 in November
-    assert _keys(ctx) == {}  # recorded for UTC's morning: withdrawn
+    assert mail_keys(ctx) == {}  # recorded for UTC's morning: withdrawn
     assert record_reminders(ctx, "2026-11-23T09:01", sent=False) == []  # 04:01 in New York
     assert record_reminders(ctx, "2026-11-23T12:59", sent=False) == []  # 07:59
     ((key, body),) = record_reminders(ctx, "2026-11-23T13:00", sent=False)  # 08:00 in New York
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
+    assert morning("2026-11-23", 3) in body
     assert record_reminders(ctx, "2026-11-23T20:00", sent=False) == []  # once
 
 
@@ -58,12 +46,12 @@ def test_a_date_that_had_its_mail_is_not_mailed_again_in_the_zone_the_patient_se
     assert key == reminder_key(tid, 2)
     # In Tokyo that mail arrived at 01:30 on 23 Nov: 23 Nov (day 3) had its mail, 24 Nov has not.
     _set_my_zone(client, headers, "Asia/Tokyo")
-    assert _keys(ctx) == {reminder_key(tid, 3): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 3): "sent"}
     assert record_reminders(ctx, "2026-11-23T00:30", sent=True) == []  # 09:30 on 23 Nov in Tokyo
     assert record_reminders(ctx, "2026-11-23T14:59", sent=True) == []  # 23:59
     ((key, body),) = record_reminders(ctx, "2026-11-23T23:00", sent=True)  # 08:00 on 24 Nov
     assert key == reminder_key(tid, 4)
-    assert _morning("2026-11-24", 4) in body
+    assert morning("2026-11-24", 4) in body
 
 
 def test_changing_and_clearing_the_patients_zone_move_the_reminders(
@@ -79,22 +67,22 @@ def test_changing_and_clearing_the_patients_zone_move_the_reminders(
 
     # London -> New York: day 1's mail (08:00 London) reached New York at 03:00 on 21 Nov, still day 1
     _set_my_zone(client, headers, "America/New_York")
-    assert _keys(ctx) == {reminder_key(tid, 1): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 1): "sent"}
     assert record_reminders(ctx, "2026-11-22T12:59", sent=True) == []  # 07:59 in New York
     ((key, body),) = record_reminders(ctx, "2026-11-22T13:00", sent=True)  # 08:00 on 22 Nov
     assert key == reminder_key(tid, 2)
-    assert _morning("2026-11-22", 2) in body
+    assert morning("2026-11-22", 2) in body
 
     # Cleared: the treatment's zone again. 13:00 UTC on 22 Nov was 22:00 on 22 Nov in Tokyo: still day 2,
     # and 08:00 London on 21 Nov was 17:00 on 21 Nov in Tokyo: still day 1.
     _set_my_zone(client, headers, None)
-    assert _keys(ctx) == {reminder_key(tid, 1): "sent", reminder_key(tid, 2): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 1): "sent", reminder_key(tid, 2): "sent"}
     assert record_reminders(ctx, "2026-11-22T15:00", sent=True) == []  # 00:00 on 23 Nov in Tokyo
     ((key, body),) = record_reminders(ctx, "2026-11-22T23:00", sent=True)  # 08:00 on 23 Nov in Tokyo
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
-    assert set(_keys(ctx).values()) == {"sent"}
-    assert len(_keys(ctx)) == 3
+    assert morning("2026-11-23", 3) in body
+    assert set(mail_keys(ctx).values()) == {"sent"}
+    assert len(mail_keys(ctx)) == 3
 
 
 def test_clearing_the_zone_moves_a_sent_reminder_to_the_date_it_reached_in_the_treatments_zone(
@@ -107,11 +95,11 @@ def test_clearing_the_zone_moves_a_sent_reminder_to_the_date_it_reached_in_the_t
     assert key == reminder_key(tid, 2)
     # In Tokyo that mail arrived at 08:30 on 23 Nov: 23 Nov (day 3) had its mail, 22 Nov is in the past.
     _set_my_zone(client, headers, None)
-    assert _keys(ctx) == {reminder_key(tid, 3): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 3): "sent"}
     assert record_reminders(ctx, "2026-11-23T00:00", sent=True) == []  # 09:00 on 23 Nov in Tokyo
     ((key, body),) = record_reminders(ctx, "2026-11-23T23:00", sent=True)  # 08:00 on 24 Nov
     assert key == reminder_key(tid, 4)
-    assert _morning("2026-11-24", 4) in body
+    assert morning("2026-11-24", 4) in body
 
 
 def test_only_treatments_whose_reminder_zone_changes_are_rescheduled(
@@ -126,13 +114,13 @@ def test_only_treatments_whose_reminder_zone_changes_are_rescheduled(
     assert recorded == [reminder_key(t, 3) for t in (utc, new_york, other_tid)]  # 08:00 in New York
 
     _set_my_zone(client, headers, "America/New_York")  # moves the UTC treatment's reminders only
-    assert _keys(ctx) == {reminder_key(new_york, 3): "queued", reminder_key(other_tid, 3): "queued"}
+    assert mail_keys(ctx) == {reminder_key(new_york, 3): "queued", reminder_key(other_tid, 3): "queued"}
     ((key, _),) = record_reminders(ctx, "2026-11-23T13:01", sent=False)  # 08:01 in New York
     assert key == reminder_key(utc, 3)
 
     _set_my_zone(client, headers, "America/New_York")  # saved again unchanged: nothing moves
-    assert len(_keys(ctx)) == 3
-    assert set(_keys(ctx).values()) == {"queued"}
+    assert len(mail_keys(ctx)) == 3
+    assert set(mail_keys(ctx).values()) == {"queued"}
 
 
 def test_the_reminders_page_moves_them_and_a_refused_zone_moves_nothing(
@@ -141,7 +129,7 @@ def test_the_reminders_page_moves_them_and_a_refused_zone_moves_nothing(
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")
     record_reminders(ctx, "2026-11-23T09:00", sent=False)
-    before = _keys(ctx)
+    before = mail_keys(ctx)
     assert before == {reminder_key(tid, 3): "queued"}
 
     r = client.put("/api/v1/reminders", json={"timezone": "Mars/Olympus"}, headers=headers)
@@ -151,12 +139,12 @@ def test_the_reminders_page_moves_them_and_a_refused_zone_moves_nothing(
         "/reminders", data={"csrf_token": token, "timezone": "Mars/Olympus", "reminders_enabled": "true"}
     )
     assert r.status_code == 422
-    assert _keys(ctx) == before
+    assert mail_keys(ctx) == before
 
     data = {"csrf_token": token, "timezone": "Asia/Tokyo", "reminders_enabled": "true"}
     r = client.post("/reminders", data=data)
     assert (r.status_code, r.headers["location"]) == (303, "/reminders?saved=1")
-    assert _keys(ctx) == {}  # 09:00 UTC was 18:00 in Tokyo: day 3's mail is recorded again for Tokyo
+    assert mail_keys(ctx) == {}  # 09:00 UTC was 18:00 in Tokyo: day 3's mail is recorded again for Tokyo
     ((key, body),) = record_reminders(ctx, "2026-11-23T09:01", sent=False)
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
+    assert morning("2026-11-23", 3) in body

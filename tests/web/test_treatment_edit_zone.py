@@ -3,15 +3,13 @@ what already went out counts for the local date it reached in the new zone (one 
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.jobs.reminders import reminder_key
-from needlecare.storage.models import MailDelivery
 from needlecare.web.context import WebContext
 
 from .conftest import api_signup, api_treatment
-from .reminder_runs import record_reminders
+from .reminder_runs import mail_keys, morning, record_reminders
 
 
 def _set_zone(client: TestClient, headers: dict[str, str], tid: int, zone: str) -> None:
@@ -20,28 +18,18 @@ def _set_zone(client: TestClient, headers: dict[str, str], tid: int, zone: str) 
     assert r.json()["timezone"] == zone
 
 
-def _keys(ctx: WebContext) -> dict[str, str]:
-    """Key and status of every recorded reminder."""
-    with ctx.sessions() as db:
-        return {row.key: row.status for row in db.scalars(select(MailDelivery))}
-
-
-def _morning(date: str, day: int) -> str:
-    return f"Today ({date}) is day {day} after your treatment on 2026-11-20."
-
-
-def test_an_unsent_reminder_moves_to_the_new_zones_morning(client: TestClient, ctx: WebContext) -> None:
+def test_an_unsent_reminder_moves_to_the_new_zonesmorning(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="UTC")  # 20 Nov
     ((key, _),) = record_reminders(ctx, "2026-11-23T09:00", sent=False)  # 09:00 in UTC: day 3 is due
     assert key == reminder_key(tid, 3)
     _set_zone(client, headers, tid, "America/New_York")  # UTC-5 in November
-    assert _keys(ctx) == {}  # the reminder recorded for the old zone's morning is withdrawn
+    assert mail_keys(ctx) == {}  # the reminder recorded for the old zone's morning is withdrawn
     assert record_reminders(ctx, "2026-11-23T09:01", sent=False) == []  # 04:01 in New York
     assert record_reminders(ctx, "2026-11-23T12:59", sent=False) == []  # 07:59
     ((key, body),) = record_reminders(ctx, "2026-11-23T13:00", sent=False)  # 08:00 in New York
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
+    assert morning("2026-11-23", 3) in body
 
 
 def test_sent_reminders_count_for_the_date_they_reached_in_the_new_zone(
@@ -61,11 +49,11 @@ def test_sent_reminders_count_for_the_date_they_reached_in_the_new_zone(
     assert record_reminders(ctx, "2026-11-23T07:59", sent=True) == []
     ((key, body),) = record_reminders(ctx, "2026-11-23T08:00", sent=True)
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
+    assert morning("2026-11-23", 3) in body
     assert record_reminders(ctx, "2026-11-23T20:00", sent=True) == []  # once
     ((key, _),) = record_reminders(ctx, "2026-11-24T08:00", sent=True)
     assert key == reminder_key(tid, 4)
-    keys = _keys(ctx)
+    keys = mail_keys(ctx)
     assert set(keys.values()) == {"sent"}
     assert {k for k in keys if k.startswith("reminder:")} == {reminder_key(tid, d) for d in range(5)}
     assert sum(k.startswith(f"reminder-superseded:{tid}:") for k in keys) == 1  # Tokyo's day 0: 19 Nov here
@@ -81,11 +69,11 @@ def test_a_date_that_had_its_mail_in_the_new_zone_gets_no_second_one(
     assert key == reminder_key(tid, 2)
     # In Tokyo that mail arrived at 01:30 on 23 Nov: 23 Nov (day 3) had its mail, 24 Nov has not.
     _set_zone(client, headers, tid, "Asia/Tokyo")
-    assert _keys(ctx) == {reminder_key(tid, 3): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 3): "sent"}
     assert record_reminders(ctx, "2026-11-23T00:30", sent=True) == []  # 09:30 on 23 Nov in Tokyo
     ((key, body),) = record_reminders(ctx, "2026-11-23T23:00", sent=True)  # 08:00 on 24 Nov
     assert key == reminder_key(tid, 4)
-    assert _morning("2026-11-24", 4) in body
+    assert morning("2026-11-24", 4) in body
 
 
 def test_two_mails_that_reached_one_date_keep_one_key(client: TestClient, ctx: WebContext) -> None:
@@ -96,14 +84,14 @@ def test_two_mails_that_reached_one_date_keep_one_key(client: TestClient, ctx: W
     assert (late, next_morning) == (reminder_key(tid, 2), reminder_key(tid, 3))
     # In London both went out on 22 Nov (14:00 and 23:30): that date is day 2, and 23 Nov is still open.
     _set_zone(client, headers, tid, "Europe/London")
-    keys = _keys(ctx)
+    keys = mail_keys(ctx)
     assert reminder_key(tid, 2) in keys
     assert reminder_key(tid, 3) not in keys
     assert sum(k.startswith(f"reminder-superseded:{tid}:") for k in keys) == 1
     assert len(keys) == 2
     ((key, body),) = record_reminders(ctx, "2026-11-23T08:00", sent=True)
     assert key == reminder_key(tid, 3)
-    assert _morning("2026-11-23", 3) in body
+    assert morning("2026-11-23", 3) in body
 
 
 def test_reminders_in_the_patients_own_zone_do_not_move(client: TestClient, ctx: WebContext) -> None:
@@ -114,7 +102,7 @@ def test_reminders_in_the_patients_own_zone_do_not_move(client: TestClient, ctx:
     ((key, _),) = record_reminders(ctx, "2026-11-22T23:30", sent=True)  # 23:30 in London: day 2
     assert key == reminder_key(tid, 2)
     _set_zone(client, headers, tid, "America/New_York")  # the treatment's zone; mails follow London's
-    assert _keys(ctx) == {reminder_key(tid, 2): "sent"}
+    assert mail_keys(ctx) == {reminder_key(tid, 2): "sent"}
     assert record_reminders(ctx, "2026-11-23T07:59", sent=True) == []
     ((key, _),) = record_reminders(ctx, "2026-11-23T08:00", sent=True)  # 08:00 in London, 03:00 in New York
     assert key == reminder_key(tid, 3)

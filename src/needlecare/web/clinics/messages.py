@@ -23,33 +23,45 @@ from needlecare.web.treatments.labels import change_lines, long_date
 ROLE_WORDS = {"admin": "an admin", "clinician": "a clinician", "patient": "a patient"}
 
 
-def invitation_message(
-    db: Session, *, clinic: Clinic, invitation: ClinicInvitation, link: str
-) -> ClinicMessage:
-    """Log the invitation e-mail for *invitation* (the link is its only credential)."""
-    body = (
-        f"Hello{' ' + invitation.display_name if invitation.display_name else ''},\n\n"
-        f"{clinic.name} invites you to join them on needlecare as {ROLE_WORDS[invitation.role]}.\n\n"
-        f"Open this link to accept (log in or sign up with this e-mail address first):\n{link}\n\n"
-        f"The link works once and expires on {invitation.expires_at:%d %b %Y %H:%M} UTC.\n"
-        "If you did not expect this, ignore this e-mail.\n"
-    )
-    message = ClinicMessage(
-        clinic_id=clinic.id,
-        to_email=invitation.email,
-        kind="invitation",
-        subject=f"{clinic.name} invites you to needlecare",
-        body=body,
-    )
+def _hello(name: str | None) -> str:
+    """The greeting line: "Hello NAME," or "Hello,"."""
+    return f"Hello{' ' + name if name else ''},"
+
+
+def _log(db: Session, message: ClinicMessage) -> ClinicMessage:
+    """Add *message* to the session and give it its id."""
     db.add(message)
     db.flush()
     return message
 
 
+def invitation_message(
+    db: Session, *, clinic: Clinic, invitation: ClinicInvitation, link: str
+) -> ClinicMessage:
+    """Log the invitation e-mail for *invitation* (the link is its only credential)."""
+    body = (
+        f"{_hello(invitation.display_name)}\n\n"
+        f"{clinic.name} invites you to join them on needlecare as {ROLE_WORDS[invitation.role]}.\n\n"
+        f"Open this link to accept (log in or sign up with this e-mail address first):\n{link}\n\n"
+        f"The link works once and expires on {invitation.expires_at:%d %b %Y %H:%M} UTC.\n"
+        "If you did not expect this, ignore this e-mail.\n"
+    )
+    return _log(
+        db,
+        ClinicMessage(
+            clinic_id=clinic.id,
+            to_email=invitation.email,
+            kind="invitation",
+            subject=f"{clinic.name} invites you to needlecare",
+            body=body,
+        ),
+    )
+
+
 def withdrawal_message(db: Session, *, clinic: Clinic, invitation: ClinicInvitation) -> ClinicMessage:
     """Log the e-mail telling the invitee that *clinic* withdrew *invitation* and that nothing was shared."""
     body = (
-        f"Hello{' ' + invitation.display_name if invitation.display_name else ''},\n\n"
+        f"{_hello(invitation.display_name)}\n\n"
         f"{clinic.name} has withdrawn the invitation to needlecare it sent to this address on "
         f"{invitation.created_at:%d %b %Y}. The link in that e-mail no longer works.\n\n"
         f"Nothing was shared: the invitation did not make you a member of {clinic.name} and gave the clinic "
@@ -57,16 +69,16 @@ def withdrawal_message(db: Session, *, clinic: Clinic, invitation: ClinicInvitat
         f"If you expected to join {clinic.name}, ask them for a new invitation. Otherwise there is nothing "
         "you need to do.\n"
     )
-    message = ClinicMessage(
-        clinic_id=clinic.id,
-        to_email=invitation.email,
-        kind="withdrawal",
-        subject=f"{clinic.name} withdrew its needlecare invitation",
-        body=body,
+    return _log(
+        db,
+        ClinicMessage(
+            clinic_id=clinic.id,
+            to_email=invitation.email,
+            kind="withdrawal",
+            subject=f"{clinic.name} withdrew its needlecare invitation",
+            body=body,
+        ),
     )
-    db.add(message)
-    db.flush()
-    return message
 
 
 def correction_message(
@@ -99,7 +111,7 @@ def correction_message(
     )
     body = "\n".join(
         [
-            f"Hello{' ' + member.display_name if member.display_name else ''},",
+            _hello(member.display_name),
             "",
             f"{clinic.name} corrected the record of your microneedling treatment in needlecare:",
             "",
@@ -112,18 +124,18 @@ def correction_message(
             f"If something in the correction looks wrong, please contact {clinic.name}.",
         ]
     )
-    message = ClinicMessage(
-        clinic_id=clinic.id,
-        recipient_id=treatment.user_id,
-        treatment_id=treatment.id,
-        to_email=member.user.email,
-        kind="correction",
-        subject=f"{clinic.name} corrected your treatment of {long_date(treatment.treated_on)}",
-        body=body + "\n",
+    return _log(
+        db,
+        ClinicMessage(
+            clinic_id=clinic.id,
+            recipient_id=treatment.user_id,
+            treatment_id=treatment.id,
+            to_email=member.user.email,
+            kind="correction",
+            subject=f"{clinic.name} corrected your treatment of {long_date(treatment.treated_on)}",
+            body=body + "\n",
+        ),
     )
-    db.add(message)
-    db.flush()
-    return message
 
 
 def queue(db: Session, *, message: ClinicMessage) -> int:
