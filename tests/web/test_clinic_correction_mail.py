@@ -236,3 +236,24 @@ def test_no_mail_for_a_refused_or_unchanged_correction_or_the_patients_own_edit(
     assert _logged(ctx) == 0
     with ctx.sessions() as db:
         assert db.scalar(select(func.count()).select_from(MailDelivery)) == sent
+
+
+def test_the_patient_keeps_the_correction_note_in_the_app(scene: Scene, ctx: WebContext) -> None:
+    s = scene
+    assert _patch(s.doc, s.cid, s.pat, s.tid, {"depth_mm": 1.5}) == 200
+    listed = s.pat.client.get("/api/v1/clinics/aftercare", headers=s.pat.headers).json()
+    assert [m["kind"] for m in listed] == ["correction", "aftercare"]  # newest first
+    note = listed[0]
+    assert note["subject"] == "Skin Studio corrected your treatment of 20 November 2026"
+    assert "Needle depth: 1 mm → 1.5 mm" in note["body"]
+    assert note["treatment_id"] == s.tid
+    page = s.pat.client.get("/clinics")
+    assert f'href="/clinics/aftercare/{note["id"]}"' in page.text
+    assert '<span class="tag">correction</span>' in page.text
+    shown = s.pat.client.get(f"/clinics/aftercare/{note['id']}")
+    assert shown.status_code == 200
+    assert "Needle depth: 1 mm → 1.5 mm" in shown.text
+    assert "Add the corrected plan to my calendar" in shown.text
+    # Staff see it in their clinic, not in their own inbox; nobody else can open it.
+    assert s.doc.client.get(f"/clinics/aftercare/{note['id']}").status_code == 404
+    assert s.doc.client.get("/api/v1/clinics/aftercare", headers=s.doc.headers).json() == []

@@ -96,19 +96,25 @@ def record_treatment(
     return treatment, message
 
 
+#: Kinds of clinic message a patient keeps in the app: the aftercare instructions and the notes telling them
+#: that the clinic corrected their treatment.
+PATIENT_KINDS = ("aftercare", "correction")
+
+
 def received(db: Session, *, user: User) -> Sequence[ClinicMessage]:
-    """Aftercare messages sent to *user*, newest first (theirs to keep, also after leaving the clinic)."""
+    """Aftercare messages and correction notes sent to *user*, newest first (theirs to keep, also after
+    leaving the clinic)."""
     stmt = select(ClinicMessage).where(
-        ClinicMessage.recipient_id == user.id, ClinicMessage.kind == "aftercare"
+        ClinicMessage.recipient_id == user.id, ClinicMessage.kind.in_(PATIENT_KINDS)
     )
     return db.scalars(stmt.order_by(ClinicMessage.id.desc())).all()
 
 
 def get_received(db: Session, *, user: User, message_id: int) -> ClinicMessage:
-    """One aftercare message sent to *user*; :class:`NotFoundError` otherwise."""
+    """One aftercare message or correction note sent to *user*; :class:`NotFoundError` otherwise."""
     stmt = select(ClinicMessage).where(
         ClinicMessage.id == message_id,
         ClinicMessage.recipient_id == user.id,
-        ClinicMessage.kind == "aftercare",
+        ClinicMessage.kind.in_(PATIENT_KINDS),
     )
     return one_or_not_found(db, stmt, f"No message {message_id}.")

@@ -78,7 +78,7 @@ def invitation_public(invitation: ClinicInvitation) -> schemas.InvitationPublic:
 
 
 def message_public(message: ClinicMessage) -> schemas.AftercareMessage:
-    """API view of an aftercare message with its clinic's name and emergency contact."""
+    """API view of an aftercare message or correction note with its clinic's name and emergency contact."""
     return schemas.AftercareMessage(
         id=message.id,
         clinic_id=message.clinic_id,
@@ -89,6 +89,7 @@ def message_public(message: ClinicMessage) -> schemas.AftercareMessage:
         body=message.body,
         created_at=message.created_at,
         sent_at=message.delivered_at,
+        kind=message.kind,
     )
 
 
@@ -184,7 +185,7 @@ def create_clinic(body: schemas.ClinicCreate, user: CurrentUser, db: DbDep) -> s
 
 @router.get("/aftercare")
 def list_aftercare(user: CurrentUser, db: DbDep) -> list[schemas.AftercareMessage]:
-    """Aftercare instructions clinics sent to the caller, newest first."""
+    """Aftercare instructions clinics sent to the caller, and their notes of corrections, newest first."""
     return [message_public(m) for m in aftercare.received(db, user=user)]
 
 

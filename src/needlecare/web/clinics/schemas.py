@@ -109,7 +109,8 @@ class PatientPublic(BaseModel):
 
 
 class AftercareMessage(BaseModel):
-    """Aftercare instructions a clinic sent for one treatment (plain-text body)."""
+    """Aftercare instructions a clinic sent for one treatment, or its note that it corrected the treatment
+    (``kind``: "aftercare" or "correction"; plain-text body)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -122,6 +123,7 @@ class AftercareMessage(BaseModel):
     body: str
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    kind: str = "aftercare"
 
 
 class ClinicTreatmentOut(BaseModel):
