@@ -5,28 +5,18 @@ unsubscribe headers whose link works in the web app."""
 
 from __future__ import annotations
 
-import datetime as dt
-import email
-import email.policy
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from needlecare.cli import newsletter as newsletter_cli
-from needlecare.cli.main import app
 from needlecare.mail import ONE_CLICK
 from needlecare.settings import Settings
-from needlecare.storage.db import make_engine, make_sessionmaker
-from needlecare.storage.migrate import upgrade
-from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.app import create_app
 from needlecare.web.newsletter import service
@@ -34,88 +24,25 @@ from needlecare.web.newsletter.tokens import NewsletterTokens
 
 from .conftest import new_client
 from .live import free_port
+from .newsletter_install import (
+    CONFIRMED,
+    ISSUE,
+    PUBLIC,
+    SECRET,
+    SUBSCRIPTIONS,
+    Install,
+    newsletter_install,
+    run,
+    send,
+)
 from .test_newsletter import Sink
-
-PUBLIC = "https://care.example.org"
-SECRET = "s" * 48
-ISSUE = "# Week 2\n\nGentle cleansing only.\nNo retinol yet.\n\nSee you next week.\n"
-
-#: The seeded subscriptions: two confirmed, one pending, one unsubscribed.
-SUBSCRIPTIONS = {
-    "ann@example.org": "confirmed",
-    "bob@example.org": "confirmed",
-    "carl@example.org": "pending",
-    "dora@example.org": "unsubscribed",
-}
-CONFIRMED = sorted(a for a, s in SUBSCRIPTIONS.items() if s == "confirmed")
-
-
-@dataclass
-class Install:
-    """A self-hosted install as the CLI sees it: data directory, database, issue file."""
-
-    data_dir: Path
-    sessions: sessionmaker[Session]
-    issue: Path
-
-    def deliveries(self) -> list[MailDelivery]:
-        with self.sessions() as db:
-            return list(db.scalars(select(MailDelivery).order_by(MailDelivery.id)))
-
-    def outbox(self) -> list[EmailMessage]:
-        out = []
-        for path in sorted((self.data_dir / "outbox").glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            out.append(message)
-        return out
 
 
 @pytest.fixture
 def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Install]:
     """Environment of `needlecare serve` pointing at a migrated SQLite database with four subscriptions."""
-    data_dir = tmp_path / "data"
-    url = f"sqlite:///{data_dir / 'needlecare.db'}"
-    for name in list(os.environ):
-        if name.startswith(("NEEDLECARE_", "DATABASE_URL")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NEEDLECARE_ENVIRONMENT", "test")
-    monkeypatch.setenv("NEEDLECARE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("NEEDLECARE_SECRET_KEY", SECRET)
-    monkeypatch.setenv("NEEDLECARE_PUBLIC_URL", PUBLIC)
-    data_dir.mkdir()
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
-    with sessions() as db:
-        for i, (address, status) in enumerate(SUBSCRIPTIONS.items()):
-            db.add(
-                NewsletterSubscription(
-                    email=address,
-                    status=status,
-                    confirm_nonce=f"nonce{i}",
-                    unsubscribe_key=f"key{i}",
-                    consent_version=service.CONSENT_VERSION,
-                    requested_at=now,
-                    consented_at=now if status != "pending" else None,
-                    unsubscribed_at=now if status == "unsubscribed" else None,
-                )
-            )
-        db.commit()
-    issue = tmp_path / "issue.md"
-    issue.write_text(ISSUE, encoding="utf-8")
-    yield Install(data_dir, sessions, issue)
-    engine.dispose()
-
-
-def run(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(app, ["newsletter", *args], input=stdin)
-
-
-def send(install: Install, *extra: str, subject: str = "Week 2 tips") -> Result:
-    return run("send", "--subject", subject, *extra, str(install.issue))
+    with newsletter_install(tmp_path, monkeypatch) as installed:
+        yield installed
 
 
 def one_error_line(result: Result) -> str:
