@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from typer.testing import Result
 
 from needlecare.cli import newsletter as newsletter_cli
 from needlecare.mail import ONE_CLICK
 from needlecare.settings import Settings
+from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.app import create_app
 from needlecare.web.newsletter import service
@@ -135,6 +137,27 @@ def test_a_rerun_after_a_crash_sends_only_what_is_missing(install: Install) -> N
     assert result.stdout.rstrip().endswith("queued 1 mails (and 1 left unsent by an earlier run); 2 sent")
     assert sorted((r.to_address, r.status) for r in install.deliveries()) == [(a, "sent") for a in CONFIRMED]
     assert sorted(str(m["To"]) for m in install.outbox()) == CONFIRMED
+
+
+def test_each_batch_is_handed_to_the_job_before_the_next_is_recorded(
+    install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list is sent (and its progress shown) while it is recorded, not after all of it is."""
+    sent_before: dict[str, int] = {}
+    record = service.queue_issue_mail
+
+    def counting(
+        db: Session, nl: service.Newsletter, base: str, sub: NewsletterSubscription, *issue: str
+    ) -> tuple[MailDelivery, bool]:
+        sent_before[sub.email] = len(install.outbox())
+        return record(db, nl, base, sub, *issue)
+
+    monkeypatch.setattr(service, "queue_issue_mail", counting)
+    monkeypatch.setattr(newsletter_cli, "BATCH", 1)
+    result = send(install, "--yes")
+    assert result.exit_code == 0, result.output
+    assert sent_before == {address: i for i, address in enumerate(CONFIRMED)}
+    assert result.stdout.rstrip().endswith("queued 2 mails; 2 sent")
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_sent(install: Install) -> None:
