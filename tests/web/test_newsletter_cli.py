@@ -160,6 +160,44 @@ def test_each_batch_is_handed_to_the_job_before_the_next_is_recorded(
     assert result.stdout.rstrip().endswith("queued 2 mails; 2 sent")
 
 
+def test_mails_refused_in_process_are_one_line_each_and_a_rerun_sends_them_once(
+    install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEEDLECARE_SMTP_BACKEND", "smtp")
+    monkeypatch.setenv("NEEDLECARE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(free_port()))  # nothing listens there
+    result = send(install, "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    *failures, last = result.stderr.splitlines()
+    assert len(failures) == len(CONFIRMED)
+    for line in failures:
+        assert line.startswith("needlecare: in-process job send_mail(")
+        assert "MailError: SMTP delivery via 127.0.0.1:" in line
+    assert last.startswith(f"needlecare: {len(CONFIRMED)} mails could not be sent now")
+    assert {r.status for r in install.deliveries()} == {"retrying"}
+
+    sink = Sink()  # the SMTP server is back: running the command again sends them
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(controller.port))
+        again = send(install, "--yes")
+        assert again.exit_code == 0, again.output
+        assert (
+            send(install, "--yes")
+            .stdout.rstrip()
+            .endswith("every confirmed subscriber already has this issue")
+        )
+    finally:
+        controller.stop()
+    assert again.stdout.rstrip().endswith(
+        f"queued 0 mails (and {len(CONFIRMED)} left unsent by an earlier run); {len(CONFIRMED)} sent"
+    )
+    assert sorted(rcpt for rcpts, _ in sink.received for rcpt in rcpts) == CONFIRMED
+    assert {r.status for r in install.deliveries()} == {"sent"}
+
+
 def test_without_yes_and_without_a_terminal_nothing_is_sent(install: Install) -> None:
     result = send(install)
     assert result.exit_code == 2

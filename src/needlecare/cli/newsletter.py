@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from needlecare.cli.jobs import _queue
+from needlecare.cli.logs import one_line_logs
 from needlecare.cli.progress import Advance, progress
 from needlecare.cli.web import _settings
 
@@ -279,7 +280,8 @@ def send(
         if not typer.confirm(f"Send '{subject}' to {count} subscribers?", default=False):
             raise _fail("not sent", 1)
     try:
-        recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
+        with one_line_logs():  # a mail that fails in-process is one line, not a traceback
+            recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
     again = ok + failed - recorded
