@@ -175,6 +175,7 @@ def test_mails_refused_in_process_are_one_line_each_and_a_rerun_sends_them_once(
         assert line.startswith("needlecare: in-process job send_mail(")
         assert "MailError: SMTP delivery via 127.0.0.1:" in line
     assert last.startswith(f"needlecare: {len(CONFIRMED)} mails could not be sent now")
+    assert "(`needlecare serve`, `needlecare jobs tick`)" in last
     assert {r.status for r in install.deliveries()} == {"retrying"}
 
     sink = Sink()  # the SMTP server is back: running the command again sends them

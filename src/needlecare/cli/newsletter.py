@@ -289,9 +289,14 @@ def send(
     where = "sent" if queue.in_process else "handed to the workers"
     typer.echo(f"queued {recorded} mails{note}; {ok} {where}")
     if failed:
+        what, scheduler = (
+            ("sent", "`needlecare serve`")
+            if queue.in_process
+            else ("handed to the workers", "`needlecare worker --scheduler`")
+        )
         raise _fail(
-            f"{failed} mails could not be sent now; they stay on the mail job and are retried by the "
-            "scheduler (`needlecare serve`, `needlecare jobs tick`) or by running this command again",
+            f"{failed} mails could not be {what} now; they stay on the mail job and are retried by the "
+            f"scheduler ({scheduler}, `needlecare jobs tick`) or by running this command again",
             1,
         )
 
