@@ -8,7 +8,6 @@ refuses for a while is retried by the queue and gets the mail once; on a termina
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from needlecare.jobs.dead import dead_messages
 from needlecare.jobs.queue import JobQueue
 from needlecare.mail import ONE_CLICK
 from web.newsletter_install import PUBLIC, Install, newsletter_install, send
-from web.terminal import ESCAPE, plain, run_needlecare
+from web.terminal import ESCAPE, finished_bar, plain, run_needlecare
 
 from .conftest import REDIS_URL, Sink, free_port, job_settings, make_queue, settle, start, wait_for
 
@@ -175,7 +174,7 @@ def test_on_a_terminal_queueing_shows_a_bar_then_the_workers_send(
     out = run_needlecare(args, terminals=("stderr",))
     assert out.returncode == 0, out.stderr
     assert ESCAPE.search(out.stderr), out.stderr
-    assert re.search(rf"^queueing +━+ +{N}/{N} +100%", plain(out.stderr), re.MULTILINE), plain(out.stderr)
+    assert finished_bar("queueing", N).search(plain(out.stderr)), plain(out.stderr)
     assert out.stdout.rstrip().endswith(f"queued {N} mails; {N} handed to the workers")
     assert ESCAPE.search(out.stdout) is None
     assert waiting(queue) == N

@@ -1,4 +1,4 @@
-"""Run the ``needlecare`` console script with stdout and/or stderr on a pseudo-terminal (the rest to files).
+"""Run the ``needlecare`` console script with stdout and/or stderr on pseudo-terminals (the rest to files).
 
 A pseudo-terminal is what an operator's shell gives the command, so ``isatty()`` and Rich see a terminal
 exactly as in real use; a file stands for ``> log`` or a pipe.
@@ -42,6 +42,12 @@ def plain(text: str) -> str:
     return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
 
 
+def finished_bar(label: str, total: int) -> re.Pattern[str]:
+    """A progress bar's line when all is done, in :func:`plain` text: *label*, the bar (``━`` or, without
+    UTF-8, ``-``), ``total/total`` and ``100%``."""
+    return re.compile(rf"^{re.escape(label)} +\S+ +{total}/{total} +100%", re.MULTILINE)
+
+
 def _drain(master: int, into: bytearray) -> None:
     while True:
         try:
@@ -60,10 +66,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_needlecare(
-    args: list[str], *, terminals: Collection[str], env: dict[str, str] | None = None, timeout_s: float = 120
+    args: list[str],
+    *,
+    terminals: Collection[str] = (),
+    screen: bool = False,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
 ) -> Output:
-    """Run ``needlecare ARGS`` with stdin from ``/dev/null``; the streams named in *terminals* (``"stdout"``,
-    ``"stderr"``) each on its own 100-column pseudo-terminal, the others to files."""
+    """Run ``needlecare ARGS`` (stdin from ``/dev/null``) and collect what it wrote.
+
+    Parameters
+    ----------
+    terminals
+        The streams (``"stdout"``, ``"stderr"``) each on its own 100-column pseudo-terminal; the others go
+        to files.
+    screen
+        Both streams on one pseudo-terminal, as in an operator's shell: :attr:`Output.stdout` is everything it
+        showed, :attr:`Output.stderr` is empty.
+    """
     environment = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", **(env or {})}
     names = ("stdout", "stderr")
     with ExitStack() as stack:
@@ -71,7 +91,9 @@ def run_needlecare(
         masters: dict[str, int] = {}
         try:
             for name in names:
-                if name in terminals:
+                if screen and name == "stderr":
+                    ends[name] = ends["stdout"]
+                elif screen or name in terminals:
                     masters[name], ends[name] = os.openpty()
                     stack.callback(os.close, masters[name])
                 else:
@@ -84,9 +106,8 @@ def run_needlecare(
                 env=environment,
             )
         finally:  # only the command holds the terminals now: reading them ends when it exits
-            for end in ends.values():
-                if isinstance(end, int):
-                    os.close(end)
+            for end in {end for end in ends.values() if isinstance(end, int)}:
+                os.close(end)
         stack.callback(_stop, proc)
         captured = {name: bytearray() for name in masters}
         readers = [
@@ -97,11 +118,12 @@ def run_needlecare(
         proc.wait(timeout_s)
         for reader in readers:
             reader.join(timeout_s)
-        text = {}
-        for name in names:
-            end = ends[name]
-            if isinstance(end, int):
+        text = dict.fromkeys(names, "")
+        for name, end in ends.items():
+            if name in masters:
                 data = bytes(captured[name])
+            elif isinstance(end, int):  # stderr on the screen: read with stdout
+                continue
             else:
                 end.seek(0)
                 data = end.read()

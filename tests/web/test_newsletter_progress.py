@@ -13,10 +13,10 @@ import pytest
 
 from .live import free_port
 from .newsletter_install import CONFIRMED, Install, newsletter_install
-from .terminal import ESCAPE, FORCING, plain, run_needlecare
+from .terminal import ESCAPE, FORCING, finished_bar, plain, run_needlecare
 
 #: The bar's last state: description, bar, mails done of all, percentage.
-DONE = re.compile(rf"^sending +━+ +{len(CONFIRMED)}/{len(CONFIRMED)} +100%", re.MULTILINE)
+DONE = finished_bar("sending", len(CONFIRMED))
 SUMMARY = f"queued {len(CONFIRMED)} mails; {len(CONFIRMED)} sent"
 
 
@@ -41,6 +41,18 @@ def test_on_a_terminal_stderr_shows_the_bar_and_stdout_stays_plain(
     assert "Traceback" not in out.stderr
     assert ESCAPE.search(out.stdout) is None
     assert out.stdout.rstrip().endswith(SUMMARY)
+    assert sorted(str(m["To"]) for m in install.outbox()) == CONFIRMED
+
+
+def test_on_one_screen_the_summary_comes_after_the_bar(install: Install) -> None:
+    """As in an operator's shell: the preview, the bar (erased when done), then the summary line."""
+    out = run_needlecare(send(install), screen=True)
+    assert out.returncode == 0, out.stdout
+    shown = plain(out.stdout)
+    done = DONE.search(shown)
+    assert done is not None, out.stdout
+    assert shown.index("Preview:") < done.start()
+    assert shown.rstrip().splitlines()[-1] == SUMMARY
     assert sorted(str(m["To"]) for m in install.outbox()) == CONFIRMED
 
 
