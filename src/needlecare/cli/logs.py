@@ -18,12 +18,13 @@ class OneLineHandler(logging.Handler):
     """Writes each record to stderr as ``needlecare: <message> (<exception type>: <reason>)``."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Print *record* on one line: the exception as type and message, whitespace collapsed."""
         try:
             line = f"needlecare: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
                 exc = record.exc_info[1]
-                reason = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                line += f" ({' '.join(reason.split())})"
+                reason = " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
+                line += f" ({reason})"
             sys.stderr.write(line + "\n")  # not click.echo: it bypasses a progress bar's redirection
             sys.stderr.flush()
         except Exception:
@@ -31,11 +32,17 @@ class OneLineHandler(logging.Handler):
 
 
 @contextmanager
-def one_line_logs(name: str = "needlecare", level: int = logging.WARNING) -> Iterator[None]:
-    """While the block runs, records of logger *name* (and its children) at *level* and above are printed by
-    :class:`OneLineHandler` only (not passed on to the root logger's handlers)."""
-    logger = logging.getLogger(name)
-    handler = OneLineHandler(level)
+def one_line_logs() -> Iterator[None]:
+    """While the block runs, the ``needlecare`` loggers' warnings and errors go to :class:`OneLineHandler`.
+
+    Yields
+    ------
+    None
+        Inside the block the records are not passed on to the root logger (nor to Python's last-resort
+        handler); afterwards logging is as it was.
+    """
+    logger = logging.getLogger("needlecare")
+    handler = OneLineHandler(logging.WARNING)
     saved = logger.propagate
     logger.addHandler(handler)
     logger.propagate = False
