@@ -20,7 +20,9 @@ from needlecare.jobs import mail
 from needlecare.jobs.dead import dead_messages
 from needlecare.jobs.queue import JobQueue
 from needlecare.mail import ONE_CLICK
-from web.newsletter_install import PUBLIC, Install, newsletter_install, send
+from needlecare.storage.newsletter import NewsletterSubscription
+from needlecare.web.newsletter.tokens import NewsletterTokens
+from web.newsletter_install import PUBLIC, SECRET, Install, newsletter_install, send
 from web.terminal import ESCAPE, finished_bar, plain, run_needlecare
 
 from .conftest import REDIS_URL, Sink, free_port, job_settings, make_queue, settle, start, wait_for
@@ -74,13 +76,18 @@ def ok(result: Result, last_line: str) -> None:
 
 
 def check_received(sink: Sink, install: Install) -> None:
-    """Exactly one mail per confirmed subscriber, each with the one-click link recorded for it."""
+    """Exactly one mail per confirmed subscriber, each with the one-click link that unsubscribes just them."""
     assert sorted(str(m["To"]) for m in sink.received) == CONFIRMED
     rows = {row.to_address: row for row in install.deliveries()}
+    tokens = NewsletterTokens(SECRET, 3600)
     for message in sink.received:
         row = rows[str(message["To"])]
         assert row.unsubscribe_url is not None
         assert row.unsubscribe_url.startswith(f"{PUBLIC}/newsletter/unsubscribe/")
+        claim = tokens.read_unsubscribe(row.unsubscribe_url.rsplit("/", 1)[1])
+        with install.sessions() as db:
+            sub = db.get_one(NewsletterSubscription, claim.sid)
+            assert (sub.email, claim.value) == (row.to_address, sub.unsubscribe_key)
         assert message["List-Unsubscribe"] == f"<{row.unsubscribe_url}>"
         assert message["List-Unsubscribe-Post"] == ONE_CLICK
         assert f"Unsubscribe with one click: {row.unsubscribe_url}" in message.get_content()
