@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from needlecare.cli.main import app
 from needlecare.imaging.errors import ERROR_CODES
+from web.terminal import finished_bar, plain, run_needlecare
 
 REGIONS = {"forehead", "nose", "left_cheek", "right_cheek", "chin"}
 
@@ -151,3 +152,38 @@ def test_without_json_a_bad_photo_is_one_line_on_stderr(
     assert process.returncode == 1
     (line,) = process.stderr.splitlines()
     assert line.startswith(f"error: {photos[name]}: {code}: ")
+
+
+def _two_non_photos(tmp_path: Path) -> list[str]:
+    paths = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for path in paths:
+        path.write_text("this is not a photo")
+    return [str(p) for p in paths]
+
+
+@pytest.mark.parametrize(
+    ("terminals", "bar"),
+    [(("stderr",), True), (("stdout", "stderr"), True), ((), False), (("stdout",), False)],
+    ids=["stderr", "both", "none", "stdout"],
+)
+def test_progress_bar_only_on_a_terminal_stderr_and_json_stays_on_stdout(
+    tmp_path: Path, terminals: tuple[str, ...], bar: bool
+) -> None:
+    """The bar of ``newsletter send`` (cli/progress.py); stdout keeps one JSON line a photo, even as the bar
+    runs (``analyze --json ... > out.json`` from a terminal once wrote the JSON to the terminal instead)."""
+    out = run_needlecare(["analyze", "--json", *_two_non_photos(tmp_path)], terminals=terminals)
+    assert out.returncode == 1
+    assert [r["error"]["code"] for r in _lines(out.stdout)] == ["not_an_image", "not_an_image"]
+    assert (finished_bar("measuring", 2).search(plain(out.stderr)) is not None) == bar, out.stderr
+    assert ("\x1b" in out.stderr) == bar
+    assert "\x1b" not in out.stdout
+
+
+def test_on_one_screen_the_json_lines_pass_above_the_bar_intact(tmp_path: Path) -> None:
+    wide = {"COLUMNS": "1000"}  # Rich wraps what passes above the bar at the screen's width
+    out = run_needlecare(["analyze", "--json", *_two_non_photos(tmp_path)], screen=True, env=wide)
+    assert out.returncode == 1
+    shown = plain(out.stdout)
+    assert finished_bar("measuring", 2).search(shown), out.stdout
+    objects = [json.loads(line) for line in shown.splitlines() if line.startswith("{")]
+    assert [o["error"]["code"] for o in objects] == ["not_an_image", "not_an_image"]

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 import pytest
 import redis
 from aiosmtpd.controller import Controller
@@ -36,11 +37,13 @@ FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "obama-480p.
 
 
 class Sink:
-    """aiosmtpd handler: keeps every accepted message; can refuse the next DATA commands or stall RCPT."""
+    """aiosmtpd handler: keeps every accepted message; can refuse the next DATA commands, refuse a recipient
+    the next times it is given (``refuse_rcpt``: address -> how often), or stall RCPT."""
 
     def __init__(self) -> None:
         self.received: list[EmailMessage] = []
         self.refuse_next = 0
+        self.refuse_rcpt: dict[str, int] = {}
         self.stall: threading.Event | None = None
         self.stalled = threading.Event()
 
@@ -50,6 +53,9 @@ class Sink:
         if self.stall is not None:  # a slow server: hold the client before it can send the message
             self.stalled.set()
             await asyncio.get_running_loop().run_in_executor(None, self.stall.wait, 30)
+        if self.refuse_rcpt.get(address, 0) > 0:
+            self.refuse_rcpt[address] -= 1
+            return "450 4.2.1 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -101,6 +107,31 @@ def namespace() -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def running() -> Iterator[list[dramatiq.Worker]]:
+    """Workers started by a test (:func:`start`); stopped at its end."""
+    workers: list[dramatiq.Worker] = []
+    yield workers
+    for w in workers:
+        w.stop()
+
+
+def start(queue: JobQueue, running: list[dramatiq.Worker], threads: int = 1) -> dramatiq.Worker:
+    """A Dramatiq worker for *queue* running in threads of this process until the test ends."""
+    worker = queue.worker(threads)
+    worker.start()
+    running.append(worker)
+    return worker
+
+
+def settle(queue: JobQueue, worker: dramatiq.Worker, timeout_s: float = 30.0) -> None:
+    """Wait until no message of *queue* is left in Redis (waiting, delayed for a retry or being processed)
+    and *worker* has finished its work."""
+    assert queue.broker is not None
+    queue.broker.join(queue.ctx.settings.job_queue, timeout=int(timeout_s * 1000))
+    worker.join()
 
 
 def job_settings(tmp_path: Path, namespace: str | None, **overrides: object) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dramatiq
@@ -23,28 +22,13 @@ from .conftest import (
     job_settings,
     make_queue,
     queue_test_mail,
+    start,
     wait_for,
 )
 
 pytestmark = pytest.mark.redis
 
 TREATED = __import__("datetime").date(2026, 11, 20)
-
-
-@pytest.fixture
-def running() -> Iterator[list[dramatiq.Worker]]:
-    """Workers started by a test; stopped at its end."""
-    workers: list[dramatiq.Worker] = []
-    yield workers
-    for w in workers:
-        w.stop()
-
-
-def start(queue: JobQueue, running: list[dramatiq.Worker], threads: int = 1) -> dramatiq.Worker:
-    worker = queue.worker(threads)
-    worker.start()
-    running.append(worker)
-    return worker
 
 
 def _photo(queue: JobQueue, photo_id: int) -> Photo:

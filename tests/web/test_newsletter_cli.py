@@ -5,27 +5,19 @@ unsubscribe headers whose link works in the web app."""
 
 from __future__ import annotations
 
-import datetime as dt
-import email
-import email.policy
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner, Result
+from sqlalchemy.orm import Session
+from typer.testing import Result
 
 from needlecare.cli import newsletter as newsletter_cli
-from needlecare.cli.main import app
 from needlecare.mail import ONE_CLICK
 from needlecare.settings import Settings
-from needlecare.storage.db import make_engine, make_sessionmaker
-from needlecare.storage.migrate import upgrade
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.app import create_app
@@ -34,88 +26,25 @@ from needlecare.web.newsletter.tokens import NewsletterTokens
 
 from .conftest import new_client
 from .live import free_port
+from .newsletter_install import (
+    CONFIRMED,
+    ISSUE,
+    PUBLIC,
+    SECRET,
+    SUBSCRIPTIONS,
+    Install,
+    newsletter_install,
+    run,
+    send,
+)
 from .test_newsletter import Sink
-
-PUBLIC = "https://care.example.org"
-SECRET = "s" * 48
-ISSUE = "# Week 2\n\nGentle cleansing only.\nNo retinol yet.\n\nSee you next week.\n"
-
-#: The seeded subscriptions: two confirmed, one pending, one unsubscribed.
-SUBSCRIPTIONS = {
-    "ann@example.org": "confirmed",
-    "bob@example.org": "confirmed",
-    "carl@example.org": "pending",
-    "dora@example.org": "unsubscribed",
-}
-CONFIRMED = sorted(a for a, s in SUBSCRIPTIONS.items() if s == "confirmed")
-
-
-@dataclass
-class Install:
-    """A self-hosted install as the CLI sees it: data directory, database, issue file."""
-
-    data_dir: Path
-    sessions: sessionmaker[Session]
-    issue: Path
-
-    def deliveries(self) -> list[MailDelivery]:
-        with self.sessions() as db:
-            return list(db.scalars(select(MailDelivery).order_by(MailDelivery.id)))
-
-    def outbox(self) -> list[EmailMessage]:
-        out = []
-        for path in sorted((self.data_dir / "outbox").glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            out.append(message)
-        return out
 
 
 @pytest.fixture
 def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Install]:
     """Environment of `needlecare serve` pointing at a migrated SQLite database with four subscriptions."""
-    data_dir = tmp_path / "data"
-    url = f"sqlite:///{data_dir / 'needlecare.db'}"
-    for name in list(os.environ):
-        if name.startswith(("NEEDLECARE_", "DATABASE_URL")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NEEDLECARE_ENVIRONMENT", "test")
-    monkeypatch.setenv("NEEDLECARE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("NEEDLECARE_SECRET_KEY", SECRET)
-    monkeypatch.setenv("NEEDLECARE_PUBLIC_URL", PUBLIC)
-    data_dir.mkdir()
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
-    with sessions() as db:
-        for i, (address, status) in enumerate(SUBSCRIPTIONS.items()):
-            db.add(
-                NewsletterSubscription(
-                    email=address,
-                    status=status,
-                    confirm_nonce=f"nonce{i}",
-                    unsubscribe_key=f"key{i}",
-                    consent_version=service.CONSENT_VERSION,
-                    requested_at=now,
-                    consented_at=now if status != "pending" else None,
-                    unsubscribed_at=now if status == "unsubscribed" else None,
-                )
-            )
-        db.commit()
-    issue = tmp_path / "issue.md"
-    issue.write_text(ISSUE, encoding="utf-8")
-    yield Install(data_dir, sessions, issue)
-    engine.dispose()
-
-
-def run(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(app, ["newsletter", *args], input=stdin)
-
-
-def send(install: Install, *extra: str, subject: str = "Week 2 tips") -> Result:
-    return run("send", "--subject", subject, *extra, str(install.issue))
+    with newsletter_install(tmp_path, monkeypatch) as installed:
+        yield installed
 
 
 def one_error_line(result: Result) -> str:
@@ -208,6 +137,66 @@ def test_a_rerun_after_a_crash_sends_only_what_is_missing(install: Install) -> N
     assert result.stdout.rstrip().endswith("queued 1 mails (and 1 left unsent by an earlier run); 2 sent")
     assert sorted((r.to_address, r.status) for r in install.deliveries()) == [(a, "sent") for a in CONFIRMED]
     assert sorted(str(m["To"]) for m in install.outbox()) == CONFIRMED
+
+
+def test_each_batch_is_handed_to_the_job_before_the_next_is_recorded(
+    install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long list is sent (and its progress shown) while it is recorded, not after all of it is."""
+    sent_before: dict[str, int] = {}
+    record = service.queue_issue_mail
+
+    def counting(
+        db: Session, nl: service.Newsletter, base: str, sub: NewsletterSubscription, *issue: str
+    ) -> tuple[MailDelivery, bool]:
+        sent_before[sub.email] = len(install.outbox())
+        return record(db, nl, base, sub, *issue)
+
+    monkeypatch.setattr(service, "queue_issue_mail", counting)
+    monkeypatch.setattr(newsletter_cli, "BATCH", 1)
+    result = send(install, "--yes")
+    assert result.exit_code == 0, result.output
+    assert sent_before == {address: i for i, address in enumerate(CONFIRMED)}
+    assert result.stdout.rstrip().endswith("queued 2 mails; 2 sent")
+
+
+def test_mails_refused_in_process_are_one_line_each_and_a_rerun_sends_them_once(
+    install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEEDLECARE_SMTP_BACKEND", "smtp")
+    monkeypatch.setenv("NEEDLECARE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(free_port()))  # nothing listens there
+    result = send(install, "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    *failures, last = result.stderr.splitlines()
+    assert len(failures) == len(CONFIRMED)
+    for line in failures:
+        assert line.startswith("needlecare: in-process job send_mail(")
+        assert "MailError: SMTP delivery via 127.0.0.1:" in line
+    assert last.startswith(f"needlecare: {len(CONFIRMED)} mails could not be sent now")
+    assert "(`needlecare serve`, `needlecare jobs tick`)" in last
+    assert {r.status for r in install.deliveries()} == {"retrying"}
+
+    sink = Sink()  # the SMTP server is back: running the command again sends them
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        monkeypatch.setenv("NEEDLECARE_SMTP_PORT", str(controller.port))
+        again = send(install, "--yes")
+        assert again.exit_code == 0, again.output
+        assert (
+            send(install, "--yes")
+            .stdout.rstrip()
+            .endswith("every confirmed subscriber already has this issue")
+        )
+    finally:
+        controller.stop()
+    assert again.stdout.rstrip().endswith(
+        f"queued 0 mails (and {len(CONFIRMED)} left unsent by an earlier run); {len(CONFIRMED)} sent"
+    )
+    assert sorted(rcpt for rcpts, _ in sink.received for rcpt in rcpts) == CONFIRMED
+    assert {r.status for r in install.deliveries()} == {"sent"}
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_sent(install: Install) -> None:

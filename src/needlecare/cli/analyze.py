@@ -10,27 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
+from needlecare.cli.progress import track
 from needlecare.imaging.errors import PhotoError
-
-
-def _progress(paths: list[str]) -> Iterator[str]:
-    if not sys.stderr.isatty() or len(paths) < 2:
-        yield from paths
-        return
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("measuring", total=len(paths))
-        for path in paths:
-            yield path
-            progress.advance(task)
 
 
 def _stems(paths: list[str]) -> list[str]:
@@ -106,7 +94,7 @@ def analyze_command(
         except PhotoError as error:
             base_error = type(error)(f"baseline photo {baseline}: {error.message}")
     failed = False
-    for path, stem in zip(_progress(photos), _stems(photos), strict=True):
+    for path, stem in zip(track(photos, "measuring"), _stems(photos), strict=True):
         result: dict[str, Any]
         try:
             if base_error is not None:

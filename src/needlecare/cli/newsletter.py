@@ -14,16 +14,15 @@ unsubscribed; addresses only with ``--list``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from needlecare.cli.jobs import _queue
+from needlecare.cli.logs import one_line_logs
+from needlecare.cli.progress import Advance, progress
 from needlecare.cli.web import _settings
 
 if TYPE_CHECKING:
@@ -41,8 +40,6 @@ PREVIEW_LINES = 8
 
 #: Mails recorded per database transaction before their jobs are enqueued.
 BATCH = 50
-
-T = TypeVar("T")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -104,18 +101,6 @@ def read_issue(path: Path) -> str:
     return text
 
 
-def _progress(items: Sequence[T], label: str) -> Iterator[T]:
-    """*items*, with a Rich progress bar on stderr when it is a terminal and there is more than one."""
-    if not sys.stderr.isatty() or len(items) < 2:
-        yield from items
-        return
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(label, total=len(items))
-        for item in items:
-            yield item
-            progress.advance(task)
-
-
 def _interactive() -> bool:
     """Whether a person can answer a question on stdin."""
     return sys.stdin.isatty()
@@ -168,31 +153,44 @@ def _plan(queue: JobQueue, subject: str, text: str) -> Plan:
     return Plan(confirmed, missing, unsent)
 
 
+def _hand_over(queue: JobQueue, row_ids: list[int], advance: Advance) -> list[bool]:
+    """Enqueue ``send_mail`` for each of *row_ids*, advancing the bar after each; whether each succeeded."""
+    results = []
+    for row_id in row_ids:
+        results.append(queue.enqueue("send_mail", row_id))
+        advance(1)
+    return results
+
+
 def _deliver(
     queue: JobQueue, nl: Newsletter, base: str, plan: Plan, subject: str, text: str
 ) -> tuple[int, int, int]:
-    """Record the missing mails (committed in batches) and enqueue them with the unsent ones.
+    """Record the missing mails and enqueue them batch by batch, then enqueue the unsent ones.
 
+    Each batch of :data:`BATCH` mails is committed before its jobs are enqueued (a crash in between leaves
+    them ``queued`` for the next run). A progress bar on stderr (on a terminal) counts every mail of the plan.
     Returns (mails newly recorded, jobs enqueued or, in-process, delivered, jobs that failed).
     """
     from needlecare.web.newsletter.service import queue_issue_mail
 
-    rows: list[int] = []
-    for start in range(0, len(plan.missing), BATCH):
-        with queue.ctx.sessions() as db:
-            for sub in plan.missing[start : start + BATCH]:
-                row, new = queue_issue_mail(db, nl, base, sub, subject, text)
-                if new:  # not new: a concurrent run recorded it and enqueues it
-                    rows.append(row.id)
-            db.commit()
-    recorded = len(rows)
-    ok = failed = 0
-    for row_id in _progress(rows + plan.unsent, "sending" if queue.in_process else "queueing"):
-        if queue.enqueue("send_mail", row_id):
-            ok += 1
-        else:
-            failed += 1
-    return recorded, ok, failed
+    recorded = 0
+    results: list[bool] = []
+    total = len(plan.missing) + len(plan.unsent)
+    with progress("sending" if queue.in_process else "queueing", total) as advance:
+        for start in range(0, len(plan.missing), BATCH):
+            batch = plan.missing[start : start + BATCH]
+            rows: list[int] = []
+            with queue.ctx.sessions() as db:
+                for sub in batch:
+                    row, new = queue_issue_mail(db, nl, base, sub, subject, text)
+                    if new:  # not new: a concurrent run recorded it and enqueues it
+                        rows.append(row.id)
+                db.commit()
+            recorded += len(rows)
+            advance(len(batch) - len(rows))
+            results += _hand_over(queue, rows, advance)
+        results += _hand_over(queue, plan.unsent, advance)
+    return recorded, results.count(True), results.count(False)
 
 
 def _db_failure(exc: Exception) -> typer.Exit:
@@ -282,7 +280,8 @@ def send(
         if not typer.confirm(f"Send '{subject}' to {count} subscribers?", default=False):
             raise _fail("not sent", 1)
     try:
-        recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
+        with one_line_logs():  # a mail that fails in-process is one line, not a traceback
+            recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
     again = ok + failed - recorded
@@ -290,9 +289,14 @@ def send(
     where = "sent" if queue.in_process else "handed to the workers"
     typer.echo(f"queued {recorded} mails{note}; {ok} {where}")
     if failed:
+        what, scheduler = (
+            ("sent", "`needlecare serve`")
+            if queue.in_process
+            else ("handed to the workers", "`needlecare worker --scheduler`")
+        )
         raise _fail(
-            f"{failed} mails could not be sent now; they stay on the mail job and are retried by the "
-            "scheduler (`needlecare serve`, `needlecare jobs tick`) or by running this command again",
+            f"{failed} mails could not be {what} now; they stay on the mail job and are retried by the "
+            f"scheduler ({scheduler}, `needlecare jobs tick`) or by running this command again",
             1,
         )
 
