@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import dramatiq
@@ -23,15 +22,6 @@ from .conftest import FACE, add_pending_photo, add_user, job_settings, make_queu
 
 #: Long before the fixed times below, so no aftercare reminder is due and a tick enqueues photos only.
 TREATED = dt.date(2026, 1, 5)
-
-
-@pytest.fixture
-def running() -> Iterator[list[dramatiq.Worker]]:
-    """Workers started by a test; stopped at its end."""
-    workers: list[dramatiq.Worker] = []
-    yield workers
-    for w in workers:
-        w.stop()
 
 
 def _messages(queue: JobQueue, photo_id: int | None = None) -> int:
