@@ -300,6 +300,34 @@ def test_pre_upload_check_warns_about_a_heavily_compressed_jpeg(client: TestClie
     assert "compressed" not in answers[92]["warnings"]
 
 
+def test_a_compressed_upload_keeps_its_warning_and_is_not_matched_to_other_light(
+    client: TestClient, ctx: WebContext, faces_dir: Path
+) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers)
+    rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
+    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    assert base.status_code == 201  # type: ignore[attr-defined]
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=60)  # the same photo, sent through a messenger
+    same = _upload(client, headers, tid, buffer.getvalue(), taken_on="2026-11-21")
+    assert same.status_code == 201  # type: ignore[attr-defined]
+    with ctx.sessions() as db:
+        steps = {p.id: p.upload_chroma_step for p in db.scalars(select(Photo))}
+    assert steps == {base.json()["id"]: 0.25, same.json()["id"]: 1.75}  # type: ignore[attr-defined]
+    analysis = client.get(f"/api/v1/photos/{same.json()['id']}").json()["analysis"]  # type: ignore[attr-defined]
+    # The stored quality-92 copy no longer shows the compression; the analysis still says so...
+    assert "compressed" in analysis["quality"]["warnings"]
+    assert analysis["quality"]["ok"] is False
+    # ... and the eyes, smeared by the compression, are not taken for a change of light (they were:
+    # matched on a 0.017 light difference, the same photo read 0.055 less red).
+    assert analysis["quality"]["colour_reference"] == "none"
+    assert analysis["baseline"]["lighting_differs"] is False
+    assert abs(analysis["baseline"]["delta"]) < 0.01
+    page = client.get(f"/photos/{same.json()['id']}").text  # type: ignore[attr-defined]
+    assert "heavily compressed" in page
+
+
 def test_pre_upload_check_stores_nothing(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
     headers = api_signup(client)
     r = client.post(

@@ -234,6 +234,26 @@ def analyze_photo(source: Source, baseline: Source | PhotoReport | None = None) 
         base_report = baseline if isinstance(baseline, PhotoReport) else measure_photo(baseline)
     except PhotoError as error:
         raise type(error)(f"baseline photo: {error.message}") from error
-    registration = register_baseline(report, base_report)
-    report, light = match_white_balance(report, base_report, registration)
-    return replace(report, baseline=compare_with_baseline(report, base_report, registration, light))
+    return compare_photos(report, base_report)
+
+
+def compare_photos(report: PhotoReport, baseline: PhotoReport) -> PhotoReport:
+    """The follow-up *report* matched to the light of *baseline* where the eyes allow, with its comparison.
+
+    Both are single-photo reports (:func:`measure_photo`); see :func:`analyze_photo`.
+    """
+    registration = register_baseline(report, baseline)
+    report, light = match_white_balance(report, baseline, registration)
+    return replace(report, baseline=compare_with_baseline(report, baseline, registration, light))
+
+
+def as_uploaded(report: PhotoReport, chroma_step: float | None) -> PhotoReport:
+    """*report* of a re-encoded copy, with the ``compressed`` warning the photo had as uploaded.
+
+    A copy saved at high quality no longer shows how coarsely the original was compressed, but its colour
+    still carries that compression (see :func:`~needlecare.imaging.quality.compression_warning`).
+    """
+    warning = compression_warning(chroma_step)
+    if warning is None or any(w.code == warning.code for w in report.warnings):
+        return report
+    return replace(report, warnings=[*report.warnings, warning])

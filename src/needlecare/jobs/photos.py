@@ -58,40 +58,61 @@ def _heatmap(report: PhotoReport) -> bytes:
     return buffer.getvalue()
 
 
-def measure(jpeg: bytes, baseline_file: Path | None = None, *, heatmap: bool = True) -> Analysis:
-    """``analyze_photo`` on the stored JPEG bytes, against the baseline file when there is one.
+def measure(
+    jpeg: bytes,
+    baseline_file: Path | None = None,
+    *,
+    heatmap: bool = True,
+    chroma_step: float | None = None,
+    baseline_chroma_step: float | None = None,
+) -> Analysis:
+    """Measure the stored JPEG bytes of a photo, against the baseline file when there is one.
 
     A baseline that can no longer be measured is skipped (the photo itself is still measured).
+
+    Parameters
+    ----------
+    jpeg
+        The stored copy of the photo.
+    baseline_file
+        The stored copy of the treatment's baseline photo, if any.
+    heatmap
+        Whether to draw the heatmap JPEG.
+    chroma_step, baseline_chroma_step
+        The chroma quantisation step of each photo *as uploaded* (levels; None for non-JPEG uploads): the
+        stored copies are re-encoded at high quality and no longer show it, so the reports get the
+        ``compressed`` warning from these, which also makes matching the light on the eyes stricter.
 
     Raises
     ------
     PhotoError
         The photo itself cannot be measured (no face, not an image...).
     """
-    from needlecare import analyze_photo
+    from needlecare.analysis.pipeline import as_uploaded, compare_photos, measure_photo
 
-    report = None
+    report = as_uploaded(measure_photo(jpeg), chroma_step)
     if baseline_file is not None:
         try:
-            report = analyze_photo(jpeg, baseline=baseline_file)
-        except PhotoError as exc:
-            if not exc.message.startswith("baseline photo"):
-                raise
-    report = report or analyze_photo(jpeg)
+            baseline = as_uploaded(measure_photo(baseline_file), baseline_chroma_step)
+        except PhotoError:
+            baseline = None
+        if baseline is not None:
+            report = compare_photos(report, baseline)
     return Analysis(report=report.to_dict(), heatmap_jpeg=_heatmap(report) if heatmap else None)
 
 
-def _baseline_path(ctx: JobContext, db: Session, photo: Photo) -> Path | None:
+def _baseline(ctx: JobContext, db: Session, photo: Photo) -> tuple[Path | None, float | None]:
+    """The stored file of *photo*'s baseline and its upload's chroma step; (None, None) without one."""
     if photo.is_baseline:
-        return None
-    stmt = select(Photo.file_path).where(
+        return None, None
+    stmt = select(Photo.file_path, Photo.upload_chroma_step).where(
         Photo.treatment_id == photo.treatment_id,
         Photo.user_id == photo.user_id,
         Photo.is_baseline.is_(True),
         Photo.id != photo.id,
     )
-    relpath = db.scalars(stmt.order_by(Photo.taken_on.desc(), Photo.id.desc())).first()
-    return ctx.store.path(relpath) if relpath else None
+    row = db.execute(stmt.order_by(Photo.taken_on.desc(), Photo.id.desc())).first()
+    return (ctx.store.path(row.file_path), row.upload_chroma_step) if row else (None, None)
 
 
 def analyse_photo(ctx: JobContext, photo_id: int) -> str:
@@ -113,14 +134,14 @@ def analyse_photo(ctx: JobContext, photo_id: int) -> str:
             return "gone"
         if photo.analysis_status == DONE:
             return "already done"
-        file_path, user_id = photo.file_path, photo.user_id
-        baseline = _baseline_path(ctx, db, photo)
+        file_path, user_id, chroma_step = photo.file_path, photo.user_id, photo.upload_chroma_step
+        baseline, baseline_chroma_step = _baseline(ctx, db, photo)
     try:
         jpeg = ctx.store.path(file_path).read_bytes()
     except FileNotFoundError:
         return "gone"
     try:
-        analysis = measure(jpeg, baseline)
+        analysis = measure(jpeg, baseline, chroma_step=chroma_step, baseline_chroma_step=baseline_chroma_step)
     except PhotoError as exc:
         raise PermanentJobError(exc.message) from exc
     heatmap = heatmap_relpath(file_path) if analysis.heatmap_jpeg is not None else None

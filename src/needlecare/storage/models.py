@@ -126,6 +126,8 @@ class Photo(Base):
     analysis_status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
     analysis_error: Mapped[str | None] = mapped_column(Text, default=None)
     analysis_enqueued_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: Chroma DC quantisation step of the upload, 8-bit levels (JPEG uploads; the stored copy is re-encoded).
+    upload_chroma_step: Mapped[float | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     treatment: Mapped[Treatment] = relationship(back_populates="photos")

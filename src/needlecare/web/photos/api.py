@@ -44,8 +44,7 @@ def check_photo(
     treatment = treatments.get(db, user=user, treatment_id=treatment_id) if treatment_id else None
     base_photo = service.baseline_of(db, treatment=treatment) if treatment else None
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    base_file = ctx.store.path(base_photo.file_path) if base_photo else None
-    report = service.analyse(clean, base_file).report
+    report = service.analyse(clean, base_photo, ctx.store).report
     comparison = report.get("baseline")
     light = None
     if base_photo is not None and comparison is not None:

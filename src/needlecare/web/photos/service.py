@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
-from needlecare.imaging.quality import compression_warning
 from needlecare.jobs.photos import PENDING, Analysis, heatmap_relpath, measure
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
@@ -44,29 +42,30 @@ def latest_of(db: Session, *, treatment: Treatment) -> Photo | None:
     return db.scalars(stmt.order_by(Photo.taken_on.desc(), Photo.id.desc())).first()
 
 
-def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
+def analyse(clean: CleanPhoto, baseline: Photo | None = None, store: PhotoStore | None = None) -> Analysis:
     """Measure the sanitised photo now, without its heatmap (the pre-upload check and the upload's gate).
 
-    With *baseline_file* the report also compares the photo with that baseline (whether the light differs);
-    a baseline that cannot be measured any more is skipped. The stored copy is re-encoded at quality 92, so a
-    heavily compressed upload's ``compressed`` warning is added here from the upload itself.
+    With a *baseline* photo (and the *store* holding it) the report also compares the photo with that
+    baseline (whether the light differs); a baseline that cannot be measured any more is skipped. Both
+    reports carry the ``compressed`` warning of the photos as uploaded (the stored copies are re-encoded
+    at quality 92 and no longer show it).
 
     Raises
     ------
     WebError
         415/413/422 mapped from the imaging core's :class:`PhotoError` (e.g. no face).
     """
+    baseline_file = store.path(baseline.file_path) if baseline is not None and store is not None else None
     try:
-        analysis = measure(clean.jpeg, baseline_file, heatmap=False)
+        return measure(
+            clean.jpeg,
+            baseline_file,
+            heatmap=False,
+            chroma_step=clean.chroma_step,
+            baseline_chroma_step=baseline.upload_chroma_step if baseline is not None else None,
+        )
     except PhotoError as exc:
         raise photo_error_to_http(exc) from exc
-    compressed = compression_warning(clean.chroma_step)
-    if compressed is not None:
-        quality = analysis.report["quality"]
-        quality["warnings"] = [*quality["warnings"], compressed.code]
-        quality["messages"] = [*quality["messages"], compressed.message]
-        quality["ok"] = False
-    return analysis
 
 
 def save_upload(
@@ -104,6 +103,7 @@ def save_upload(
             height=height,
             analysis=None,
             analysis_status=PENDING,
+            upload_chroma_step=clean.chroma_step,
         )
         db.add(photo)
         db.flush()
