@@ -48,8 +48,9 @@ def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
     """Measure the sanitised photo now, without its heatmap (the pre-upload check and the upload's gate).
 
     With *baseline_file* the report also compares the photo with that baseline (whether the light differs);
-    a baseline that cannot be measured any more is skipped. The stored copy is re-encoded at quality 92, so a
-    heavily compressed upload's ``compressed`` warning is added here from the upload itself.
+    a baseline that cannot be measured any more is skipped. A stored copy re-encoded at quality 92 does not
+    show how compressed the upload was, so a heavily compressed upload's ``compressed`` warning is added
+    here from the upload itself (a losslessly stripped JPEG already carries it).
 
     Raises
     ------
@@ -61,8 +62,8 @@ def analyse(clean: CleanPhoto, baseline_file: Path | None = None) -> Analysis:
     except PhotoError as exc:
         raise photo_error_to_http(exc) from exc
     compressed = compression_warning(clean.chroma_step)
-    if compressed is not None:
-        quality = analysis.report["quality"]
+    quality = analysis.report["quality"]
+    if compressed is not None and compressed.code not in quality["warnings"]:
         quality["warnings"] = [*quality["warnings"], compressed.code]
         quality["messages"] = [*quality["messages"], compressed.message]
         quality["ok"] = False
