@@ -110,6 +110,9 @@ class LoadedPhoto:
     chroma_step : float or None
         For a JPEG: the quantisation step of its colour (chroma DC) in 8-bit levels of a block's mean colour
         (quality 90 -> 0.375, quality 75 -> 1.1, quality 60 -> 1.75); None for other formats.
+    orientation : int
+        The EXIF orientation (1-8) that was applied to turn the file's pixels upright; 1 when the file has
+        none, an invalid or unreadable one, or for array input.
     """
 
     rgb: ImageU8
@@ -118,6 +121,7 @@ class LoadedPhoto:
     format: str
     notes: tuple[str, ...]
     chroma_step: float | None = None
+    orientation: int = 1
 
 
 def load_photo(
@@ -298,7 +302,13 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
     if is_grayscale(rgb):
         raise grayscale_error()
     return LoadedPhoto(
-        rgb, scale, (width, height), _FORMAT_NAMES.get(fmt, fmt), tuple(notes), chroma_step=step
+        rgb,
+        scale,
+        (width, height),
+        _FORMAT_NAMES.get(fmt, fmt),
+        tuple(notes),
+        chroma_step=step,
+        orientation=orientation,
     )
 
 

@@ -9,13 +9,15 @@ on a 12-MP photo.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from needlecare.imaging.errors import CorruptImageError
 
-__all__ = ["check_jpeg_structure", "check_png_structure", "corrupt_error"]
+__all__ = ["JpegSegment", "check_jpeg_structure", "check_png_structure", "corrupt_error", "jpeg_segments"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,8 +38,79 @@ def corrupt_error(detail: str) -> CorruptImageError:
     )
 
 
-def check_jpeg_structure(data: bytes) -> None:
+@dataclass(frozen=True)
+class JpegSegment:
+    """One marker segment of a JPEG, located in the file's bytes.
+
+    Attributes
+    ----------
+    code : int
+        The marker code, the byte after ``FF`` (``0xDA`` for SOS, ``0xE1`` for APP1, ...).
+    start : int
+        Offset of the marker's ``FF`` byte (after any fill bytes before it).
+    end : int
+        Offset just past the segment: past its length-counted payload, for SOS also past the entropy-coded
+        data and restart markers that follow it, for standalone markers (EOI, RSTn, TEM) past the marker.
+    """
+
+    code: int
+    start: int
+    end: int
+
+
+def jpeg_segments(data: bytes) -> Iterator[JpegSegment]:
     """Walk the marker segments of a JPEG and the markers inside its entropy-coded scans.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file, starting with the SOI marker ``FF D8``. Only the first picture of a multi-picture
+        (MPO) file is walked: the last segment yielded is the first EOI marker.
+
+    Yields
+    ------
+    JpegSegment
+        Every segment after SOI, in file order, up to and including EOI. Extraneous bytes between segments
+        and fill bytes are not part of any segment.
+
+    Raises
+    ------
+    CorruptImageError
+        If a segment runs past the end of the data, the file ends before EOI, restart markers are out of
+        sequence, or a marker that cannot follow scan data appears in it (bit errors in the scan data).
+    """
+    n = len(data)
+    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        raise corrupt_error("the JPEG start marker is missing")
+    markers = _scan_markers(data)
+    pos = 2
+    while True:
+        while pos < n and data[pos] != 0xFF:  # extraneous bytes before a marker: libjpeg skips them too
+            pos += 1
+        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
+            pos += 1
+        if pos + 1 >= n:
+            raise corrupt_error("the file ends before the end of the image")
+        code = data[pos + 1]
+        if code in (_EOI, _TEM) or _RST0 <= code <= _RST7:
+            yield JpegSegment(code, pos, pos + 2)
+            if code == _EOI:
+                return
+            pos += 2
+            continue
+        seg_end = _segment_end(data, pos)
+        if code == _SOS:
+            seg_end = _skip_scan(*markers, seg_end)
+            if seg_end < 0:
+                raise corrupt_error("the file ends before the end of the image")
+            if data[seg_end + 1] not in _AFTER_SCAN:
+                raise corrupt_error("the image data contains damaged bytes")
+        yield JpegSegment(code, pos, seg_end)
+        pos = seg_end
+
+
+def check_jpeg_structure(data: bytes) -> None:
+    """Walk the marker segments of a JPEG (:func:`jpeg_segments`) up to its first EOI marker.
 
     Parameters
     ----------
@@ -51,9 +124,25 @@ def check_jpeg_structure(data: bytes) -> None:
         If a segment runs past the end of the data, the file ends before EOI, restart markers are out of
         sequence, or a marker that cannot follow scan data appears in it (bit errors in the scan data).
     """
-    n = len(data)
-    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
-        raise corrupt_error("the JPEG start marker is missing")
+    for _ in jpeg_segments(data):
+        pass
+
+
+def _segment_end(data: bytes, pos: int) -> int:
+    """End of the length-counted segment whose marker is at ``pos``; raises if it runs past the data."""
+    if pos + 4 > len(data):
+        raise corrupt_error("the file ends before the end of the image")
+    length = (data[pos + 2] << 8) | data[pos + 3]
+    seg_end = pos + 2 + length
+    if length < 2 or seg_end > len(data):
+        raise corrupt_error("the file ends before the end of the image")
+    return seg_end
+
+
+def _scan_markers(
+    data: bytes,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint8], npt.NDArray[np.intp]]:
+    """Positions and codes of every marker in ``data`` and the indices of those that are not RSTn."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ff = np.flatnonzero(buf[:-1] == 0xFF)
     following = buf[ff + 1]
@@ -62,34 +151,7 @@ def check_jpeg_structure(data: bytes) -> None:
     marker_pos = ff[is_marker]
     marker_code = following[is_marker]
     not_rst = np.flatnonzero((marker_code < _RST0) | (marker_code > _RST7))
-    pos = 2
-    while True:
-        while pos < n and data[pos] != 0xFF:  # extraneous bytes before a marker: libjpeg skips them too
-            pos += 1
-        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes
-            pos += 1
-        if pos + 1 >= n:
-            raise corrupt_error("the file ends before the end of the image")
-        code = data[pos + 1]
-        if code == _EOI:
-            return
-        if _RST0 <= code <= _RST7 or code == _TEM:
-            pos += 2
-            continue
-        if pos + 4 > n:
-            raise corrupt_error("the file ends before the end of the image")
-        length = (data[pos + 2] << 8) | data[pos + 3]
-        seg_end = pos + 2 + length
-        if length < 2 or seg_end > n:
-            raise corrupt_error("the file ends before the end of the image")
-        if code != _SOS:
-            pos = seg_end
-            continue
-        pos = _skip_scan(marker_pos, marker_code, not_rst, seg_end)
-        if pos < 0:
-            raise corrupt_error("the file ends before the end of the image")
-        if data[pos + 1] not in _AFTER_SCAN:
-            raise corrupt_error("the image data contains damaged bytes")
+    return marker_pos, marker_code, not_rst
 
 
 def _skip_scan(

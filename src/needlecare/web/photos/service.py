@@ -47,8 +47,8 @@ def analyse(clean: CleanPhoto, baseline: Photo | None = None, store: PhotoStore 
 
     With a *baseline* photo (and the *store* holding it) the report also compares the photo with that
     baseline (whether the light differs); a baseline that cannot be measured any more is skipped. Both
-    reports carry the ``compressed`` warning of the photos as uploaded (the stored copies are re-encoded
-    at quality 92 and no longer show it).
+    reports carry the ``compressed`` warning of the photos as uploaded (a stored copy re-encoded at quality
+    92 no longer shows it; a losslessly stripped JPEG does, and the warning is not repeated).
 
     Raises
     ------
