@@ -16,7 +16,7 @@ from needlecare.jobs.queue import JobQueue
 from needlecare.jobs.scheduler import tick
 from needlecare.storage.models import Photo
 from needlecare.web.app import create_app
-from web.conftest import api_signup, api_treatment, make_settings, new_client
+from web.conftest import api_signup, api_treatment, api_upload, make_settings, new_client
 
 from .conftest import FACE, add_pending_photo, add_user, job_settings, make_queue, wait_for
 
@@ -70,12 +70,7 @@ def test_upload_while_the_broker_is_unreachable_is_analysed_once_after_a_tick(
     with new_client(create_app(unreachable, migrate=True)) as client:
         headers = api_signup(client)
         tid = api_treatment(client, headers)
-        r = client.post(
-            f"/api/v1/treatments/{tid}/photos",
-            files={"file": ("face.jpg", FACE.read_bytes(), "image/jpeg")},
-            data={"consent": "private"},
-            headers=headers,
-        )
+        r = api_upload(client, headers, tid, FACE.read_bytes())
     assert r.status_code == 201, r.text
     assert r.json()["analysis_status"] == "pending"
     pid: int = r.json()["id"]

@@ -15,7 +15,7 @@ from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.models import MailDelivery
 from needlecare.web.app import create_app
 from needlecare.web.context import WebContext
-from web.conftest import api_signup, api_treatment, make_settings, new_client
+from web.conftest import api_signup, api_treatment, api_upload, make_settings, new_client
 
 from .conftest import FACE, REDIS_URL, wait_for
 
@@ -29,12 +29,7 @@ def test_upload_is_pending_until_a_worker_has_analysed_it(tmp_path: Path, namesp
     with new_client(app) as client:
         headers = api_signup(client)
         tid = api_treatment(client, headers)
-        r = client.post(
-            f"/api/v1/treatments/{tid}/photos",
-            files={"file": ("face.jpg", FACE.read_bytes(), "image/jpeg")},
-            data={"consent": "private"},
-            headers=headers,
-        )
+        r = api_upload(client, headers, tid, FACE.read_bytes())
         assert r.status_code == 201, r.text
         pid = r.json()["id"]
         assert (r.json()["analysis_status"], r.json()["analysis"]) == ("pending", None)

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
@@ -130,3 +131,12 @@ def api_treatment(client: TestClient, headers: dict[str, str], **overrides: obje
     assert r.status_code == 201, r.text
     tid: int = r.json()["id"]
     return tid
+
+
+def api_upload(
+    client: TestClient, headers: dict[str, str], tid: int, data: bytes, consent: str = "private", **form: str
+) -> httpx.Response:
+    """Upload photo bytes to treatment *tid* through the API (``taken_on``, ``is_baseline`` as *form*)."""
+    files = {"file": ("face.jpg", data, "image/jpeg")}
+    data_fields = {"consent": consent, **form}
+    return client.post(f"/api/v1/treatments/{tid}/photos", files=files, data=data_fields, headers=headers)

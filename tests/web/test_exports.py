@@ -19,7 +19,7 @@ from exports.pdftext import text as pdf_text  # tests/exports: reads the compres
 from needlecare.storage.models import AuditEvent
 from needlecare.web.context import WebContext
 
-from .conftest import api_signup, api_treatment, new_client
+from .conftest import api_signup, api_treatment, api_upload, new_client
 
 KINDS = ("measurements.csv", "checkins.csv", "fhir.json", "report.pdf")
 
@@ -39,12 +39,7 @@ class Patient:
 def _patient(client: TestClient, email: str, face: bytes, consent: str) -> Patient:
     headers = api_signup(client, email)
     tid = api_treatment(client, headers, treated_on="2026-11-20")
-    r = client.post(
-        f"/api/v1/treatments/{tid}/photos",
-        files={"file": ("face.jpg", face, "image/jpeg")},
-        data={"consent": consent, "taken_on": "2026-11-21"},
-        headers=headers,
-    )
+    r = api_upload(client, headers, tid, face, consent, taken_on="2026-11-21")
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
     r = client.post(

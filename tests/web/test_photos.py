@@ -17,7 +17,7 @@ from needlecare.storage.models import AuditEvent, Photo
 from needlecare.web.context import WebContext
 from needlecare.web.photos import service
 
-from .conftest import PASSWORD, api_signup, api_treatment, page_csrf
+from .conftest import PASSWORD, api_signup, api_treatment, api_upload, page_csrf
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -46,13 +46,6 @@ def _counts(ctx: WebContext) -> tuple[int, int]:
     return rows, ctx.store.count_files()
 
 
-def _upload(client: TestClient, headers: dict[str, str], tid: int, data: bytes, **form: str) -> object:
-    files = {"file": ("face.jpg", data, "image/jpeg")}
-    return client.post(
-        f"/api/v1/treatments/{tid}/photos", files=files, data={"consent": "private", **form}, headers=headers
-    )
-
-
 def test_gps_exif_is_stripped_and_orientation_applied(
     client: TestClient, ctx: WebContext, faces_dir: Path
 ) -> None:
@@ -61,9 +54,9 @@ def test_gps_exif_is_stripped_and_orientation_applied(
     original = faces_dir / "obama-480p.jpg"
     with Image.open(original) as im:
         width, height = im.size
-    r = _upload(client, headers, tid, _jpeg_with_gps(original, orientation=6))
-    assert r.status_code == 201, r.text  # type: ignore[attr-defined]
-    body = r.json()  # type: ignore[attr-defined]
+    r = api_upload(client, headers, tid, _jpeg_with_gps(original, orientation=6))
+    assert r.status_code == 201, r.text
+    body = r.json()
     assert (body["width"], body["height"]) == (width, height)  # turned upright by the EXIF orientation
     stored = client.get(body["image_url"])
     assert stored.headers["content-type"] == "image/jpeg"
@@ -111,11 +104,11 @@ def test_too_large_upload_is_413_and_leaves_nothing(client: TestClient, ctx: Web
     headers = api_signup(client)
     tid = api_treatment(client, headers)
     limit = ctx.settings.max_upload_bytes
-    r = _upload(client, headers, tid, b"\xff\xd8\xff" + b"0" * limit)
-    assert r.status_code == 413  # type: ignore[attr-defined]
-    assert "MB limit" in r.json()["detail"]  # type: ignore[attr-defined]
-    huge = _upload(client, headers, tid, b"0" * (limit * 2))
-    assert huge.status_code == 413  # type: ignore[attr-defined]
+    r = api_upload(client, headers, tid, b"\xff\xd8\xff" + b"0" * limit)
+    assert r.status_code == 413
+    assert "MB limit" in r.json()["detail"]
+    huge = api_upload(client, headers, tid, b"0" * (limit * 2))
+    assert huge.status_code == 413
     assert _counts(ctx) == (0, 0)
 
 
@@ -160,9 +153,9 @@ def test_photo_without_face_is_422_and_leaves_nothing(client: TestClient, ctx: W
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(buf, format="PNG")
-    r = _upload(client, headers, tid, buf.getvalue())
-    assert r.status_code == 422  # type: ignore[attr-defined]
-    assert r.json()["code"] == "unprocessable"  # type: ignore[attr-defined]
+    r = api_upload(client, headers, tid, buf.getvalue())
+    assert r.status_code == 422
+    assert r.json()["code"] == "unprocessable"
     assert _counts(ctx) == (0, 0)
 
 
@@ -208,7 +201,7 @@ def test_baseline_side_by_side_and_framing_guide(
 ) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers)
-    base = _upload(
+    base = api_upload(
         client,
         headers,
         tid,
@@ -216,8 +209,8 @@ def test_baseline_side_by_side_and_framing_guide(
         is_baseline="true",
         taken_on="2026-11-19",
     )
-    assert base.status_code == 201  # type: ignore[attr-defined]
-    later = _upload(
+    assert base.status_code == 201
+    later = api_upload(
         client,
         headers,
         tid,
@@ -225,15 +218,15 @@ def test_baseline_side_by_side_and_framing_guide(
         consent="clinician",
         taken_on="2026-11-22",
     )
-    assert later.status_code == 201  # type: ignore[attr-defined]
-    body = later.json()  # type: ignore[attr-defined]
+    assert later.status_code == 201
+    body = later.json()
     assert body["day"] == 2
     assert body["consent"] == "clinician"
     baseline = body["analysis"]["baseline"]
-    assert baseline["index"] == pytest.approx(base.json()["analysis"]["redness"]["index"], abs=1e-6)  # type: ignore[attr-defined]
+    assert baseline["index"] == pytest.approx(base.json()["analysis"]["redness"]["index"], abs=1e-6)
     page = client.get(f"/photos/{body['id']}")
     assert page.status_code == 200
-    assert f"/photos/{base.json()['id']}/image" in page.text  # type: ignore[attr-defined]
+    assert f"/photos/{base.json()['id']}/image" in page.text
     assert "Before (2026-11-19)" in page.text
     capture = client.get(f"/treatments/{tid}/photos/new")
     assert f'class="guide" src="/photos/{body["id"]}/image"' in capture.text
@@ -274,8 +267,8 @@ def test_page_upload_and_account_deletion_removes_files(
 def test_delete_photo_removes_row_and_files(client: TestClient, ctx: WebContext, faces_dir: Path) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers)
-    r = _upload(client, headers, tid, (faces_dir / "obama-480p.jpg").read_bytes())
-    pid = r.json()["id"]  # type: ignore[attr-defined]
+    r = api_upload(client, headers, tid, (faces_dir / "obama-480p.jpg").read_bytes())
+    pid = r.json()["id"]
     assert _counts(ctx) == (1, 2)
     assert client.get(f"/api/v1/photos/{pid}/heatmap").status_code == 200
     assert client.delete(f"/api/v1/photos/{pid}", headers=headers).status_code == 204
@@ -306,16 +299,16 @@ def test_a_compressed_upload_keeps_its_warning_and_is_not_matched_to_other_light
     headers = api_signup(client)
     tid = api_treatment(client, headers)
     rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
-    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
-    assert base.status_code == 201  # type: ignore[attr-defined]
+    base = api_upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    assert base.status_code == 201
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=60)  # the same photo, sent through a messenger
-    same = _upload(client, headers, tid, buffer.getvalue(), taken_on="2026-11-21")
-    assert same.status_code == 201  # type: ignore[attr-defined]
+    same = api_upload(client, headers, tid, buffer.getvalue(), taken_on="2026-11-21")
+    assert same.status_code == 201
     with ctx.sessions() as db:
         steps = {p.id: p.upload_chroma_step for p in db.scalars(select(Photo))}
-    assert steps == {base.json()["id"]: 0.25, same.json()["id"]: 1.75}  # type: ignore[attr-defined]
-    analysis = client.get(f"/api/v1/photos/{same.json()['id']}").json()["analysis"]  # type: ignore[attr-defined]
+    assert steps == {base.json()["id"]: 0.25, same.json()["id"]: 1.75}
+    analysis = client.get(f"/api/v1/photos/{same.json()['id']}").json()["analysis"]
     # The analysis says so (from the stored file or, for a re-encoded copy, from the upload's step)...
     assert "compressed" in analysis["quality"]["warnings"]
     assert analysis["quality"]["ok"] is False
@@ -324,7 +317,7 @@ def test_a_compressed_upload_keeps_its_warning_and_is_not_matched_to_other_light
     assert analysis["quality"]["colour_reference"] == "none"
     assert analysis["baseline"]["lighting_differs"] is False
     assert abs(analysis["baseline"]["delta"]) < 0.01
-    page = client.get(f"/photos/{same.json()['id']}").text  # type: ignore[attr-defined]
+    page = client.get(f"/photos/{same.json()['id']}").text
     assert "heavily compressed" in page
 
 
@@ -346,18 +339,18 @@ def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     headers = api_signup(client)
     tid = api_treatment(client, headers)
     rgb = apply_gain(np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB")), (0.8, 0.8, 0.8))
-    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
-    assert base.status_code == 201  # type: ignore[attr-defined]
+    base = api_upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    assert base.status_code == 201
     warm_rgb = apply_gain(rgb, (1.15, 1.0, 0.85))
 
     # the eyes show: the follow-up is matched to the baseline's white balance and used for the curve
-    warm = _upload(client, headers, tid, _jpeg(warm_rgb), taken_on="2026-11-21")
-    assert warm.status_code == 201  # type: ignore[attr-defined]
-    analysis = warm.json()["analysis"]  # type: ignore[attr-defined]
+    warm = api_upload(client, headers, tid, _jpeg(warm_rgb), taken_on="2026-11-21")
+    assert warm.status_code == 201
+    analysis = warm.json()["analysis"]
     assert analysis["quality"]["colour_reference"] == "in_photo"
     assert (analysis["baseline"]["lighting_differs"], analysis["baseline"]["comparable"]) == (True, True)
     assert abs(analysis["baseline"]["delta"]) < 0.03  # the same skin under other light
-    page = client.get(f"/photos/{warm.json()['id']}").text  # type: ignore[attr-defined]
+    page = client.get(f"/photos/{warm.json()['id']}").text
     assert "The photos were taken under different light" in page
     assert "matched to the baseline photo" in page
     # the change read against minimal visible redness, with its source: the same skin, so not visible
@@ -367,11 +360,11 @@ def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     assert "taken under different light from the baseline photo and neither" not in page
 
     # sunglasses: nothing to match on; flagged on the page and left out of the curve
-    shaded = _upload(client, headers, tid, _jpeg(with_sunglasses(warm_rgb)), taken_on="2026-11-22")
-    assert shaded.status_code == 201  # type: ignore[attr-defined]
-    comparison = shaded.json()["analysis"]["baseline"]  # type: ignore[attr-defined]
+    shaded = api_upload(client, headers, tid, _jpeg(with_sunglasses(warm_rgb)), taken_on="2026-11-22")
+    assert shaded.status_code == 201
+    comparison = shaded.json()["analysis"]["baseline"]
     assert (comparison["lighting_differs"], comparison["comparable"]) == (True, False)
-    page = client.get(f"/photos/{shaded.json()['id']}").text  # type: ignore[attr-defined]
+    page = client.get(f"/photos/{shaded.json()['id']}").text
     assert "taken under different light from the baseline photo" in page
     timeline = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     assert [p["used"] for p in timeline["photos"]["points"]] == [True, False]
@@ -416,8 +409,8 @@ def test_pre_upload_check_compares_the_light_with_the_baseline(
 
     warm = _jpeg(with_sunglasses(apply_gain(rgb, (1.15, 1.0, 0.85))))  # other light, eyes hidden
     assert check(warm, treatment_id=str(tid))["baseline"] is None  # no baseline photo yet
-    base = _upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
-    base_id = base.json()["id"]  # type: ignore[attr-defined]
+    base = api_upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
+    base_id = base.json()["id"]
     counts = _counts(ctx)
     other = check(warm, treatment_id=str(tid))["baseline"]
     assert isinstance(other, dict)

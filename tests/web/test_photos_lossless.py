@@ -19,7 +19,7 @@ from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.photos.sanitize import sanitize
 
-from .conftest import api_signup, api_treatment
+from .conftest import api_signup, api_treatment, api_upload
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -87,12 +87,7 @@ def test_metadata_is_stripped_and_icc_profile_kept_byte_for_byte(
         assert {"xmp", "comment", "icc_profile"} <= set(im.info)
         assert im.info["icc_profile"] == profile
     headers = api_signup(client)
-    r = client.post(
-        f"/api/v1/treatments/{api_treatment(client, headers)}/photos",
-        files={"file": ("face.jpg", upload, "image/jpeg")},
-        data={"consent": "private"},
-        headers=headers,
-    )
+    r = api_upload(client, headers, api_treatment(client, headers), upload)
     assert r.status_code == 201, r.text
     with ctx.sessions() as db:
         stored = ctx.store.path(db.scalars(select(Photo)).one().file_path).read_bytes()

@@ -108,8 +108,10 @@ class LoadedPhoto:
         Human-readable notes on conversions that changed the data (ICC profile converted, CMYK converted,
         alpha dropped, 16-bit reduced to 8 bits).
     chroma_step : float or None
-        For a JPEG: the quantisation step of its colour (chroma DC) in 8-bit levels of a block's mean colour
-        (quality 90 -> 0.375, quality 75 -> 1.1, quality 60 -> 1.75); None for other formats.
+        For a JPEG coded as YCbCr: the quantisation step of its colour (the larger chroma DC step of
+        :class:`~needlecare.imaging.jpeg_chroma.ChromaGrid`) in 8-bit levels of a block's mean colour
+        (quality 90 -> 0.375, quality 75 -> 1.1, quality 60 -> 1.75); None for other formats and for RGB- or
+        CMYK-coded JPEGs.
     orientation : int
         The EXIF orientation (1-8) that was applied to turn the file's pixels upright; 1 when the file has
         none, an invalid or unreadable one, or for array input.
@@ -268,7 +270,6 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
         if im.mode in GRAY_MODES:
             raise grayscale_error()
         is_jpeg = fmt in ("JPEG", "MPO")
-        step = _chroma_step(im) if is_jpeg else None
         grid = chroma_grid(im) if is_jpeg else None
         restore = grid is not None and grid.coarse
         if is_jpeg:
@@ -307,16 +308,9 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
         (width, height),
         _FORMAT_NAMES.get(fmt, fmt),
         tuple(notes),
-        chroma_step=step,
+        chroma_step=max(grid.steps) if grid is not None else None,
         orientation=orientation,
     )
-
-
-def _chroma_step(im: Image.Image) -> float | None:
-    """A JPEG's chroma DC quantisation step in 8-bit levels of a block mean (DC units / 8), or None."""
-    tables = getattr(im, "quantization", None) or {}
-    table = tables.get(1, tables.get(0))
-    return None if table is None or len(table) == 0 else float(table[0]) / 8.0
 
 
 def _orientation(im: Image.Image, notes: list[str]) -> int:

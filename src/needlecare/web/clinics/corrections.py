@@ -13,7 +13,7 @@ nobody.
 
 from __future__ import annotations
 
-from sqlalchemy import Exists, exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicMessage
@@ -24,26 +24,17 @@ from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.schemas import TreatmentUpdate
 
 
-def _recorded_by_clinic(clinic_id: int) -> Exists:
-    """SQL condition: clinic *clinic_id* sent the aftercare message of the treatment in the query."""
-    return exists().where(
-        ClinicMessage.treatment_id == Treatment.id,
-        ClinicMessage.clinic_id == clinic_id,
-        ClinicMessage.kind == "aftercare",
-    )
-
-
 def recorded_ids(db: Session, *, clinic_id: int, patient_id: int) -> set[int]:
     """Ids of the treatments of *patient_id* that clinic *clinic_id* recorded (call after a staff check)."""
-    stmt = select(Treatment.id).where(Treatment.user_id == patient_id, _recorded_by_clinic(clinic_id))
+    recorded = treatments.recorded_by_clinic(clinic_id)
+    stmt = select(Treatment.id).where(Treatment.user_id == patient_id, recorded)
     return set(db.scalars(stmt))
 
 
 def _recorded(db: Session, *, clinic_id: int, patient_id: int, treatment_id: int) -> Treatment:
     """Treatment *treatment_id* of *patient_id* that clinic *clinic_id* recorded (after a staff check)."""
-    stmt = select(Treatment).where(
-        Treatment.id == treatment_id, Treatment.user_id == patient_id, _recorded_by_clinic(clinic_id)
-    )
+    recorded = treatments.recorded_by_clinic(clinic_id)
+    stmt = select(Treatment).where(Treatment.id == treatment_id, Treatment.user_id == patient_id, recorded)
     return one_or_not_found(db, stmt, f"No treatment {treatment_id} this clinic recorded for the patient.")
 
 

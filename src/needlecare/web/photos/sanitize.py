@@ -2,11 +2,11 @@
 
 An upright JPEG upload (YCbCr or RGB coded, baseline or progressive; of an MPO only its first picture) is
 stored losslessly: its own compressed data are copied with every metadata segment removed
-(:func:`~needlecare.imaging.jpeg_strip.strip_jpeg_metadata`), so no EXIF, GPS, XMP, maker note or embedded
-preview survives while the JFIF header, ICC profile and Adobe colour-transform segment are kept. The copy is
-used only if it decodes to exactly the same pixels as the upload. A second lossy generation would move the
-measured redness (up to 0.002 OD_hb, more for heavily compressed uploads), and the stored copy is what the
-analysis job measures.
+(:func:`~needlecare.imaging.jpeg_strip.strip_jpeg_metadata`): no EXIF, GPS, XMP, maker note or embedded
+preview survives, while the JFIF header, ICC profile and Adobe colour-transform segment are kept, and the copy
+decodes to exactly the same pixels as the upload. A second lossy generation would move the measured redness
+(up to 0.002 OD_hb, more for heavily compressed uploads), and the stored copy is what the analysis job
+measures.
 
 Everything else is re-encoded as a quality-92 JPEG of the upright sRGB pixels, which keeps nothing but the
 picture either: other formats (HEIC, PNG, WebP, TIFF), CMYK/YCCK or otherwise unusual JPEGs, and JPEGs whose
@@ -20,7 +20,6 @@ import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
 
 from needlecare.hints import ImageU8
@@ -92,19 +91,15 @@ def sanitize(data: bytes) -> CleanPhoto:
 
 
 def _lossless_copy(data: bytes, loaded: LoadedPhoto) -> bytes | None:
-    """The upload without its metadata if it is an upright JPEG and decodes to the very same pixels."""
-    from needlecare.imaging.loading import load_photo
+    """The upload without its metadata if it is an upright JPEG (None otherwise).
 
+    It decodes to the very same pixels by construction: the entropy-coded data and every segment that the
+    decoder or the colour conversion reads (tables, frame, JFIF, ICC, Adobe) are copied unchanged, and the
+    only metadata that changes the picture, the EXIF orientation, is 1.
+    """
     if loaded.format != "JPEG" or loaded.orientation != 1:
         return None
-    stripped = strip_jpeg_metadata(data)
-    if stripped is None:
-        return None
-    try:
-        again = load_photo(stripped)
-    except PhotoError:
-        return None
-    return stripped if np.array_equal(again.rgb, loaded.rgb) else None
+    return strip_jpeg_metadata(data)
 
 
 def _reencode(rgb: ImageU8) -> bytes:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_zone, reschedule
@@ -61,6 +61,15 @@ def create(db: Session, *, user: User, data: TreatmentCreate) -> Treatment:
     db.add(treatment)
     db.flush()
     return treatment
+
+
+def recorded_by_clinic(clinic_id: int) -> Exists:
+    """SQL condition on :class:`Treatment`: clinic *clinic_id* recorded it (it sent its aftercare message)."""
+    return exists().where(
+        ClinicMessage.treatment_id == Treatment.id,
+        ClinicMessage.clinic_id == clinic_id,
+        ClinicMessage.kind == "aftercare",
+    )
 
 
 def recorded_by(db: Session, *, treatment: Treatment) -> Clinic | None:
@@ -118,10 +127,8 @@ def update(
     changed = changes(treatment, data)
     if not changed:
         return treatment
-    new_on: dt.date = changed["treated_on"][1] if "treated_on" in changed else old_on
-    checkins = db.scalars(select(CheckIn).where(CheckIn.treatment_id == treatment.id)).all()
-    if new_on != old_on:
-        _redate(db, treatment=treatment, checkins=checkins, new_on=new_on)
+    if "treated_on" in changed:
+        _redate(db, treatment=treatment, new_on=changed["treated_on"][1])
     detail: dict[str, Any] = {
         "treatment_id": treatment.id,
         "changes": {key: [_plain(old), _plain(new)] for key, (old, new) in changed.items()},
@@ -145,10 +152,10 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _redate(db: Session, *, treatment: Treatment, checkins: Sequence[CheckIn], new_on: dt.date) -> None:
+def _redate(db: Session, *, treatment: Treatment, new_on: dt.date) -> None:
     """Re-number photos and check-ins for treatment date *new_on* and triage the check-ins again."""
     verdicts = []
-    for checkin in checkins:
+    for checkin in db.scalars(select(CheckIn).where(CheckIn.treatment_id == treatment.id)):
         day = (checkin.checked_on - new_on).days
         if day < 0:
             raise UnprocessableError(
