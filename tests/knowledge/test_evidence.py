@@ -24,11 +24,13 @@ def test_packaged_evidence_loads_and_is_cached() -> None:
 
 def test_short_citation_form() -> None:
     ev = evidence()
-    assert str(ev.sources["chu2021"]) == "Chu et al., Dermatol Surg 2021 (A)"
-    assert str(ev.sources["clinic_pages"]) == "Clinic consensus (C)"
+    assert str(ev.sources["chu2021"]) == "Chu et al., Dermatol Surg 2021 (A, systematic review)"
+    assert str(ev.sources["case_type5"]).endswith("(A, one case report)")
+    assert ev.sources["case_type5"].level == 5
+    assert str(ev.sources["clinic_pages"]) == "Clinic aftercare pages (C, consensus)"
     assert ev.cite(["chu2021", "chu2021", "tan2014"]) == (
-        "Chu et al., Dermatol Surg 2021 (A)",
-        "Tan et al., JAAD 2014 (B)",
+        "Chu et al., Dermatol Surg 2021 (A, systematic review)",
+        "Tan et al., JAAD 2014 (B, clinical study)",
     )
 
 
@@ -180,6 +182,6 @@ def test_missing_and_invalid_yaml_files(data_copy: Path) -> None:
 
 def test_every_source_is_cited_somewhere() -> None:
     text = "\n".join((DATA / f"{n}.yaml").read_text(encoding="utf-8") for n in
-                     ("durations", "red_flags", "aftercare", "grading"))  # fmt: skip
+                     ("durations", "red_flags", "aftercare", "grading", "ingredients"))  # fmt: skip
     unused = [key for key in evidence().sources if key not in text]
     assert unused == []

@@ -32,7 +32,7 @@ def test_base_case_is_the_working_rule() -> None:
     assert c.outside_expected_after_days == RULE.outside_expected_after_days == 7
     assert c.reasons[0].text == RULE.statement
     assert "not a published guideline" in c.reasons[0].text
-    assert "Chu et al., Dermatol Surg 2021 (A)" in c.reasons[0].sources
+    assert "Chu et al., Dermatol Surg 2021 (A, systematic review)" in c.reasons[0].sources
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_short_needles_resolve_within_hours() -> None:
     assert c.outside_expected_after_days == ADJ.short_needles.outside_expected_after_days == 3
     assert ADJ.short_needles.text in texts(c)
     assert c.to_dict()["typical_hours"] == [0.5, 24]
-    assert "Hoesly et al., Arch Dermatol 2012 (A)" in c.reasons[1].sources
+    assert "Hoesly et al., Arch Dermatol 2012 (A, clinical study)" in c.reasons[1].sources
 
 
 def test_short_needles_with_an_extending_factor_use_the_general_rule() -> None:
@@ -106,7 +106,7 @@ def test_flags_without_duration_data_add_a_reason_and_keep_the_window(flag: str,
 def test_prp_reason_says_there_is_no_data_and_cites_the_case() -> None:
     reason = next(r for r in course(prp=True).reasons if r.text.startswith("PRP"))
     assert "no published data" in reason.text
-    assert reason.sources == ("Wu R et al., CCID 2022 (A)",)
+    assert reason.sources == ("Wu R et al., CCID 2022 (A, one case report)",)
 
 
 def test_passes_reason_always_present_without_sources() -> None:
@@ -125,7 +125,7 @@ def test_to_dict_contract() -> None:
     assert {"typical_days", "outside_expected_after_days", "reasons"} <= d.keys()
     assert d["typical_days"] == [1, 7]
     assert d["outside_expected_after_days"] == 7
-    assert all(set(r) == {"text", "sources"} for r in d["reasons"])
+    assert all({"text", "sources"} <= set(r) <= {"text", "sources", "rule", "grade"} for r in d["reasons"])
     assert all(isinstance(s, str) for r in d["reasons"] for s in r["sources"])
     assert "not a diagnosis" in d["disclaimer"]
 

@@ -47,23 +47,27 @@ def test_days_cover_0_to_14_with_consecutive_dates() -> None:
 @pytest.mark.parametrize("column", ["standard", "deep", "rf"])
 def test_milestones_follow_the_data(column: str) -> None:
     kw = {"standard": {}, "deep": {"depth_mm": 2.0}, "rf": {"device": "rf"}}[column]
-    plan = aftercare_plan(TREATED, params(**kw))
+    plan = aftercare_plan(TREATED, params(skin_type=2, **kw))
     assert plan.column == column
     for m in CARE.milestones:
         wait = getattr(m.wait_days, column)
+        ok = getattr(m.caution_days, column) if m.caution_days is not None else wait
+        announced = wait if wait > 0 else ok
         got = next(x for x in plan.milestones if x.id == m.id)
-        assert (got.day, got.date) == (wait, TREATED + timedelta(days=wait))
+        assert (got.day, got.date) == (announced, TREATED + timedelta(days=announced))
         for d in plan.days:
             assert (m.avoid in d.avoid) == (d.day < wait), (m.id, d.day)
-            assert (m.allowed in d.do) == (d.day == wait), (m.id, d.day)
+            assert (m.allowed in d.do) == (d.day == announced), (m.id, d.day)
+            assert any(c.startswith(m.avoid) for c in d.caution) == (wait <= d.day < ok), (m.id, d.day)
 
 
 def test_steps_follow_the_data() -> None:
-    plan = aftercare_plan(TREATED, params())
+    plan = aftercare_plan(TREATED, params(skin_type=2))
     for step in CARE.steps:
         for d in plan.days:
             listed = d.do if step.kind == "do" else d.avoid
-            assert (step.text in listed) == (step.from_day <= d.day <= step.to_day)
+            shown = step.from_day <= d.day <= step.to_day and not step.when
+            assert (step.text in listed) == shown, (step.id, d.day)
 
 
 def test_known_clinic_waits_standard() -> None:
@@ -93,13 +97,9 @@ def test_day0_contents() -> None:
 
 def test_to_dict_contract() -> None:
     d = aftercare_plan(TREATED, params(), tz="Europe/Berlin").to_dict()
-    assert d["days"][3] == {
-        "day": 3,
-        "date": "2026-03-28",
-        "do": d["days"][3]["do"],
-        "avoid": d["days"][3]["avoid"],
-    }
-    assert all(set(x) == {"day", "date", "do", "avoid"} for x in d["days"])
+    assert (d["days"][3]["day"], d["days"][3]["date"]) == (3, "2026-03-28")
+    assert all({"day", "date", "do", "avoid"} <= set(x) for x in d["days"])
+    assert all(set(x) - {"day", "date", "do", "avoid"} == {"caution", "expect", "items"} for x in d["days"])
     assert all(isinstance(s, str) for x in d["days"] for s in x["do"] + x["avoid"])
     assert "not a diagnosis" in d["disclaimer"]
     assert all(r["sources"] for r in d["reasons"])
@@ -125,8 +125,8 @@ def test_ics_has_one_event_with_alarm_per_milestone() -> None:
     events = cal.walk("VEVENT")
     assert len(events) == len(plan.milestones) == len(CARE.milestones)
     titles = {str(e["SUMMARY"]) for e in events}
-    assert {"Mineral makeup allowed", "Exercise allowed", "Retinoids may return"} <= titles
-    assert "AHA/BHA, vitamin C and benzoyl peroxide may return" in titles
+    assert {"Mineral makeup allowed", "Exercise allowed", "Retinoids and bakuchiol may return"} <= titles
+    assert "AHA/BHA, azelaic acid, vitamin C and benzoyl peroxide may return" in titles
     for event in events:
         alarms = event.walk("VALARM")
         assert len(alarms) == 1
@@ -149,7 +149,7 @@ def test_ics_dates_and_time_zone() -> None:
         assert start.utcoffset() == berlin.utcoffset(datetime.combine(m.date, time(9, 0)))
     # makeup (day 1, before the DST switch) is 08:00 UTC; retinoids (day 7, after it) 07:00 UTC
     assert by_title["Mineral makeup allowed"].decoded("DTSTART").astimezone(UTC).hour == 8
-    assert by_title["Retinoids may return"].decoded("DTSTART").astimezone(UTC).hour == 7
+    assert by_title["Retinoids and bakuchiol may return"].decoded("DTSTART").astimezone(UTC).hour == 7
 
 
 def test_ics_uids_unique_and_stable() -> None:

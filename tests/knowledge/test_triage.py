@@ -7,8 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from needlecare.knowledge.common import InvalidInputError
-from needlecare.knowledge.evidence import URGENCY_ORDER, FlagRule, evidence
-from needlecare.knowledge.triage import SYMPTOMS, triage
+from needlecare.knowledge.evidence import URGENCY_ORDER, FlagRule, Unmatched, evidence
+from needlecare.knowledge.expect import expected_course
+from needlecare.knowledge.treatment import TreatmentParams
+from needlecare.knowledge.triage import SYMPTOMS, _day_range, redness_band, triage
 
 EV = evidence()
 FLAGS = EV.red_flags
@@ -27,9 +29,19 @@ def test_vocabulary_contains_the_contract_symptoms() -> None:
     assert all(isinstance(v, str) and v for v in SYMPTOMS.values())
 
 
+#: The default treatment's outside-expected day (the general working rule).
+OUTSIDE = 7
+COLD_SORE = TreatmentParams(cold_sore=True)
+
+
 def _rule_days(rule: FlagRule) -> list[int]:
-    last = rule.max_day if rule.max_day is not None else rule.min_day + 30
-    return sorted({rule.min_day, last, (rule.min_day + last) // 2})
+    first, last = _day_range(rule, OUTSIDE)
+    last = last if last is not None else first + 30
+    return sorted({first, last, (first + last) // 2})
+
+
+def _params(rule: FlagRule) -> TreatmentParams:
+    return COLD_SORE if "cold_sore" in rule.when else TreatmentParams()
 
 
 CASES = [
@@ -43,7 +55,8 @@ CASES = [
 @pytest.mark.parametrize(("rule", "symptom", "day"), CASES)
 def test_each_rule_fires_for_each_of_its_symptoms(rule: FlagRule, symptom: str, day: int) -> None:
     reported = [symptom, *rule.also_any[:1]]
-    result = triage(day, reported)
+    params = _params(rule)
+    result = triage(day, reported, treatment=params)
     reason = next(r for r in result.reasons if r.text.startswith(rule.sign))
     assert rule.action in reason.text
     assert reason.sources == EV.cite(rule.sources)
@@ -53,14 +66,18 @@ def test_each_rule_fires_for_each_of_its_symptoms(rule: FlagRule, symptom: str, 
         r for r in FLAGS.rules
         if any(s in reported for s in r.symptoms)
         and (not r.also_any or any(s in reported for s in r.also_any))
-        and r.min_day <= day and (r.max_day is None or day <= r.max_day)
+        and _day_range(r, OUTSIDE)[0] <= day
+        and (_day_range(r, OUTSIDE)[1] is None or day <= (_day_range(r, OUTSIDE)[1] or 0))
+        and (not r.when or any(getattr(params, c) for c in r.when))
     ]  # fmt: skip
     assert result.urgency == min((r.urgency for r in matching), key=RANK.__getitem__)
 
 
-@pytest.mark.parametrize("rule", [r for r in FLAGS.rules if r.min_day > 0], ids=lambda r: r.id)
+@pytest.mark.parametrize(
+    "rule", [r for r in FLAGS.rules if _day_range(r, OUTSIDE)[0] > 0], ids=lambda r: r.id
+)
 def test_rules_do_not_fire_before_their_onset(rule: FlagRule) -> None:
-    result = triage(rule.min_day - 1, [rule.symptoms[0]])
+    result = triage(_day_range(rule, OUTSIDE)[0] - 1, [rule.symptoms[0]], treatment=_params(rule))
     assert not any(r.text.startswith(rule.sign) for r in result.reasons)
 
 
@@ -87,7 +104,12 @@ def test_rules_do_not_fire_before_their_onset(rule: FlagRule) -> None:
         (12, ["flaking"], None, "routine"),
         (5, [], None, "expected"),
         (1, [], 4, "expected"),
-        (3, [], 3, "within_48h"),
+        (3, [], 3, "expected"),
+        (4, [], 3, "within_48h"),
+        (2, ["unwell"], None, "same_day"),
+        (5, ["nodules"], None, "same_day"),
+        (0, ["pus"], None, "same_day"),
+        (9, ["mild_swelling"], None, "within_48h"),
         (4, [], 2, "expected"),
         (8, [], 2, "within_48h"),
         (8, [], 1, "routine"),
@@ -105,7 +127,7 @@ def test_highest_urgency_wins_and_all_reasons_are_listed() -> None:
     assert result.urgency == "emergency"
     starts = [r.text for r in result.reasons]
     assert any(t.startswith("Hives, swelling") for t in starts)
-    assert any(t.startswith("Increasing redness, warmth") for t in starts)
+    assert any(t.startswith("Pus, yellow crusts") for t in starts)
     assert any(t.startswith("Redness 3 (moderate) on day 3") for t in starts)
     assert any(t.startswith("Darker patches") for t in starts)
     assert any(t.startswith("Dryness and flaking") for t in starts)
@@ -114,31 +136,62 @@ def test_highest_urgency_wins_and_all_reasons_are_listed() -> None:
 def test_redness_uses_the_anchor_words_and_sources() -> None:
     reason = triage(8, [], redness=2).reasons[0]
     assert reason.text.startswith("Redness 2 (mild) on day 8")
-    assert "Chu et al., Dermatol Surg 2021 (A)" in reason.sources
+    assert "Chu et al., Dermatol Surg 2021 (A, systematic review)" in reason.sources
+    assert reason.rule == "red_flags.redness_bands.beyond"
 
 
 @pytest.mark.parametrize("redness", range(5))
-def test_every_redness_and_day_is_covered_by_exactly_the_first_band(redness: int) -> None:
+@pytest.mark.parametrize(
+    "params", [TreatmentParams(), TreatmentParams(depth_mm=0.25), TreatmentParams(device="rf")]
+)
+def test_every_redness_and_day_gets_the_band_of_its_place_in_the_course(
+    redness: int, params: TreatmentParams
+) -> None:
+    course = expected_course(params)
+    high, outside = course.typical_days[1], course.outside_expected_after_days
     for day in range(0, 60):
-        bands = [
-            b for b in FLAGS.redness_rules
-            if b.min_redness <= redness <= b.max_redness and b.min_day <= day
-            and (b.max_day is None or day <= b.max_day)
-        ]  # fmt: skip
-        assert len(bands) == 1, (redness, day, [b.id for b in bands])
-        assert triage(day, [], redness=redness).urgency == bands[0].urgency
+        name, band = redness_band(redness, day, course)
+        if redness == 0:
+            assert name == "clear"
+        elif day <= high:
+            assert name == "typical"
+        elif day <= outside:
+            assert name == ("fading" if redness <= 2 else "not_improving")
+        else:
+            assert name == ("beyond" if redness >= 2 else "almost_clear_late")
+        result = triage(day, [], redness=redness, treatment=params)
+        assert result.urgency == band.urgency
+        assert result.reasons[0].rule == f"red_flags.redness_bands.{name}"
 
 
-def test_unmatched_symptom_is_reported_not_ignored() -> None:
-    result = triage(0, ["tingling"])
-    assert result.urgency == "routine"
-    assert SYMPTOMS["tingling"] in result.reasons[0].text
+@pytest.mark.parametrize("params", [TreatmentParams(), COLD_SORE, TreatmentParams(depth_mm=0.25)])
+def test_every_symptom_on_every_day_is_covered_by_a_rule(params: TreatmentParams) -> None:
+    for symptom in SYMPTOMS:
+        for day in range(0, 61):
+            result = triage(day, [symptom], treatment=params)
+            assert all(r.rule != "red_flags.unmatched" for r in result.reasons), (symptom, day)
+
+
+def test_the_safety_net_escalates_and_cannot_be_routine() -> None:
+    assert URGENCY_ORDER.index(FLAGS.unmatched.urgency) <= URGENCY_ORDER.index("within_48h")
+    assert "no rule covers this" in FLAGS.unmatched.text
+    with pytest.raises(ValueError, match="must escalate"):
+        Unmatched(urgency="routine", text="x", sources=(), grade=None)
+
+
+def test_treatment_sets_the_redness_thresholds() -> None:
+    assert triage(4, redness=3, treatment=TreatmentParams(device="rf", depth_mm=1.0)).urgency == "expected"
+    assert triage(4, redness=3, treatment=TreatmentParams(device="pen", depth_mm=1.0)).urgency == "within_48h"
+    assert triage(5, redness=2, treatment=TreatmentParams(depth_mm=0.25)).urgency == "within_48h"
+    late = triage(10, redness=3).reasons[0].text
+    assert "after day 7" in late and "3-4" not in late
 
 
 def test_to_dict_contract() -> None:
     d = triage(2, ["fever"], redness=2).to_dict()
     assert d["urgency"] in URGENCY_ORDER
-    assert all(set(r) == {"text", "sources"} for r in d["reasons"])
+    assert all({"text", "sources"} <= set(r) <= {"text", "sources", "rule", "grade"} for r in d["reasons"])
+    assert d["expected_course"]["outside_expected_after_days"] == 7
     assert "not a diagnosis" in d["disclaimer"]
 
 

@@ -19,12 +19,20 @@ class InvalidInputError(ValueError):
 class Reason:
     """One plain-language reason and the short citations (``"Chu et al., Dermatol Surg 2021 (A)"``) behind it.
 
-    An empty ``sources`` tuple means no published source exists (the text then says so).
+    An empty ``sources`` tuple means no published source exists (the text then says so). ``rule`` names the
+    rule or data row behind the reason and ``grade`` its evidence grade (A/B/C), when there is one.
     """
 
     text: str
     sources: tuple[str, ...] = field(default_factory=tuple)
+    rule: str | None = None
+    grade: str | None = None
 
     def to_dict(self) -> dict[str, str | list[str]]:
-        """``{"text": str, "sources": [str]}`` as in the JSON contracts."""
-        return {"text": self.text, "sources": list(self.sources)}
+        """``{"text": str, "sources": [str]}`` as in the JSON contracts, plus ``rule`` and ``grade`` when set."""
+        out: dict[str, str | list[str]] = {"text": self.text, "sources": list(self.sources)}
+        if self.rule is not None:
+            out["rule"] = self.rule
+        if self.grade is not None:
+            out["grade"] = self.grade
+        return out

@@ -10,8 +10,10 @@ Rules (every number comes from the data file; the working rule is needlecare's d
   the expected course after 3 days (the 72 h barrier study);
 * rollers widen the high end to at least 4 days; neck and chest add a day; the high end never passes the
   outside-expected day;
-* passes, sensitive skin, rosacea, PRP, serum, stamps and the scalp have no duration data: they add a reason
-  saying so and never shorten the window.
+* passes, sensitive skin, rosacea, PRP, serum, cold-sore history, stamps and the scalp have no duration data:
+  they add a reason saying so and never shorten the window;
+* an unknown depth or skin type takes the general rule (no short-needle window, no lengthening), so that
+  triage, which reads its thresholds from this course, escalates soonest; a reason says so.
 
 Hence deeper needles, more passes, RF, darker skin and body sites never shorten the window.
 """
@@ -46,6 +48,14 @@ class ExpectedCourse:
     outside_expected_after_days: float
     reasons: tuple[Reason, ...]
 
+    @property
+    def window_text(self) -> str:
+        """The typical window in plain words: ``"1-3 days"``, ``"0.5-24 hours"``."""
+        low, high = self.typical_days
+        if high <= 1:
+            return f"{_num(low * HOURS_PER_DAY)}-{_num(high * HOURS_PER_DAY)} hours"
+        return f"{_num(low)}-{_num(high)} days"
+
     def to_dict(self) -> dict[str, Any]:
         """The ``expect --json`` contract (plus ``typical_hours`` and ``disclaimer``)."""
         low, high = self.typical_days
@@ -67,9 +77,9 @@ def extending_factors(params: TreatmentParams) -> list[str]:
     """Names of the working rule's ``extend_when`` factors present in *params* (``deep``, ``rf``, ...)."""
     ext = evidence().durations.working_rule.extend_when
     present = {
-        "deep": params.depth_mm >= ext.min_depth_mm,
+        "deep": params.depth_mm is not None and params.depth_mm >= ext.min_depth_mm,
         "bleeding": params.bleeding and ext.bleeding,
-        "dark_skin": params.skin_type in ext.skin_types,
+        "dark_skin": params.skin_type is not None and params.skin_type in ext.skin_types,
         "rf": params.device in ext.devices,
         "body": params.area in ext.areas,
     }
@@ -92,8 +102,8 @@ def expected_course(params: TreatmentParams) -> ExpectedCourse:
     Examples
     --------
     >>> course = expected_course(TreatmentParams(depth_mm=0.5, device="pen", skin_type=2))
-    >>> course.typical_days, course.outside_expected_after_days
-    ((1.0, 3.0), 7.0)
+    >>> course.typical_days, course.outside_expected_after_days, course.window_text
+    ((1.0, 3.0), 7.0, '1-3 days')
     """
     ev = evidence()
     rule = ev.durations.working_rule
@@ -106,7 +116,8 @@ def expected_course(params: TreatmentParams) -> ExpectedCourse:
     def note(item: Note) -> None:
         reasons.append(ev.reason(item.text, item))
 
-    if params.depth_mm <= adj.short_needles.max_depth_mm and not factors:
+    short = params.depth_mm is not None and params.depth_mm <= adj.short_needles.max_depth_mm
+    if short and not factors:
         low, high = (h / HOURS_PER_DAY for h in adj.short_needles.typical_hours)
         outside = adj.short_needles.outside_expected_after_days
         note(adj.short_needles)
@@ -126,8 +137,12 @@ def expected_course(params: TreatmentParams) -> ExpectedCourse:
     if params.area == "scalp":
         note(adj.scalp)
     note(adj.passes)
-    for flag in ("sensitive", "rosacea", "prp", "serum"):
+    for flag in ("sensitive", "rosacea", "prp", "serum", "cold_sore"):
         if getattr(params, flag):
             note(getattr(adj, flag))
+    if params.depth_mm is None:
+        note(adj.unknown_depth)
+    if params.skin_type is None:
+        note(adj.unknown_skin_type)
     high = min(high, outside)
     return ExpectedCourse((low, high), outside, tuple(reasons))

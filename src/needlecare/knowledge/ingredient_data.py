@@ -1,20 +1,18 @@
-"""Load and validate ``data/ingredients.yaml``: ingredient groups, their waits, and the INCI inventory.
+"""Load and validate ``data/ingredients.yaml``: ingredient groups and the INCI inventory.
 
 The inventory is **curated** by hand for needlecare (common INCI names with synonyms); it is not the EU CosIng
 inventory, which no usable package ships. Two groups are supplemented with CosIng annex names shipped offline
-by the ``on-the-list`` package (see :mod:`needlecare.knowledge.cosing_annexes`). Every wait and source
-lives in the data file; this module only checks that the file is coherent:
+by the ``on-the-list`` package (see :mod:`needlecare.knowledge.cosing_annexes`). The waits are not in this
+file: they are the milestones of ``aftercare.yaml`` (:mod:`needlecare.knowledge.waits`). This module checks
+that the file is coherent:
 
-* exactly the ten groups of the ingredient checker are present;
-* each group's schedule starts on day 0, its days strictly increase, and its verdict never gets stricter with
-  time (``avoid`` > ``caution`` > ``ok`` / ``soothing``), so a verdict that is ``ok`` on day N stays ``ok``;
-* every group, note and unknown verdict has at least one source;
+* exactly the groups of :data:`GROUP_NAMES` are present;
+* every group, note and unknown verdict cites at least one source id of ``sources.yaml``;
 * patterns compile, and no two entries claim the same normalised name.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from functools import lru_cache
 from importlib import resources
@@ -23,12 +21,22 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.inci_parser import normalise_name
 
 Verdict = Literal["avoid", "caution", "ok", "soothing", "unknown"]
 
 #: Groups the checker must know, in the order their name patterns are tried (neutral last).
 GROUP_NAMES: tuple[str, ...] = (
+    "growth_factor",
+    "copper_peptide",
+    "peptide",
+    "vitamin_e",
+    "arnica",
+    "bakuchiol",
+    "azelaic_acid",
+    "anti_inflammatory",
+    "calming",
     "retinoid",
     "aha_bha_pha",
     "l_ascorbic_acid",
@@ -41,7 +49,7 @@ GROUP_NAMES: tuple[str, ...] = (
     "neutral",
 )
 
-#: How strict a verdict is; a schedule may only move to an equal or lower rank.
+#: How strict a verdict is.
 SEVERITY: dict[str, int] = {"avoid": 3, "caution": 2, "ok": 1, "soothing": 1}
 
 _Source = Field(min_length=1)
@@ -53,13 +61,6 @@ class IngredientDataError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScheduleStep(_Strict):
-    """From ``from_day`` (days after treatment, >= 0) on, the group's verdict is ``verdict``."""
-
-    from_day: int = Field(ge=0, le=365)
-    verdict: Literal["avoid", "caution", "ok", "soothing"]
 
 
 class Entry(_Strict):
@@ -84,30 +85,18 @@ class Entry(_Strict):
 
 
 class Group(_Strict):
-    """An ingredient group with its wait after microneedling, the reason, and its sources."""
+    """An ingredient group: what it is, why it matters after needling, and its sources (ids).
+
+    ``healed`` is the verdict once the group's wait (its milestone in ``aftercare.yaml``) is over, or always
+    when it has none.
+    """
 
     label: str = Field(min_length=1)
-    wait: str = Field(min_length=1)
-    grade: Literal["A", "B", "C"]
-    schedule: tuple[ScheduleStep, ...] = Field(min_length=1)
+    healed: Literal["caution", "ok", "soothing"]
     reason: str = Field(min_length=1)
     sources: tuple[str, ...] = Field(min_length=1)
     patterns: tuple[str, ...] = ()
     ingredients: tuple[Entry, ...] = ()
-
-    @field_validator("schedule")
-    @classmethod
-    def _monotonic(cls, steps: tuple[ScheduleStep, ...]) -> tuple[ScheduleStep, ...]:
-        if steps[0].from_day != 0:
-            raise ValueError(f"a schedule must start on day 0, not day {steps[0].from_day}")
-        for before, after in itertools.pairwise(steps):
-            if after.from_day <= before.from_day:
-                raise ValueError(f"schedule days must increase: {before.from_day} then {after.from_day}")
-            if SEVERITY[after.verdict] > SEVERITY[before.verdict]:
-                raise ValueError(
-                    f"a verdict may not get stricter with time: {before.verdict!r} then {after.verdict!r}"
-                )
-        return steps
 
     @field_validator("patterns")
     @classmethod
@@ -118,34 +107,6 @@ class Group(_Strict):
             except re.error as exc:
                 raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
         return patterns
-
-    @field_validator("sources")
-    @classmethod
-    def _non_empty_sources(cls, sources: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not source.strip() for source in sources):
-            raise ValueError("a source may not be empty")
-        return sources
-
-    def verdict_on(self, day: int) -> tuple[str, int | None]:
-        """Verdict on ``day`` (days after treatment, >= 0) and the first later day with a milder verdict.
-
-        Examples
-        --------
-        >>> group = Group(label="x", wait="5-7 days", grade="C", reason="r", sources=("s",),
-        ...               schedule=({"from_day": 0, "verdict": "avoid"}, {"from_day": 7, "verdict": "ok"}))
-        >>> group.verdict_on(2), group.verdict_on(7)
-        (('avoid', 7), ('ok', None))
-        """
-        current = [step for step in self.schedule if step.from_day <= day][-1]
-        milder = next(
-            (
-                step.from_day
-                for step in self.schedule
-                if step.from_day > day and SEVERITY[step.verdict] < SEVERITY[current.verdict]
-            ),
-            None,
-        )
-        return current.verdict, milder
 
 
 class Note(_Strict):
@@ -182,6 +143,16 @@ class IngredientData(_Strict):
             raise ValueError(
                 f"groups must be exactly {list(GROUP_NAMES)}; missing {missing}, unexpected {extra}"
             )
+        known = evidence().sources
+        cited = [
+            *(s for g in self.groups.values() for s in g.sources),
+            *(s for g in self.groups.values() for e in g.ingredients for s in e.sources),
+            *(s for n in self.notes for s in n.sources),
+            *self.unknown.sources,
+        ]
+        unknown = sorted({s for s in cited if s not in known})
+        if unknown:
+            raise ValueError(f"unknown source id(s) {', '.join(map(repr, unknown))} (see sources.yaml)")
         seen: dict[str, str] = {}
         for group_name, group in self.groups.items():
             for entry in group.ingredients:

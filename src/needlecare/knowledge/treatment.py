@@ -1,8 +1,20 @@
-"""The treatment a patient had, validated: the input of
-:func:`~needlecare.knowledge.expect.expected_course` and :func:`~needlecare.knowledge.plan.aftercare_plan`.
+"""The treatment a patient had, validated: the one treatment context that the expected course, the aftercare
+plan, the ingredient checker, triage and the recovery curve all take.
 
 The limits here are input sanity checks, not clinical facts: the longest needles in the evidence are 2.5 mm,
-so depths above :data:`MAX_DEPTH_MM` are rejected as typing errors (the issue names 5 mm).
+so depths above :data:`MAX_DEPTH_MM` are rejected as typing errors.
+
+Unknown values (no depth, no skin type: what the command line and the Python API allow) are resolved by each
+rule to its own cautious side, the "most cautious common case":
+
+* waits (plan and ingredient checker) use the long end of each range, as after deep needling, and the
+  darker-skin sun window and PIH advice;
+* the expected course and triage use the general working rule (typical 1-3 days, outside the expected course
+  after day 7), the shortest window of a standard in-clinic treatment, so that triage escalates soonest.
+  Very short needles (0.25 mm or less) settle faster still: give the depth to get their window.
+
+An unknown device is taken as a pen and an unknown area as the face (the common case; rollers, RF, neck,
+chest and body only lengthen windows and waits).
 """
 
 from __future__ import annotations
@@ -52,18 +64,20 @@ class TreatmentParams(BaseModel):
 
     Attributes
     ----------
-    depth_mm : float
-        Needle depth in mm, 0 < depth <= 3.0.
+    depth_mm : float or None
+        Needle depth in mm, 0 < depth <= 3.0; ``None`` when unknown (see the module docstring).
     passes : int
         Number of passes, 1..20.
     device : {"roller", "pen", "rf", "stamp"}
         ``rf`` = radiofrequency microneedling. Case-insensitive on input.
     area : {"face", "neck", "chest", "body", "scalp"}
         Treated area. Case-insensitive on input.
-    skin_type : int
-        Fitzpatrick type 1..6 (``"I"``..``"VI"`` accepted on input).
+    skin_type : int or None
+        Fitzpatrick type 1..6 (``"I"``..``"VI"`` accepted on input); ``None`` when unknown.
     sensitive, rosacea, bleeding, prp, serum : bool
         Sensitive skin, rosacea, pinpoint-bleeding endpoint, PRP applied, serum applied during treatment.
+    cold_sore : bool
+        The patient has had cold sores (herpes labialis).
 
     Construct with keyword arguments (pydantic raises ``ValidationError``, a ``ValueError``) or with
     :meth:`create`, which raises :class:`InvalidInputError` with one plain line.
@@ -71,20 +85,23 @@ class TreatmentParams(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    depth_mm: float
+    depth_mm: float | None = None
     passes: int = 1
     device: Device = "pen"
     area: Area = "face"
-    skin_type: int = 2
+    skin_type: int | None = None
     sensitive: bool = False
     rosacea: bool = False
     bleeding: bool = False
     prp: bool = False
     serum: bool = False
+    cold_sore: bool = False
 
     @field_validator("depth_mm", mode="before")
     @classmethod
-    def _depth(cls, value: Any) -> float:
+    def _depth(cls, value: Any) -> float | None:
+        if value is None:
+            return None
         try:
             depth = float(value)
         except (TypeError, ValueError):
@@ -113,7 +130,9 @@ class TreatmentParams(BaseModel):
 
     @field_validator("skin_type", mode="before")
     @classmethod
-    def _skin_type(cls, value: Any) -> int:
+    def _skin_type(cls, value: Any) -> int | None:
+        if value is None:
+            return None
         try:
             return parse_skin_type(value)
         except InvalidInputError as exc:
@@ -129,13 +148,21 @@ class TreatmentParams(BaseModel):
 
     @classmethod
     def of(cls, record: Any) -> TreatmentParams:
-        """The parameters of any object with the same attribute names (e.g. a stored treatment row)."""
-        return cls(**{name: getattr(record, name) for name in cls.model_fields})
+        """The parameters of any object with the same attribute names (e.g. a stored treatment row).
+
+        Attributes the object lacks keep their defaults.
+        """
+        return cls(**{name: getattr(record, name) for name in cls.model_fields if hasattr(record, name)})
 
     @property
     def skin_type_roman(self) -> str:
-        """Skin type as a roman numeral, ``"I"``..``"VI"``."""
-        return next(k for k, v in _ROMAN.items() if v == self.skin_type)
+        """Skin type as a roman numeral, ``"I"``..``"VI"``, or ``"unknown"``."""
+        return next((k for k, v in _ROMAN.items() if v == self.skin_type), "unknown")
+
+    def describe(self) -> str:
+        """One plain line: ``"1.5 mm pen, face, skin type IV"`` (``"depth unknown"`` when not given)."""
+        depth = "depth unknown" if self.depth_mm is None else f"{self.depth_mm:g} mm"
+        return f"{depth} {self.device}, {self.area}, skin type {self.skin_type_roman}"
 
 
 def first_error(exc: ValidationError) -> str:
