@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,8 @@ def test_table_output(runner: CliRunner) -> None:
     assert "Ingredients on day 3" in out
     for text in ("Glycolic Acid", "avoid", "soothing", "unknown", "not a diagnosis", "Sources:"):
         assert text in out
-    assert "evidence.md" in out
+    assert "Clinic aftercare pages (C, consensus)" in out
+    assert "Waits for: depth unknown pen" in out
 
 
 @pytest.mark.parametrize(
@@ -102,6 +104,12 @@ def test_table_output(runner: CliRunner) -> None:
         (["ingredients", ", ; ,"], None, "no ingredients found"),
         (["ingredients", "-"], "", "empty"),
         (["ingredients", "--file", "x.txt", "Aqua"], None, "not both"),
+        (["ingredients", "--day", "1e23", "Aqua"], None, "whole number"),
+        (["ingredients", "--day", "100000", "Aqua"], None, "at most 3650"),
+        (["ingredients", "--day", "99999999999999999999999", "Aqua"], None, "whole number"),
+        (["ingredients", "--colour", "Aqua"], None, "--colour"),
+        (["ingredients", "--depth", "9", "Aqua"], None, "got 9"),
+        (["ingredients", "--skin-type", "VII", "Aqua"], None, "got 'VII'"),
     ],
 )
 def test_invalid_input_exits_2_with_one_line(
@@ -147,3 +155,32 @@ def test_console_script_end_to_end() -> None:
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
+
+
+def _needlecare() -> str:
+    return str(Path(sys.executable).with_name("needlecare"))
+
+
+def test_bytes_that_are_not_utf8_are_refused_never_guessed() -> None:
+    """Latin-1 'Parfüm' on stdin or in the argument: exit 2 with one line, no JSON with broken bytes."""
+    for args, stdin in (([_needlecare(), "ingredients", "--json", "-"], b"Aqua, Parf\xfcm"),
+                        ([_needlecare().encode(), b"ingredients", b"--json", b"Aqua, Parf\xfcm"], None)):  # fmt: skip
+        proc = subprocess.run(args, input=stdin, capture_output=True, check=False, timeout=120)
+        assert proc.returncode == 2, proc.stdout
+        assert proc.stdout == b""
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        assert len(lines) == 1 and "not UTF-8" in lines[0], lines
+
+
+def test_no_traceback_under_a_locale_that_cannot_show_the_table() -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C", "LANG": "C"}
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [_needlecare(), "ingredients", "--day", "2", *extra, "Aqua, Crème Extract, Parfum"],
+            capture_output=True, check=False, timeout=120, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert b"Traceback" not in proc.stderr
+        if extra:
+            names = [i["name"] for i in json.loads(proc.stdout)["ingredients"]]
+            assert names == ["Aqua", "Crème Extract", "Parfum"]  # escaped in JSON, nothing lost

@@ -38,7 +38,7 @@ def test_expect_json_matches_python_api() -> None:
     assert data == expected_course(params).to_dict()
     assert data["typical_days"] == [1, 7]
     assert data["outside_expected_after_days"] == 7
-    assert all(set(r) == {"text", "sources"} for r in data["reasons"])
+    assert all({"text", "sources"} <= set(r) <= {"text", "sources", "rule", "grade"} for r in data["reasons"])
 
 
 def test_expect_table_by_default() -> None:
@@ -108,7 +108,11 @@ def test_triage_table_and_list_symptoms() -> None:
         (["expect", "--depth", "1", "--device", "laser", "--skin-type", "2"], "got 'laser'"),
         (["expect", "--depth", "1", "--device", "pen", "--skin-type", "2", "--area", "foot"], "got 'foot'"),
         (["expect", "--depth", "deep", "--device", "pen", "--skin-type", "2"], "--depth"),
-        (["expect", "--device", "pen", "--skin-type", "2"], "Missing option '--depth'"),
+        (["expect", "--depth", "0", "--device", "pen"], "more than 0"),
+        (["triage", "--day", "2", "--depth", "9"], "got 9"),
+        (["triage", "--day", "2", "--device", "laser"], "got 'laser'"),
+        (["triage", "--day", "100000"], "0 to 3650"),
+        (["plan", "--treated", "2026-03-01", "--skin-type", "9"], "got '9'"),
         (["expect", "--depth", "1", "--device", "pen", "--skin-type", "2", "--colour"], "--colour"),
         (["plan", "--treated", "2026-02-30"], "YYYY-MM-DD"),
         (["plan", "--treated", "yesterday"], "YYYY-MM-DD"),
@@ -150,3 +154,34 @@ def test_real_process_exits_2_without_traceback(args: list[str]) -> None:
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
     assert proc.stderr.startswith("Error: ")
+
+
+def test_the_same_treatment_options_on_every_command() -> None:
+    options = ["--depth", "1.0", "--device", "rf", "--skin-type", "5", "--area", "neck", "--passes", "2",
+               "--sensitive", "--rosacea", "--bleeding", "--prp", "--serum", "--cold-sores"]  # fmt: skip
+    for command in (["expect"], ["plan", "--treated", "2026-03-25"], ["triage", "--day", "4"]):
+        code, out, err = run(*command, *options, "--json")
+        assert (code, err) == (0, ""), (command, err)
+        assert json.loads(out)
+    code, out, err = run("ingredients", *options, "--json", "Parfum")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["ingredients"][0]["avoid_until_day"] == 7  # fragrance after RF
+
+
+def test_treatment_changes_triage_on_the_command_line() -> None:
+    rf = json.loads(run("triage", "--day", "4", "--redness", "3", "--device", "rf", "--json")[1])
+    pen = json.loads(run("triage", "--day", "4", "--redness", "3", "--json")[1])
+    assert (rf["urgency"], pen["urgency"]) == ("expected", "within_48h")
+    assert rf["expected_course"]["outside_expected_after_days"] == 7
+
+
+def test_plan_by_skin_type_on_the_command_line() -> None:
+    light = json.loads(
+        run("plan", "--treated", "2026-03-25", "--depth", "0.5", "--skin-type", "2", "--json")[1]
+    )
+    dark = json.loads(
+        run("plan", "--treated", "2026-03-25", "--depth", "0.5", "--skin-type", "VI", "--json")[1]
+    )
+    tanning = [next(m["day"] for m in p["milestones"] if m["id"] == "tanning") for p in (light, dark)]
+    assert tanning == [7, 14]
+    assert "dark_skin" in dark["conditions"] and "dark_skin" not in light["conditions"]

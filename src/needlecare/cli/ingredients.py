@@ -1,8 +1,10 @@
 """CLI sub-command ``needlecare ingredients``: check an INCI list for day N after microneedling.
 
-``needlecare ingredients [--day N] [--json] (TEXT | --file F | -)`` prints a Rich table by default and the
-contract JSON with ``--json``. Invalid input (no text, a negative or non-numeric day, an unreadable file)
-prints one line on stderr and exits with status 2.
+``needlecare ingredients [--day N] [treatment options] [--json] (TEXT | --file F | -)`` prints a Rich table by
+default and the contract JSON with ``--json``. The treatment options are those of ``expect``, ``plan`` and
+``triage``; without them the cautious side of every wait applies. Invalid input (no text, a day outside
+0-3650, text that is not UTF-8, an unreadable file, a usage error) prints one line on stderr and exits with
+status 2. Output never fails on a terminal or pipe that cannot show every character.
 """
 
 from __future__ import annotations
@@ -17,7 +19,28 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from needlecare.knowledge.ingredients import IngredientInputError, IngredientReport, check_ingredients
+from needlecare.cli.errors import OneLineLowerErrors
+from needlecare.cli.errors import fail as _fail_with
+from needlecare.cli.treatment_options import (
+    AreaOpt,
+    BleedingOpt,
+    ColdSoreOpt,
+    DepthOpt,
+    DeviceOpt,
+    PassesOpt,
+    PrpOpt,
+    RosaceaOpt,
+    SensitiveOpt,
+    SerumOpt,
+    SkinOpt,
+    treatment_params,
+)
+from needlecare.knowledge.ingredients import (
+    MAX_DAY,
+    IngredientInputError,
+    IngredientReport,
+    check_ingredients,
+)
 
 _VERDICT_STYLE = {
     "avoid": "bold red",
@@ -28,19 +51,32 @@ _VERDICT_STYLE = {
 }
 
 
+_NOT_UTF8 = "is not UTF-8 text; save it as UTF-8 (needlecare does not guess encodings)"
+
+
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+    _fail_with(message, "error: ")
 
 
 def _parse_day(value: str) -> int:
-    try:
-        day = int(value.strip())
-    except ValueError:
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 12:
         _fail(f"--day must be a whole number of days after treatment (0 = treatment day), got {value!r}")
+    day = int(text)
     if day < 0:
         _fail(f"--day must be 0 (treatment day) or later, got {day}")
+    if day > MAX_DAY:
+        _fail(f"--day must be at most {MAX_DAY} (ten years), got {day}")
     return day
+
+
+def _strict_utf8(text: str, what: str) -> str:
+    """*text* if it came from valid UTF-8; bytes that were not (kept as surrogates by Python) are refused."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        _fail(f"{what} {_NOT_UTF8}")
+    return text
 
 
 def _read_text(text: str | None, file: Path | None) -> str:
@@ -54,14 +90,19 @@ def _read_text(text: str | None, file: Path | None) -> str:
         except IsADirectoryError:
             _fail(f"not a file: {file}")
         except UnicodeDecodeError:
-            _fail(f"file is not UTF-8 text: {file}")
+            _fail(f"file is not UTF-8 text: {file}; save it as UTF-8 (needlecare does not guess encodings)")
         except OSError as exc:
             _fail(f"cannot read {file}: {exc.strerror or exc}")
     if text == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError:
+            _fail(f"standard input {_NOT_UTF8}")
+        except AttributeError:  # a text-only stream (tests, embedding): already decoded
+            return _strict_utf8(sys.stdin.read(), "standard input")
     if text is None:
         _fail("no ingredient list given: pass TEXT, --file F, or - to read standard input")
-    return text
+    return _strict_utf8(text, "the ingredient list")
 
 
 def _render(report: IngredientReport, console: Console) -> None:
@@ -87,6 +128,8 @@ def _render(report: IngredientReport, console: Console) -> None:
             escape(item.headline or item.reason),
         )
     console.print(table)
+    treatment = report.to_dict()["treatment"]
+    console.print(escape(f"Waits for: {treatment['description']} ({treatment['column']} waits)."))
     summary = report.summary()
     line = f"Strictest verdict: {summary['verdict']}"
     if summary["avoid_until_day"] is not None:
@@ -115,22 +158,43 @@ def ingredients(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the contract JSON instead of a table.")
     ] = False,
+    depth: DepthOpt = None,
+    device: DeviceOpt = "pen",
+    skin_type: SkinOpt = None,
+    passes: PassesOpt = 1,
+    area: AreaOpt = "face",
+    sensitive: SensitiveOpt = False,
+    rosacea: RosaceaOpt = False,
+    bleeding: BleedingOpt = False,
+    prp: PrpOpt = False,
+    serum: SerumOpt = False,
+    cold_sores: ColdSoreOpt = False,
 ) -> None:
     """Check an INCI ingredient list: which ingredients to avoid until which day after microneedling."""
     day_number = _parse_day(day)
+    params = treatment_params(
+        "error: ", depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type,
+        sensitive=sensitive, rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
+    )  # fmt: skip
     label = _read_text(text, file)
     if not label.strip():
         _fail("the ingredient list is empty")
     try:
-        report = check_ingredients(label, day_number)
+        report = check_ingredients(label, day_number, treatment=params)
     except IngredientInputError as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=not _stdout_is_utf8(), indent=2))
     else:
         _render(report, Console())
 
 
+def _stdout_is_utf8() -> bool:
+    """Whether standard output can carry any character (else JSON escapes non-ASCII as \\uXXXX)."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    return encoding.lower().replace("-", "").replace("_", "") in {"utf8", "utf8sig"}
+
+
 def register(app: typer.Typer) -> None:
     """Add ``ingredients`` to *app*."""
-    app.command("ingredients")(ingredients)
+    app.command("ingredients", cls=OneLineLowerErrors)(ingredients)

@@ -1,5 +1,6 @@
 """CLI sub-commands ``expect``, ``plan`` and ``triage``: thin wrappers over :mod:`needlecare.knowledge`.
 
+All three (and ``ingredients``) take the same treatment options (:mod:`needlecare.cli.treatment_options`).
 Each prints a Rich table by default and the JSON contract with ``--json``. Invalid input (including usage
 errors such as a missing option) prints one line to stderr and exits with status 2, never a traceback.
 """
@@ -9,40 +10,31 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperCommand
 
+from needlecare.cli.errors import OneLineErrors, fail
+from needlecare.cli.treatment_options import (
+    AreaOpt,
+    BleedingOpt,
+    ColdSoreOpt,
+    DepthOpt,
+    DeviceOpt,
+    PassesOpt,
+    PrpOpt,
+    RosaceaOpt,
+    SensitiveOpt,
+    SerumOpt,
+    SkinOpt,
+    treatment_params,
+)
 from needlecare.knowledge.common import DISCLAIMER, InvalidInputError, Reason
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import aftercare_plan, to_ics
-from needlecare.knowledge.treatment import TreatmentParams
-from needlecare.knowledge.triage import SYMPTOMS, triage
-
-#: ``plan`` without ``--depth``: 1.5 mm, so the longer ("deep") waits apply when the depth is unknown.
-PLAN_DEFAULT_DEPTH_MM = 1.5
-
-
-class OneLineErrors(TyperCommand):
-    """A command whose usage errors (missing option, bad number) are one stderr line and exit status 2."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except Exception as exc:
-            # Typer's (vendored) click UsageError: exit code 2 and a one-line format_message().
-            if getattr(exc, "exit_code", None) == 2 and hasattr(exc, "format_message"):
-                fail(exc.format_message())
-            raise
-
-
-def fail(message: str) -> NoReturn:
-    """Print ``Error: message`` as one line on stderr and exit with status 2."""
-    typer.echo("Error: " + " ".join(message.split()), err=True)
-    raise typer.Exit(2)
+from needlecare.knowledge.triage import MAX_DAY, SYMPTOMS, triage
 
 
 def _console() -> Console:
@@ -72,30 +64,13 @@ def _window(low: float, high: float) -> str:
     return f"{_days(low, hours)} to {_days(high, hours)}"
 
 
-DepthOpt = Annotated[float, typer.Option("--depth", help="Needle depth in mm (more than 0, at most 3).")]
-PassesOpt = Annotated[int, typer.Option("--passes", help="Number of passes, 1-20.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="roller, pen, rf or stamp.")]
-AreaOpt = Annotated[str, typer.Option("--area", help="face, neck, chest, body or scalp.")]
-SkinOpt = Annotated[str, typer.Option("--skin-type", help="Fitzpatrick skin type 1-6 (or I-VI).")]
-SensitiveOpt = Annotated[bool, typer.Option("--sensitive", help="Sensitive skin.")]
-RosaceaOpt = Annotated[bool, typer.Option("--rosacea", help="Rosacea.")]
-BleedingOpt = Annotated[bool, typer.Option("--bleeding", help="Treated to a pinpoint-bleeding endpoint.")]
-PrpOpt = Annotated[bool, typer.Option("--prp", help="PRP applied.")]
-SerumOpt = Annotated[bool, typer.Option("--serum", help="Serum applied during treatment.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _params(**values: Any) -> TreatmentParams:
-    try:
-        return TreatmentParams.create(**values)
-    except InvalidInputError as exc:
-        fail(str(exc))
-
-
 def expect_command(
-    depth: DepthOpt,
-    device: DeviceOpt,
-    skin_type: SkinOpt,
+    depth: DepthOpt = None,
+    device: DeviceOpt = "pen",
+    skin_type: SkinOpt = None,
     passes: PassesOpt = 1,
     area: AreaOpt = "face",
     sensitive: SensitiveOpt = False,
@@ -103,12 +78,13 @@ def expect_command(
     bleeding: BleedingOpt = False,
     prp: PrpOpt = False,
     serum: SerumOpt = False,
+    cold_sores: ColdSoreOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Expected redness window after a treatment, with the reasons and sources."""
-    params = _params(
+    params = treatment_params(
         depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
-        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum,
+        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
     )  # fmt: skip
     course = expected_course(params)
     if as_json:
@@ -116,8 +92,7 @@ def expect_command(
         return
     low, high = course.typical_days
     console = _console()
-    summary = Table(title=f"Expected redness: {params.depth_mm:g} mm {params.device}, {params.area}, "
-                          f"skin type {params.skin_type_roman}")  # fmt: skip
+    summary = Table(title=f"Expected redness: {params.describe()}")
     summary.add_column("Typical window")
     summary.add_column("Outside the expected course after")
     summary.add_row(_window(low, high), _days(course.outside_expected_after_days))
@@ -128,11 +103,9 @@ def expect_command(
 
 def plan_command(
     treated: Annotated[str, typer.Option("--treated", help="Treatment date, YYYY-MM-DD.")],
-    depth: Annotated[
-        float, typer.Option("--depth", help="Needle depth in mm; default 1.5 (longer waits when unsure).")
-    ] = PLAN_DEFAULT_DEPTH_MM,
+    depth: DepthOpt = None,
     device: DeviceOpt = "pen",
-    skin_type: SkinOpt = "2",
+    skin_type: SkinOpt = None,
     passes: PassesOpt = 1,
     area: AreaOpt = "face",
     sensitive: SensitiveOpt = False,
@@ -140,6 +113,7 @@ def plan_command(
     bleeding: BleedingOpt = False,
     prp: PrpOpt = False,
     serum: SerumOpt = False,
+    cold_sores: ColdSoreOpt = False,
     tz: Annotated[
         str, typer.Option("--tz", help="IANA time zone for reminders, e.g. Europe/Berlin.")
     ] = "UTC",
@@ -151,9 +125,9 @@ def plan_command(
         day0 = date.fromisoformat(treated)
     except ValueError:
         fail(f"treatment date must be YYYY-MM-DD, got {treated!r}")
-    params = _params(
+    params = treatment_params(
         depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
-        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum,
+        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
     )  # fmt: skip
     try:
         plan = aftercare_plan(day0, params, tz=tz)
@@ -167,11 +141,15 @@ def plan_command(
         _print_json(plan.to_dict())
         return
     console = _console()
-    table = Table(title=f"Aftercare plan from {day0.isoformat()} ({plan.column} waits)", show_lines=True)
-    for column in ("Day", "Date", "Do", "Avoid"):
+    table = Table(
+        title=f"Aftercare plan from {day0.isoformat()}: {params.describe()} ({plan.column} waits)",
+        show_lines=True,
+    )
+    for column in ("Day", "Date", "Do", "Avoid", "Redness"):
         table.add_column(column, overflow="fold")
     for d in plan.days:
-        table.add_row(str(d.day), d.date.isoformat(), "\n".join(d.do), "\n".join(d.avoid))
+        avoid = [*d.avoid, *(f"Caution: {c}" for c in d.caution)]
+        table.add_row(str(d.day), d.date.isoformat(), "\n".join(d.do), "\n".join(avoid), d.expect)
     console.print(table)
     console.print(_reasons_table(plan.reasons))
     if ics is not None:
@@ -193,9 +171,23 @@ def triage_command(
     list_symptoms: Annotated[
         bool, typer.Option("--list-symptoms", help="List the symptom ids and exit.")
     ] = False,
+    depth: DepthOpt = None,
+    device: DeviceOpt = "pen",
+    skin_type: SkinOpt = None,
+    passes: PassesOpt = 1,
+    area: AreaOpt = "face",
+    sensitive: SensitiveOpt = False,
+    rosacea: RosaceaOpt = False,
+    bleeding: BleedingOpt = False,
+    prp: PrpOpt = False,
+    serum: SerumOpt = False,
+    cold_sores: ColdSoreOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """How urgent symptoms are on a given day after treatment, with reasons and sources."""
+    """How urgent symptoms are on a given day after treatment, with reasons and sources.
+
+    The redness thresholds follow the treatment's expected course (the same as ``expect``).
+    """
     if list_symptoms:
         if as_json:
             _print_json({"symptoms": SYMPTOMS})
@@ -208,16 +200,20 @@ def triage_command(
         _console().print(table)
         return
     if day is None:
-        fail("missing option '--day' (days since treatment)")
+        fail(f"missing option '--day' (days since treatment, 0 to {MAX_DAY})")
+    params = treatment_params(
+        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
+        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
+    )  # fmt: skip
     try:
-        result = triage(day, symptom or [], redness=redness)
+        result = triage(day, symptom or [], redness=redness, treatment=params)
     except InvalidInputError as exc:
         fail(str(exc))
     if as_json:
         _print_json(result.to_dict())
         return
     console = _console()
-    console.print(f"Urgency on day {day}: [bold]{result.urgency}[/bold]")
+    console.print(f"Urgency on day {day} after {params.describe()}: [bold]{result.urgency}[/bold]")
     console.print(_reasons_table(result.reasons))
     console.print(DISCLAIMER)
 

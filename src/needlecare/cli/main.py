@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from needlecare.cli import analyze, ingredients, jobs, knowledge, newsletter, web
@@ -18,6 +20,16 @@ for module in (analyze, knowledge, ingredients, web, jobs, newsletter):
     module.register(app)
 
 
+def _safe_streams() -> None:
+    """Let stdout and stderr replace what their encoding cannot show instead of raising (a Latin-1 or ASCII
+    locale must not turn a table into a traceback)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="replace")
+
+
 def main() -> None:
     """Console-script entry point."""
+    _safe_streams()
     app()
