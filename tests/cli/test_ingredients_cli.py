@@ -163,13 +163,16 @@ def _needlecare() -> str:
 
 def test_bytes_that_are_not_utf8_are_refused_never_guessed() -> None:
     """Latin-1 'Parfüm' on stdin or in the argument: exit 2 with one line, no JSON with broken bytes."""
-    for args, stdin in (([_needlecare(), "ingredients", "--json", "-"], b"Aqua, Parf\xfcm"),
-                        ([_needlecare().encode(), b"ingredients", b"--json", b"Aqua, Parf\xfcm"], None)):  # fmt: skip
+    latin1 = b"Aqua, Parf\xfcm"
+    cases = [([_needlecare(), "ingredients", "--json", "-"], latin1),
+             ([_needlecare().encode(), b"ingredients", b"--json", latin1], None)]  # fmt: skip
+    for args, stdin in cases:
         proc = subprocess.run(args, input=stdin, capture_output=True, check=False, timeout=120)
         assert proc.returncode == 2, proc.stdout
         assert proc.stdout == b""
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        assert len(lines) == 1 and "not UTF-8" in lines[0], lines
+        assert len(lines) == 1, lines
+        assert "not UTF-8" in lines[0], lines
 
 
 def test_no_traceback_under_a_locale_that_cannot_show_the_table() -> None:

@@ -184,4 +184,5 @@ def test_plan_by_skin_type_on_the_command_line() -> None:
     )
     tanning = [next(m["day"] for m in p["milestones"] if m["id"] == "tanning") for p in (light, dark)]
     assert tanning == [7, 14]
-    assert "dark_skin" in dark["conditions"] and "dark_skin" not in light["conditions"]
+    assert "dark_skin" in dark["conditions"]
+    assert "dark_skin" not in light["conditions"]

@@ -25,9 +25,9 @@ from needlecare.knowledge.treatment import TreatmentParams
 
 RAW_TEXT = resources.files("needlecare.knowledge").joinpath("data", "ingredients.yaml").read_text("utf-8")
 
-# evidence.md §3-4 read by hand: (group, first day it is no longer avoided after standard needling (the short end
-# of each clinic range), after deep needling (the long end), after RF (the long end, at least day 7 for heat
-# and actives while the RF barrier recovers)). None: no wait.
+# evidence.md §3-4 read by hand: (group, first day it is no longer avoided after standard needling (the short
+# end of each clinic range), after deep needling (the long end), after RF (the long end, at least day 7 for
+# heat and actives while the RF barrier recovers)). None: no wait.
 EVIDENCE_WAITS = [
     ("retinoid", 7, 14, 14),  # 7-14 days
     ("bakuchiol", 7, 14, 14),  # follows retinoids
@@ -203,7 +203,7 @@ def test_unbroken_copy_is_accepted() -> None:
 
 
 def test_verdicts_come_from_the_table_of_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Changing a wait in aftercare.yaml changes the checker's verdict: no wait is hard-coded in the checker."""
+    """Changing a wait in aftercare.yaml changes the checker's verdict: no wait is hard-coded in it."""
     from needlecare.knowledge import waits
 
     data_dir = resources.files("needlecare.knowledge").joinpath("data")

@@ -102,7 +102,8 @@ def test_every_symptom_is_answered_by_a_sourced_rule(
     for reason in result.reasons:
         if symptoms:
             assert reason.sources, reason
-            assert reason.rule is not None and reason.rule != "red_flags.unmatched", reason
+            assert reason.rule is not None, reason
+            assert reason.rule != "red_flags.unmatched", reason
     if "unwell" in symptoms:
         assert at_least(result.urgency, "same_day")
     if symptoms & {"pus", "nodules"} and day < 7:
@@ -171,7 +172,8 @@ def test_cold_sores_and_prp_bring_the_herpes_watch() -> None:
 def test_unknown_treatment_takes_the_cautious_side_of_each_answer() -> None:
     unknown = TreatmentParams()
     plan = aftercare_plan(TREATED, unknown)
-    assert plan.column == "deep" and "dark_skin" in plan.conditions
+    assert plan.column == "deep"
+    assert "dark_skin" in plan.conditions
     course = expected_course(unknown)
     assert (course.typical_days, course.outside_expected_after_days) == ((1.0, 3.0), 7.0)
     assert math.isclose(

@@ -184,7 +184,8 @@ def test_treatment_sets_the_redness_thresholds() -> None:
     assert triage(4, redness=3, treatment=TreatmentParams(device="pen", depth_mm=1.0)).urgency == "within_48h"
     assert triage(5, redness=2, treatment=TreatmentParams(depth_mm=0.25)).urgency == "within_48h"
     late = triage(10, redness=3).reasons[0].text
-    assert "after day 7" in late and "3-4" not in late
+    assert "after day 7" in late
+    assert "3-4" not in late
 
 
 def test_to_dict_contract() -> None:

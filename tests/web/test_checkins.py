@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from needlecare.knowledge.evidence import evidence
+from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import SYMPTOMS, triage
 
 from .conftest import api_signup, api_treatment, page_csrf
@@ -41,8 +42,10 @@ def test_api_checkin_stores_the_triage_verdict(
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["day"] == day
-    assert body["triage"] == triage(day, [symptom], redness=2).to_dict()
-    assert body["triage"]["urgency"] in (urgency, triage(day, [symptom], redness=2).urgency)
+    stored = client.get(f"/api/v1/treatments/{tid}", headers=headers).json()
+    params = TreatmentParams(**{k: stored[k] for k in TreatmentParams.model_fields if k in stored})
+    assert body["triage"] == triage(day, [symptom], redness=2, treatment=params).to_dict()
+    assert body["triage"]["urgency"] in (urgency, triage(day, [symptom], redness=2, treatment=params).urgency)
 
 
 def test_emergency_page_is_unmistakable_with_reason_and_source(client: TestClient) -> None:

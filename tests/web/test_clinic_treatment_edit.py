@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import ColumnElement, and_, select
 
 from needlecare.jobs.reminders import reminder_key
+from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import ClinicMessage
 from needlecare.storage.models import AuditEvent, MailDelivery, Photo
@@ -121,7 +122,10 @@ def test_staff_correct_through_the_api_and_everything_follows(scene: Scene, ctx:
                                           "timezone": "UTC", "notes": None}  # fmt: skip
     (c,) = s.pat.client.get(f"/api/v1/treatments/{s.tid}/checkins").json()
     assert c["day"] == 4
-    assert c["triage"] == triage(4, [], redness=3).to_dict()
+    corrected = _values(s.pat, s.tid)
+    params = TreatmentParams(**{k: v for k, v in corrected.items() if k in TreatmentParams.model_fields})
+    assert c["triage"] == triage(4, [], redness=3, treatment=params).to_dict()
+    assert c["triage"]["urgency"] == "expected"  # 1.5 mm: up to 7 days is typical
     with ctx.sessions() as db:
         photo = db.scalars(select(Photo).where(Photo.treatment_id == s.tid)).one()
         assert photo.day == 4

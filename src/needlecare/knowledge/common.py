@@ -29,7 +29,7 @@ class Reason:
     grade: str | None = None
 
     def to_dict(self) -> dict[str, str | list[str]]:
-        """``{"text": str, "sources": [str]}`` as in the JSON contracts, plus ``rule`` and ``grade`` when set."""
+        """``{"text": str, "sources": [str]}`` (the JSON contracts), plus ``rule`` and ``grade`` if set."""
         out: dict[str, str | list[str]] = {"text": self.text, "sources": list(self.sources)}
         if self.rule is not None:
             out["rule"] = self.rule

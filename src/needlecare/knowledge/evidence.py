@@ -111,8 +111,9 @@ def check_known_sources(value: tuple[str, ...], info: ValidationInfo) -> tuple[s
 class Cited(_Strict):
     """A fact with its source ids and grade. No sources means no published data: the grade must be null.
 
-    ``topics`` names what the fact speaks to (empty: the default topic of its file, see :data:`DEFAULT_TOPICS`);
-    every cited source must cover one of them, and the grade may not be higher than any cited source's.
+    ``topics`` names what the fact speaks to (empty: the default topics of its file, see
+    :meth:`Evidence.cited_items`); every cited source must cover one of them, and the grade may not be higher
+    than any cited source's.
     """
 
     sources: tuple[str, ...]
@@ -379,7 +380,7 @@ class Milestone(Cited):
     wait_days : WaitDays
         First day it is no longer avoided, per column.
     caution_days : WaitDays, optional
-        First day it is fully allowed, per column (>= ``wait_days``); between the two it is "use with caution".
+        First day it is fully allowed, per column (>= ``wait_days``); in between: "use with caution".
     at_least : dict
         Condition -> minimum wait day (``{"dark_skin": 14}``).
     groups : tuple of str
@@ -531,7 +532,7 @@ class Evidence(_Strict):
         return self
 
     def cited_items(self) -> list[tuple[str, Cited, tuple[str, ...]]]:
-        """Every cited fact as ``(where, fact, topics)``; *topics* are the fact's own or its file's default."""
+        """Every cited fact as ``(where, fact, topics)``; *topics*: the fact's own, or its file's default."""
         items: list[tuple[str, Cited, tuple[str, ...]]] = []
 
         def add(where: str, item: Cited, default: tuple[str, ...]) -> None:

@@ -196,7 +196,8 @@ def _reason(
         if found.caution_until_day is not None:
             headline += f" Then use it with caution until day {found.caution_until_day}."
     elif found.verdict == "caution" and wait is not None:
-        headline = f"{group.label}: use with caution until day {found.caution_until_day} ({wait.milestone.range})."
+        until = found.caution_until_day
+        headline = f"{group.label}: use with caution until day {until} ({wait.milestone.range})."
     elif found.verdict == "caution":
         headline = f"{group.label}: use it only on your dermatologist's advice."
     elif wait is not None:

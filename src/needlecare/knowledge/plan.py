@@ -25,7 +25,15 @@ from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import redness_band
 from needlecare.knowledge.waits import Wait, conditions, wait_column, waits_for
 
-__all__ = ["PLAN_DAYS", "AftercarePlan", "PlanDay", "PlanMilestone", "aftercare_plan", "to_ics", "wait_column"]
+__all__ = [
+    "PLAN_DAYS",
+    "AftercarePlan",
+    "PlanDay",
+    "PlanMilestone",
+    "aftercare_plan",
+    "to_ics",
+    "wait_column",
+]
 
 #: The plan covers day 0 (treatment) to this day.
 PLAN_DAYS = 14
@@ -199,13 +207,15 @@ def _day(treated: date, day: int, params: TreatmentParams, waits: dict[str, Wait
     items: list[PlanItem] = []
     for step in ev.aftercare.steps:
         if step.from_day <= day <= step.to_day and (not step.when or set(step.when) & present):
-            items.append(PlanItem(step.kind, step.text, ev.reason(step.text, step, f"aftercare.steps.{step.id}")))
+            reason = ev.reason(step.text, step, f"aftercare.steps.{step.id}")
+            items.append(PlanItem(step.kind, step.text, reason))
     for wait in waits.values():
         m = wait.milestone
         rule = f"aftercare.milestones.{m.id}"
         phase = wait.phase(day)
         if phase == "avoid":
-            items.append(PlanItem("avoid", m.avoid, ev.reason(f"{m.avoid} until day {wait.avoid_until}.", m, rule)))
+            reason = ev.reason(f"{m.avoid} until day {wait.avoid_until}.", m, rule)
+            items.append(PlanItem("avoid", m.avoid, reason))
         elif phase == "caution":
             text = f"{m.avoid} (use with caution until day {wait.ok_from})"
             items.append(PlanItem("caution", text, ev.reason(text, m, rule)))
@@ -229,7 +239,9 @@ def _reasons(params: TreatmentParams, column: Column) -> list[Reason]:
     ev = evidence()
     care = ev.aftercare
     reasons = [
-        ev.reason(f.text, f, f"aftercare.healing_facts.{f.id}") for f in care.healing_facts if column in f.columns
+        ev.reason(f.text, f, f"aftercare.healing_facts.{f.id}")
+        for f in care.healing_facts
+        if column in f.columns
     ]
     basis = care.column_basis[column]
     reasons.append(ev.reason(basis.text, basis, f"aftercare.column_basis.{column}"))

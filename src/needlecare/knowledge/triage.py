@@ -45,7 +45,7 @@ class TriageResult:
     course: ExpectedCourse | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``triage --json`` contract, plus ``expected_course`` (the thresholds used) and ``disclaimer``."""
+        """The ``triage --json`` contract, plus ``expected_course`` (the thresholds used), ``disclaimer``."""
         out: dict[str, Any] = {
             "urgency": self.urgency,
             "reasons": [r.to_dict() for r in self.reasons],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text, true
+from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -83,6 +83,7 @@ class Treatment(Base):
     bleeding: Mapped[bool] = mapped_column(default=False)
     prp: Mapped[bool] = mapped_column(default=False)
     serum: Mapped[bool] = mapped_column(default=False)
+    cold_sore: Mapped[bool] = mapped_column(default=False, server_default=false())
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

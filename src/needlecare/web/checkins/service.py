@@ -13,6 +13,7 @@ from needlecare.storage.models import CheckIn, Treatment, User
 from needlecare.web.checkins.schemas import CheckInCreate
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments import service as treatments
+from needlecare.web.treatments.course import params_of
 
 
 def get(db: Session, *, user: User, checkin_id: int) -> CheckIn:
@@ -28,7 +29,7 @@ def get_all(db: Session, *, treatment: Treatment) -> Sequence[CheckIn]:
 
 
 def create(db: Session, *, treatment: Treatment, data: CheckInCreate) -> CheckIn:
-    """Triage the check-in (``needlecare.knowledge.triage``) and store it with its verdict.
+    """Triage the check-in for this treatment (``needlecare.knowledge.triage``) and store it with its verdict.
 
     Raises
     ------
@@ -40,7 +41,9 @@ def create(db: Session, *, treatment: Treatment, data: CheckInCreate) -> CheckIn
     if day < 0:
         raise UnprocessableError("Check-ins start on the day of the treatment; this date is before it.")
     try:
-        verdict = triage(day, data.symptoms, redness=data.self_rating).to_dict()
+        verdict = triage(
+            day, data.symptoms, redness=data.self_rating, treatment=params_of(treatment)
+        ).to_dict()
     except InvalidInputError as exc:
         raise UnprocessableError(str(exc)) from exc
     checkin = CheckIn(

@@ -39,11 +39,14 @@ def check(
     text: Annotated[str, Form(min_length=1, max_length=schemas.MAX_TEXT)],
     day: Annotated[int, Form(ge=0, le=3650)],
     user: CurrentUser,
+    db: DbDep,
+    treatment: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    """Verdicts for the pasted label."""
-    context: dict[str, object] = {"user": user, "day": day, "text": text}
+    """Verdicts for the pasted label, with the waits of the chosen treatment."""
+    chosen = treatments.get(db, user=user, treatment_id=treatment) if treatment is not None else None
+    context: dict[str, object] = {"user": user, "day": day, "text": text, "t": chosen}
     try:
-        context["report"] = service.check(text=text, day=day)
+        context["report"] = service.check(text=text, day=day, treatment=chosen)
     except UnprocessableError as exc:
         context["error"] = exc.message
         return render(request, "ingredients.html", context, status_code=422)

@@ -13,3 +13,9 @@ class IngredientCheckIn(BaseModel):
 
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="pasted INCI list")
     day: int = Field(ge=0, le=3650, description="days since treatment, 0 = treatment day")
+    treatment_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="one of your treatments: its waits apply (without it: the longer waits, as if unknown)",
+    )

@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from needlecare.knowledge.ingredients import IngredientInputError, check_ingredients
+from needlecare.storage.models import Treatment
 from needlecare.web.errors import UnprocessableError
+from needlecare.web.treatments.course import params_of
 
 
-def check(*, text: str, day: int) -> dict[str, Any]:
-    """``check_ingredients(text, day).to_dict()``; :class:`UnprocessableError` for text with no ingredient."""
+def check(*, text: str, day: int, treatment: Treatment | None = None) -> dict[str, Any]:
+    """``check_ingredients(text, day, treatment=...).to_dict()`` with the waits of the patient's recorded
+    *treatment* (the cautious side of every wait without one); :class:`UnprocessableError` for text with no
+    ingredient."""
+    params = params_of(treatment) if treatment is not None else None
     try:
-        return check_ingredients(text, day).to_dict()
+        return check_ingredients(text, day, treatment=params).to_dict()
     except IngredientInputError as exc:
         raise UnprocessableError(str(exc)) from exc

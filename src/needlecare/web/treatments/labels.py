@@ -30,6 +30,7 @@ FLAGS = {
     "bleeding": "Pinpoint bleeding during treatment",
     "prp": "PRP applied",
     "serum": "Serum applied during treatment",
+    "cold_sore": "I have had cold sores",
 }
 
 #: Every editable field, in the form's order.

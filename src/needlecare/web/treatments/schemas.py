@@ -44,6 +44,7 @@ class TreatmentBase(BaseModel):
     bleeding: bool = Field(default=False, description="pinpoint bleeding during the treatment")
     prp: bool = Field(default=False, description="platelet-rich plasma applied")
     serum: bool = Field(default=False, description="serum applied during the treatment")
+    cold_sore: bool = Field(default=False, description="the patient has had cold sores (herpes labialis)")
     timezone: TimeZone = "UTC"
     notes: OptionalText = None
 
@@ -66,6 +67,7 @@ class TreatmentUpdate(BaseModel):
     bleeding: bool | None = None
     prp: bool | None = None
     serum: bool | None = None
+    cold_sore: bool | None = None
     timezone: TimeZone | None = None
     notes: OptionalText = None
 

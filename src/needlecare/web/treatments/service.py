@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_zone, reschedule
 from needlecare.knowledge.common import InvalidInputError
+from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
@@ -113,7 +114,9 @@ def update(
     it was sent. Every change is written to the patient's audit trail (``treatment_edited``: old and new
     values, the recording clinic if there is one, and ``edited_by`` / ``edited_by_clinic`` for a staff edit).
 
-    A new ``treated_on`` re-numbers the photos' and check-ins' days and re-triages the check-ins; any change
+    A new ``treated_on`` re-numbers the photos' and check-ins' days; it and any change to the treatment
+    context (depth, device, skin type, ...: triage's thresholds follow the expected course) re-triage the
+    check-ins; any change
     to the plan's inputs or to the time zone re-schedules the reminders
     (:func:`needlecare.jobs.reminders.reschedule`): they go out at the reminder hour of the new zone.
 
@@ -127,8 +130,13 @@ def update(
     changed = changes(treatment, data)
     if not changed:
         return treatment
-    if "treated_on" in changed:
-        _redate(db, treatment=treatment, new_on=changed["treated_on"][1])
+    context = {
+        name: changed[name][1] if name in changed else getattr(treatment, name)
+        for name in TreatmentParams.model_fields
+    }
+    if "treated_on" in changed or set(changed) & set(context):
+        new_on = changed["treated_on"][1] if "treated_on" in changed else treatment.treated_on
+        _redate(db, treatment=treatment, new_on=new_on, params=TreatmentParams(**context))
     detail: dict[str, Any] = {
         "treatment_id": treatment.id,
         "changes": {key: [_plain(old), _plain(new)] for key, (old, new) in changed.items()},
@@ -152,8 +160,8 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _redate(db: Session, *, treatment: Treatment, new_on: dt.date) -> None:
-    """Re-number photos and check-ins for treatment date *new_on* and triage the check-ins again."""
+def _redate(db: Session, *, treatment: Treatment, new_on: dt.date, params: TreatmentParams) -> None:
+    """Re-number photos and check-ins for treatment date *new_on* and triage them again for *params*."""
     verdicts = []
     for checkin in db.scalars(select(CheckIn).where(CheckIn.treatment_id == treatment.id)):
         day = (checkin.checked_on - new_on).days
@@ -164,7 +172,8 @@ def _redate(db: Session, *, treatment: Treatment, new_on: dt.date) -> None:
                 "earlier date."
             )
         try:
-            verdicts.append((checkin, day, triage(day, checkin.symptoms, redness=checkin.self_rating)))
+            verdict = triage(day, checkin.symptoms, redness=checkin.self_rating, treatment=params)
+            verdicts.append((checkin, day, verdict))
         except InvalidInputError as exc:
             raise UnprocessableError(str(exc)) from exc
     for checkin, day, verdict in verdicts:
