@@ -156,3 +156,14 @@ def test_invalid_input(
 ) -> None:
     with pytest.raises(InvalidInputError, match=message):
         fit_recovery(times, values, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_treatment_sets_the_expected_day() -> None:
+    from needlecare.knowledge.treatment import TreatmentParams
+
+    times, values = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [3.0, 2.6, 2.2, 1.9, 1.6, 1.4]
+    short = fit_recovery(times, values, scale="self_report", treatment=TreatmentParams(depth_mm=0.25))
+    general = fit_recovery(times, values, scale="self_report")
+    assert (short.expected_resolution_day, general.expected_resolution_day) == (3.0, 7.0)
+    assert short.classification == "slower_than_expected"
+    assert "Contact your provider within 24-48 hours" in short.reason.text

@@ -182,3 +182,13 @@ def test_unknown_treatment_takes_the_cautious_side_of_each_answer() -> None:
         ),
         7.0,
     )
+
+
+def test_the_ingredient_article_states_every_wait_of_the_table() -> None:
+    from needlecare.knowledge.library import article_by_slug
+
+    article = article_by_slug("soothing-and-avoid-ingredients")
+    assert article is not None
+    for milestone in evidence().aftercare.milestones:
+        if milestone.groups:
+            assert milestone.range in article.body, milestone.id

@@ -38,6 +38,8 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from needlecare.hints import Float64Array
 from needlecare.knowledge.common import DISCLAIMER, InvalidInputError, Reason
 from needlecare.knowledge.evidence import evidence
+from needlecare.knowledge.expect import expected_course
+from needlecare.knowledge.treatment import TreatmentParams
 
 Classification = Literal["expected", "slower_than_expected", "worsening", "returned_after_improving"]
 Scale = Literal["index", "self_report"]
@@ -175,6 +177,15 @@ def _fit(dt: Float64Array, y: Float64Array) -> tuple[float, float, Float64Array]
     return float(popt[0]), float(popt[1]), np.asarray(pcov, dtype=np.float64)
 
 
+def _outside_action(classification: Classification) -> str:
+    """What to do about an off-course recovery, from the triage rule for the same finding (red_flags.yaml)."""
+    flags = evidence().red_flags
+    if classification == "returned_after_improving":
+        rule = next(r for r in flags.rules if r.id == "redness_returning")
+        return rule.action
+    return flags.redness_bands.beyond.action or flags.unmatched.text
+
+
 def fit_recovery(
     times_days: Sequence[float],
     values: Sequence[float],
@@ -183,6 +194,7 @@ def fit_recovery(
     expected_resolution_day: float | None = None,
     scale: Scale = "index",
     tolerance: float | None = None,
+    treatment: TreatmentParams | None = None,
 ) -> RecoveryFit:
     """Fit a recovery curve toward *baseline* and classify the course.
 
@@ -195,12 +207,15 @@ def fit_recovery(
     baseline : float
         The person's usual (pre-treatment) value in the same unit.
     expected_resolution_day : float, optional
-        Day by which redness should be gone; default the working rule's outside-expected day (7). Pass
-        :func:`~needlecare.knowledge.expect.expected_course`'s value for a specific treatment.
+        Day by which redness should be gone; default the outside-expected day of *treatment*'s expected
+        course (:func:`~needlecare.knowledge.expect.expected_course`; the general working rule's day 7 when
+        no treatment is given).
     scale : {"index", "self_report"}
         Sets the default tolerance (see module docstring).
     tolerance : float, optional
         Excess over baseline counted as resolved (same unit as *values*), > 0.
+    treatment : TreatmentParams, optional
+        The treatment whose expected course sets the default *expected_resolution_day*.
 
     Raises
     ------
@@ -210,9 +225,9 @@ def fit_recovery(
     t, v = _check(times_days, values, scale)
     ev = evidence()
     rule = ev.durations.working_rule
-    expected_day = float(
-        rule.outside_expected_after_days if expected_resolution_day is None else expected_resolution_day
-    )
+    if expected_resolution_day is None:
+        expected_resolution_day = expected_course(treatment or TreatmentParams()).outside_expected_after_days
+    expected_day = float(expected_resolution_day)
     if not math.isfinite(baseline) or not (math.isfinite(expected_day) and expected_day > 0):
         raise InvalidInputError(
             "baseline must be finite and expected_resolution_day a positive number of days"
@@ -267,7 +282,7 @@ def fit_recovery(
         text = f"Redness fades by about day {res:.1f}, within the expected {expected_day:g} days"
     outside = classification != "expected"
     text += (
-        "; that is outside the expected course: contact your provider within 24-48 hours."
+        f"; that is outside the expected course: {_outside_action(classification)}"
         if outside
         else "; this matches the expected course."
     )
