@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from needlecare.knowledge.evidence import EvidenceError, evidence, load_evidence
+from needlecare.knowledge.evidence import (
+    GRADE_ORDER,
+    EvidenceError,
+    citation_problems,
+    evidence,
+    load_evidence,
+)
 
 DATA = Path(str(resources.files("needlecare.knowledge").joinpath("data")))
 
@@ -185,3 +191,44 @@ def test_every_source_is_cited_somewhere() -> None:
                      ("durations", "red_flags", "aftercare", "grading", "ingredients"))  # fmt: skip
     unused = [key for key in evidence().sources if key not in text]
     assert unused == []
+
+
+def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(r for r in data["rules"] if r["id"] == rule_id)
+    return found
+
+
+def test_a_fact_graded_above_its_source_is_refused(data_copy: Path) -> None:
+    _edit(data_copy, "red_flags", lambda d: _rule(d, "redness_returning").__setitem__("grade", "A"))
+    with pytest.raises(
+        EvidenceError, match=r"redness_returning: grade A is higher than its weakest source \(C\)"
+    ):
+        load_evidence(data_copy)
+
+
+def test_a_source_cited_for_what_it_does_not_cover_is_refused(data_copy: Path) -> None:
+    def cite_chu_for_compresses(data: dict[str, Any]) -> None:
+        step = next(s for s in data["steps"] if s["id"] == "cool_compress")
+        step["sources"] = ["chu2021"]
+        step["grade"] = "A"
+
+    _edit(data_copy, "aftercare", cite_chu_for_compresses)
+    with pytest.raises(EvidenceError, match="cool_compress: chu2021 does not cover aftercare"):
+        load_evidence(data_copy)
+
+
+def test_every_fact_cites_sources_that_cover_it_and_no_grade_exceeds_its_sources() -> None:
+    ev = evidence()
+    items = ev.cited_items()
+    assert len(items) > 90
+    assert citation_problems(ev.sources, items) == []
+    for where, item, topics in items:
+        assert not item.sources or topics, where
+        for source in item.sources:
+            assert GRADE_ORDER.index(item.grade or "C") >= GRADE_ORDER.index(ev.sources[source].grade), where
+
+
+def test_every_source_records_its_design() -> None:
+    for source in evidence().sources.values():
+        assert source.design_label in str(source)
+        assert source.covers

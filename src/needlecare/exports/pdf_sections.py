@@ -228,6 +228,11 @@ def todays_plan(entry: dict[str, Any] | None, day_today: int) -> list[Flowable]:
     out += bullets(entry["do"])
     out.append(para("Avoid:"))
     out += bullets(entry["avoid"] or ["nothing specific today"])
+    if entry.get("caution"):
+        out.append(para("Use with caution:"))
+        out += bullets(entry["caution"])
+    if entry.get("expect"):
+        out.append(para(f"Redness: {entry['expect']}"))
     return out
 
 

@@ -140,6 +140,10 @@ def reminder_text(treatment: Treatment, day: PlanDay, base_url: str) -> tuple[st
         lines += ["Today:", *(f"  - {item}" for item in day.do), ""]
     if day.avoid:
         lines += ["Still avoid:", *(f"  - {item}" for item in day.avoid), ""]
+    if day.caution:
+        lines += ["Use with caution:", *(f"  - {item}" for item in day.caution), ""]
+    if day.expect:
+        lines += [f"Redness: {day.expect}", ""]
     lines += [
         "How does your skin feel today? A one-minute check-in tells you whether your redness is on course:",
         f"{base_url}/treatments/{treatment.id}/checkins/new",

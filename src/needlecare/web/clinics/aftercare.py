@@ -48,6 +48,7 @@ def body_of(clinic: Clinic, treatment: Treatment) -> str:
     for day in course.plan(treatment)["days"]:
         lines.append(f"Day {day['day']} ({day['date']}):")
         lines += _lines("Do", day["do"]) + _lines("Avoid", day["avoid"])
+        lines += _lines("Use with caution", day.get("caution", []))
     lines += [
         "",
         "The attached calendar file (aftercare.ics) holds reminders for the plan.",
