@@ -49,3 +49,13 @@ def test_no_points_still_draws_the_window() -> None:
     d = chart([], EXPECTED, y_label="redness index (OD_hb)")
     assert _shapes(d, Circle) == []
     assert len(_shapes(d, Rect)) == 1
+
+
+def test_excluded_photos_are_drawn_hollow_and_grey_never_like_valid_points() -> None:
+    d = chart([(1.0, 0.8)], EXPECTED, y_label="redness index (OD_hb)", excluded=[(3.0, 1.4), (20.0, 0.2)])
+    dots = _shapes(d, Circle)
+    filled = [c for c in dots if c.fillColor is not None]  # type: ignore[attr-defined]
+    hollow = [c for c in dots if c.fillColor is None]  # type: ignore[attr-defined]
+    assert (len(filled), len(hollow)) == (1, 2)
+    assert all(c.strokeColor is not None for c in hollow)  # type: ignore[attr-defined]
+    assert max(c.cx for c in hollow) == d.width - RIGHT  # type: ignore[attr-defined]  # they set the range too

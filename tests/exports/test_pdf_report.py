@@ -147,3 +147,14 @@ def test_compression_changes_bytes_not_content(seeded: Seeded, report: bytes) ->
     assert b"(needlecare report for the dermatologist) Tj" not in report
     assert text(raw) == text(report)
     assert pdf_report(collect(seeded.db, user=seeded.a), seeded.store, now=NOW) == report  # invariant build
+
+
+def test_photos_the_app_leaves_out_of_the_curve_are_marked() -> None:
+    from needlecare.exports.pdf_report import _comparable, _photo_caption
+
+    assert _comparable({"baseline": {"comparable": False}}) is False
+    assert _comparable({"baseline": {"comparable": True}})
+    assert _comparable(None)
+    assert _comparable({"redness": {}})  # no baseline comparison: a single-photo measurement
+    assert "Hollow grey points (2)" in _photo_caption(2)
+    assert "Hollow" not in _photo_caption(0)

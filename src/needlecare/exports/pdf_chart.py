@@ -63,6 +63,7 @@ def chart(
     baseline: float | None = None,
     y_range: tuple[float, float] | None = None,
     size: tuple[float, float] = (460.0, 190.0),
+    excluded: Sequence[tuple[float, float]] = (),
 ) -> Drawing:
     """Points over days since treatment, over the expected band.
 
@@ -81,9 +82,12 @@ def chart(
         Fixed (low, high) of the y axis (the 0-4 self-rating); otherwise from the data.
     size
         (width, height) of the drawing in points.
+    excluded
+        ``(day, value)`` of measurements the app left out of the curve (a photo not comparable with its
+        baseline): drawn as hollow grey points, never like the valid ones.
     """
     outside = float(expected["outside_expected_after_days"])
-    f = _frame(points, outside, baseline, y_range, size)
+    f = _frame([*points, *excluded], outside, baseline, y_range, size)
     top, right = f.height - TOP, f.width - RIGHT
     d = Drawing(f.width, f.height)
     band_end = min(float(expected["typical_days"][1]), f.t_max)
@@ -103,6 +107,8 @@ def chart(
         y = f.y(baseline)
         d.add(Line(LEFT, y, right, y, strokeColor=GREY, strokeDashArray=[1, 2]))
         d.add(_text(right, y + 3, "baseline", anchor="end", size=6))
+    for t, v in excluded:
+        d.add(Circle(f.x(t), f.y(v), 2.6, fillColor=None, strokeColor=GREY, strokeWidth=0.8))
     for t, v in points:
         d.add(Circle(f.x(t), f.y(v), 2.6, fillColor=POINT, strokeColor=None))
     return d

@@ -42,6 +42,22 @@ def _sources_cited(expected: dict[str, Any], tr: TreatmentRecord, plan: dict[str
     return list(dict.fromkeys(cited))
 
 
+def _comparable(analysis: dict[str, Any] | None) -> bool:
+    """Whether a photo's index may be compared with its baseline's (the app's own rule for the curve)."""
+    comparison = (analysis or {}).get("baseline")
+    return not comparison or bool(comparison.get("comparable", True))
+
+
+def _photo_caption(excluded: int) -> str:
+    text = "Photo redness index (OD_hb); the shaded band is the typical window."
+    if excluded:
+        text += (
+            f" Hollow grey points ({excluded}): photos taken under other light than the baseline that could "
+            "not be matched; the app leaves them out of the curve, and so should the reader."
+        )
+    return text
+
+
 def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tuple[list[Flowable], list[str]]:
     """Flowables of one treatment and the short citations they rely on."""
     t = tr.treatment
@@ -51,11 +67,11 @@ def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tupl
     plan = course.plan(t)
     baselines = [p for p in tr.photos if p.is_baseline and redness(p)]
     base = float(redness(baselines[-1])["index"]) if baselines else None  # type: ignore[index]
-    photo_points = [
-        (float(p.day), float(r["index"]))
-        for p in tr.photos
-        if not p.is_baseline and p.day >= 0 and (r := redness(p)) is not None
+    measured = [
+        (p, r) for p in tr.photos if not p.is_baseline and p.day >= 0 and (r := redness(p)) is not None
     ]
+    photo_points = [(float(p.day), float(r["index"])) for p, r in measured if _comparable(p.analysis)]
+    excluded = [(float(p.day), float(r["index"])) for p, r in measured if not _comparable(p.analysis)]
     rating_points = [(float(c.day), float(c.self_rating)) for c in tr.checkins]
     out: list[Flowable] = [sec.heading(f"Treatment of {t.treated_on.isoformat()}", 1)]
     out += sec.treatment_summary(t, day_today)
@@ -64,8 +80,10 @@ def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tupl
         KeepTogether(
             [
                 sec.heading("Redness over time"),
-                sec.para("Photo redness index (OD_hb); the shaded band is the typical window.", sec.SMALL),
-                chart(photo_points, expected, y_label="redness index (OD_hb)", baseline=base),
+                sec.para(_photo_caption(len(excluded)), sec.SMALL),
+                chart(
+                    photo_points, expected, y_label="redness index (OD_hb)", baseline=base, excluded=excluded
+                ),
                 sec.para("Self-rating on the 0-4 CEA/PSA scale (0 clear ... 4 severe).", sec.SMALL),
                 chart(rating_points, expected, y_label="self-rating 0-4", y_range=(0.0, 4.0)),
             ]
@@ -89,7 +107,7 @@ def _sources(cited: list[str]) -> list[Flowable]:
             items.append(short)
             continue
         link = src.url or (f"https://pubmed.ncbi.nlm.nih.gov/{src.pmid}/" if src.pmid else "")
-        items.append(f"{src.citation} Evidence grade {src.grade}. {link}".strip())
+        items.append(f"{src.citation} Evidence grade {src.grade}, {src.design_label}. {link}".strip())
     return [sec.heading("Sources", 1), *sec.bullets(items or ["No sources were cited."], sec.SMALL)]
 
 
