@@ -239,3 +239,24 @@ def test_more_redness_after_day_7_never_lowers_urgency(day: int, redness: int) -
     assert (
         RANK[triage(day, [], redness=redness + 1).urgency] <= RANK[triage(day, [], redness=redness).urgency]
     )
+
+
+def test_symptom_groups_agree_with_the_rules() -> None:
+    """The check-in form's groups: each symptom's group matches the urgency its rules give it."""
+    urgencies = {s: {r.urgency for r in FLAGS.rules if s in r.symptoms} for s in SYMPTOMS}
+    groups = {g.id: g.symptoms for g in FLAGS.symptom_groups}
+    assert sorted(s for members in groups.values() for s in members) == sorted(SYMPTOMS)
+    for symptom in groups["emergency"]:
+        assert "emergency" in urgencies[symptom], symptom
+    for symptom in groups["warning"]:
+        assert urgencies[symptom] & {"same_day", "within_48h"}, symptom
+        assert "emergency" not in urgencies[symptom] or symptom in {
+            "fever",
+            "spreading_redness",
+            "swollen_lymph_nodes",
+            "unwell",
+        }
+    for symptom in groups["common"]:
+        assert "expected" in urgencies[symptom], symptom
+    for symptom in groups["later"]:
+        assert urgencies[symptom] == {"routine"}, symptom

@@ -303,10 +303,20 @@ class RednessBands(_Strict):
     almost_clear_late: RednessBand
 
 
+class SymptomGroup(_Strict):
+    """A group of symptoms as the check-in form shows them."""
+
+    id: Literal["common", "warning", "emergency", "later"]
+    title: str
+    hint: str
+    symptoms: tuple[str, ...]
+
+
 class RedFlags(_Strict):
     """Contents of ``red_flags.yaml``."""
 
     symptoms: dict[str, str]
+    symptom_groups: tuple[SymptomGroup, ...]
     rules: tuple[FlagRule, ...]
     unmatched: Unmatched
     redness_bands: RednessBands
@@ -319,6 +329,9 @@ class RedFlags(_Strict):
                 raise ValueError(f"rule {rule.id!r} uses unknown symptom(s) {', '.join(map(repr, unknown))}")
             if not rule.symptoms:
                 raise ValueError(f"rule {rule.id!r} has no symptoms")
+        grouped = [s for group in self.symptom_groups for s in group.symptoms]
+        if sorted(grouped) != sorted(self.symptoms):
+            raise ValueError("symptom_groups must hold every symptom exactly once")
         return self
 
 

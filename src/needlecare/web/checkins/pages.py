@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.web.checkins import schemas, service
 from needlecare.web.deps import CurrentUser, DbDep, RowId
@@ -32,6 +33,7 @@ def checkin_form(request: Request, treatment_id: RowId, user: CurrentUser, db: D
         "day": treatments.day_number(treatment, today),
         "ratings": schemas.rating_labels(),
         "symptoms": SYMPTOMS,
+        "symptom_groups": evidence().red_flags.symptom_groups,
     }
     return render(request, "checkin_new.html", context)
 

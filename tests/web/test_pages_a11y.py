@@ -1,0 +1,126 @@
+"""Every page of the app in Debian's Chromium, as a patient with data sees it: axe-core (WCAG 2.1 A/AA) finds
+no violation at 390x844 and 1280x800, no page scrolls sideways at 320 px (WCAG 1.4.10 reflow), and a
+screenshot of each page at both sizes is saved under ``test-artifacts/pages/`` for review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .live import live_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "pages"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed (make test installs it)"),
+]
+
+
+def _seed(page: Any, base: str, faces_dir: Path) -> dict[str, str]:
+    """Sign up, record a treatment, a photo, a check-in and an ingredient check; the pages to visit."""
+    treated = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
+    page.goto(f"{base}/signup")
+    page.fill("#email", "pat@example.org")
+    page.fill("#password", "a long enough passphrase")
+    page.click("main button[type=submit]")
+    page.goto(f"{base}/treatments/new")
+    page.fill("#treated_on", treated)
+    page.fill("#depth_mm", "1.0")
+    page.check("input[name=cold_sore]")
+    page.click("button:has-text('Save treatment')")
+    treatment = page.url.removeprefix(base)
+    page.goto(f"{base}{treatment}/photos/new")
+    page.set_input_files("#file", str(faces_dir / "obama-480p.jpg"))
+    page.check("input[name=consent][value=private]")
+    page.click("button:has-text('Save photo')")
+    page.wait_for_url(re.compile(r"/photos/\d+$"))
+    photo = page.url.removeprefix(base)
+    page.goto(f"{base}{treatment}/checkins/new")
+    page.check("input[name=self_rating][value='2']")
+    page.check("input[name=symptoms][value=warmth]")
+    page.click("main button:has-text('Check')")
+    page.wait_for_url(re.compile(r"/checkins/\d+$"))
+    checkin = page.url.removeprefix(base)
+    return {
+        "home": "/",
+        "treatment-new": "/treatments/new",
+        "treatment": treatment,
+        "treatment-edit": f"{treatment}/edit",
+        "photo-new": f"{treatment}/photos/new",
+        "photo": photo,
+        "timeline": f"{treatment}/timeline",
+        "checkin-new": f"{treatment}/checkins/new",
+        "checkin": checkin,
+        "ingredients": f"/ingredients?treatment={treatment.rsplit('/', 1)[-1]}",
+        "learn": "/learn",
+        "learn-ingredients": "/learn/soothing-and-avoid-ingredients",
+        "learn-warning-signs": "/learn/when-to-seek-medical-attention",
+        "reminders": "/reminders",
+        "account": "/account",
+        "clinics": "/clinics",
+        "newsletter": "/newsletter",
+    }
+
+
+def _axe(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations", WCAG
+    )
+    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:3]} for v in result]
+
+
+def _sideways(page: Any) -> int:
+    """How many CSS pixels the page is wider than the window (0: no horizontal scrolling)."""
+    width: int = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    return width
+
+
+def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_dir: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert AXE.exists(), "axe-core is missing: run `make test` (npm ci installs it from package-lock.json)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems: dict[str, Any] = {}
+    with live_server(tmp_path) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+        page = context.new_page()
+        pages = _seed(page, base, faces_dir)
+        page.goto(f"{base}{pages['ingredients']}")
+        page.fill(
+            "#text", "Aqua, Tocopherol, Parfum, Retinol, Ethylhexyl Methoxycinnamate, Panthenol, Xyzzy Root"
+        )
+        page.click("main button:has-text('Check')")
+        page.screenshot(path=ARTIFACTS / "ingredients-result-phone.png", full_page=True)
+        problems["ingredients-result"] = {"axe": _axe(page), "sideways": 0}
+        for name, path in pages.items():
+            for size, (width, height) in SIZES.items():
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(f"{base}{path}")
+                page.screenshot(path=ARTIFACTS / f"{name}-{size}.png", full_page=True)
+                found = _axe(page)
+                if found:
+                    problems[f"{name}-{size}"] = {"axe": found}
+            page.set_viewport_size({"width": 320, "height": 700})
+            page.goto(f"{base}{path}")
+            if (extra := _sideways(page)) > 0:
+                problems.setdefault(f"{name}-320", {})["sideways"] = extra
+        browser.close()
+    problems = {k: v for k, v in problems.items() if v.get("axe") or v.get("sideways")}
+    assert problems == {}, json.dumps(problems, indent=1)
