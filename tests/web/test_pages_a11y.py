@@ -121,6 +121,19 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
             page.goto(f"{base}{path}")
             if (extra := _sideways(page)) > 0:
                 problems.setdefault(f"{name}-320", {})["sideways"] = extra
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{base}/")
+        nav = page.locator("#main-nav")
+        header = page.locator("header.top").bounding_box()
+        assert header is not None
+        assert header["height"] < 80  # one line on a phone, not three
+        assert not nav.is_visible()
+        page.click("button.menu-toggle")
+        assert nav.is_visible()
+        assert page.locator("button.menu-toggle").get_attribute("aria-expanded") == "true"
+        page.set_viewport_size({"width": 1280, "height": 800})
+        assert nav.is_visible()
+        assert not page.locator("button.menu-toggle").is_visible()
         browser.close()
     problems = {k: v for k, v in problems.items() if v.get("axe") or v.get("sideways")}
     assert problems == {}, json.dumps(problems, indent=1)

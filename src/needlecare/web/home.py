@@ -8,13 +8,15 @@ from starlette.responses import Response
 from needlecare.web.deps import DbDep, OptionalUser
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
+from needlecare.web.treatments import today
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
 def home(request: Request, user: OptionalUser, db: DbDep) -> Response:
-    """Welcome page, or the patient's treatments."""
+    """Welcome page, or the patient's treatments with today's card of each active one first."""
     if user is None:
         return render(request, "welcome.html")
-    return render(request, "home.html", {"user": user, "treatments": treatments.get_all(db, user=user)})
+    mine = list(treatments.get_all(db, user=user))
+    return render(request, "home.html", {"user": user, "treatments": mine, "cards": today.active(db, mine)})

@@ -1,6 +1,18 @@
 // needlecare: small progressive enhancements; every page works without JavaScript.
 (function () {
   "use strict";
+  // Narrow screens: the main navigation folds behind a Menu button (without JavaScript it stays open).
+  var toggle = document.querySelector(".menu-toggle");
+  var nav = document.getElementById("main-nav");
+  if (toggle && nav) {
+    toggle.hidden = false;
+    document.documentElement.classList.add("js");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("open", open);
+    });
+  }
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
   });

@@ -14,7 +14,7 @@ from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
-from needlecare.web.treatments import api, course, labels, schemas, service
+from needlecare.web.treatments import api, course, labels, schemas, service, today
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,6 +97,8 @@ def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db:
         "user": user,
         "t": treatment,
         "info": info,
+        "c": today.card(db, treatment),
+        "on_page": True,
         "plan_reasons": course.plan(treatment).get("reasons", []),
         "photos": photos.get_all(db, treatment=treatment),
         "checkins": checkins.get_all(db, treatment=treatment),
