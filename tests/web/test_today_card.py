@@ -60,3 +60,26 @@ def test_only_active_treatments_get_a_card(client: TestClient) -> None:
     assert f'aria-labelledby="today-{recent}"' in home
     assert f'aria-labelledby="today-{old}"' not in home
     assert f'href="/treatments/{old}"' in home  # still listed below
+
+
+def test_deletes_ask_first_and_say_afterwards(client: TestClient) -> None:
+    headers = api_signup(client)
+    today = dt.datetime.now(dt.UTC).date()
+    tid = api_treatment(client, headers, treated_on=today.isoformat(), timezone="UTC")
+    _checkin(client, headers, tid, today, [])
+    page = client.get(f"/treatments/{tid}").text
+    assert f'href="/treatments/{tid}/delete"' in page
+    assert f'<form method="post" action="/treatments/{tid}/delete"' not in page  # no one-click delete
+    confirm = client.get(f"/treatments/{tid}/delete")
+    assert confirm.status_code == 200
+    assert "cannot be undone" in confirm.text
+    assert "1 check-in" in confirm.text
+    assert "0 photos" in confirm.text
+    assert (
+        client.get(f"/api/v1/treatments/{tid}", headers=headers).status_code == 200
+    )  # asking deletes nothing
+    token = confirm.text.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post(f"/treatments/{tid}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert done.headers["location"] == "/?deleted=treatment"
+    assert "The treatment was deleted" in client.get(done.headers["location"]).text
+    assert client.get(f"/api/v1/treatments/{tid}", headers=headers).status_code == 404

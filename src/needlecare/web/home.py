@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from needlecare.web.deps import DbDep, OptionalUser
@@ -14,9 +16,15 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home(request: Request, user: OptionalUser, db: DbDep) -> Response:
+def home(
+    request: Request,
+    user: OptionalUser,
+    db: DbDep,
+    deleted: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
     """Welcome page, or the patient's treatments with today's card of each active one first."""
     if user is None:
         return render(request, "welcome.html")
     mine = list(treatments.get_all(db, user=user))
-    return render(request, "home.html", {"user": user, "treatments": mine, "cards": today.active(db, mine)})
+    context = {"user": user, "treatments": mine, "cards": today.active(db, mine), "deleted": deleted}
+    return render(request, "home.html", context)

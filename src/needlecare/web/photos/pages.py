@@ -81,13 +81,28 @@ def photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) ->
     return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
 
 
+@router.get("/photos/{photo_id}/delete")
+def confirm_delete(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Ask before deleting a photo."""
+    photo = service.get(db, user=user, photo_id=photo_id)
+    label = "the baseline photo" if photo.is_baseline else f"the photo of day {photo.day}"
+    context = {
+        "user": user,
+        "what": "this photo",
+        "details": [f"{label} ({photo.taken_on:%d %b %Y}), its measurement and heatmap"],
+        "action": f"/photos/{photo.id}/delete",
+        "cancel": f"/photos/{photo.id}",
+    }
+    return render(request, "confirm_delete.html", context)
+
+
 @router.post("/photos/{photo_id}/delete")
 def delete(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
-    """Delete the photo (row and file) and return to the treatment."""
+    """Delete the photo (row and file) and return to the treatment, which says it was done."""
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment_id = photo.treatment_id
     files = service.delete(db, photo=photo)
     db.commit()
     for relpath in files:
         ctx.store.delete(relpath)
-    return RedirectResponse(f"/treatments/{treatment_id}", status_code=303)
+    return RedirectResponse(f"/treatments/{treatment_id}?deleted=photo", status_code=303)

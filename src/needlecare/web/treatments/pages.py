@@ -99,6 +99,7 @@ def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db:
         "info": info,
         "c": today.card(db, treatment),
         "on_page": True,
+        "deleted": request.query_params.get("deleted"),
         "plan_reasons": course.plan(treatment).get("reasons", []),
         "photos": photos.get_all(db, treatment=treatment),
         "checkins": checkins.get_all(db, treatment=treatment),
@@ -112,11 +113,32 @@ def plan_ics(treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     return api.ics_response(service.get(db, user=user, treatment_id=treatment_id))
 
 
+@router.get("/treatments/{treatment_id}/delete")
+def confirm_delete_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Ask before deleting: what goes with the treatment."""
+    treatment = service.get(db, user=user, treatment_id=treatment_id)
+    photos, checkins = len(treatment.photos), len(treatment.checkins)
+    details = [
+        f"the treatment of {treatment.treated_on:%d %b %Y} ({treatment.device}, {treatment.depth_mm:g} mm)",
+        f"{photos} photo{'s' if photos != 1 else ''} with their measurements",
+        f"{checkins} check-in{'s' if checkins != 1 else ''}",
+        "its aftercare reminders",
+    ]
+    context = {
+        "user": user,
+        "what": "this treatment",
+        "details": details,
+        "action": f"/treatments/{treatment.id}/delete",
+        "cancel": f"/treatments/{treatment.id}",
+    }
+    return render(request, "confirm_delete.html", context)
+
+
 @router.post("/treatments/{treatment_id}/delete")
 def delete_treatment(treatment_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> RedirectResponse:
-    """Delete the treatment with its photos and check-ins."""
+    """Delete the treatment with its photos and check-ins; the front page says it was done."""
     files = service.delete(db, treatment=service.get(db, user=user, treatment_id=treatment_id))
     db.commit()
     for relpath in files:
         ctx.store.delete(relpath)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/?deleted=treatment", status_code=303)
