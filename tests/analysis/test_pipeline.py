@@ -44,6 +44,20 @@ def test_several_faces_measures_the_largest_and_warns(faces_dir: Path) -> None:
     assert abs(w - largest.w) < 2
 
 
+def test_a_photo_with_several_faces_is_never_compared_with_the_baseline(faces_dir: Path) -> None:
+    from needlecare.analysis.baseline import SEVERAL_FACES_NOTE
+
+    baseline = analyze_photo(_rgb(faces_dir, "obama.jpg"))
+    report = analyze_photo(_rgb(faces_dir, "two_people.jpg"), baseline=baseline)
+    assert report.faces_found == 2
+    assert report.baseline is not None
+    assert report.baseline.comparable is False
+    assert SEVERAL_FACES_NOTE in report.baseline.notes
+    alone = analyze_photo(_rgb(faces_dir, "obama2.jpg"), baseline=baseline)
+    assert alone.baseline is not None
+    assert SEVERAL_FACES_NOTE not in alone.baseline.notes
+
+
 def test_small_faces_in_a_large_photo_are_found(faces_dir: Path) -> None:
     rgb = _rgb(faces_dir, "obama_and_biden.jpg")
     boxes = detect_faces(rgb)

@@ -163,3 +163,15 @@ def test_photo_chart_marks_the_just_visible_redness(client: TestClient, ctx: Web
     assert "just visible" in page
     assert "an index of 0.785: a rise in CIELAB a* of 2.5" in page
     assert "Wilhelm et al. (COLIPA), 2001" in page
+
+
+def test_a_photo_with_several_faces_is_left_out_with_its_own_reason() -> None:
+    from needlecare.web.timeline.service import _not_comparable
+
+    several = {"face": {"faces_found": 2}, "baseline": {"comparable": False}}
+    other_light = {"face": {"faces_found": 1}, "baseline": {"comparable": False}}
+    reason = _not_comparable(several)
+    assert reason is not None
+    assert "more than one face" in reason
+    assert "different light" in (_not_comparable(other_light) or "")
+    assert _not_comparable({"face": {"faces_found": 2}, "baseline": {"comparable": True}}) is None

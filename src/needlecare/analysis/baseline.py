@@ -30,6 +30,12 @@ MIN_MATCHED_CHROMA, MIN_MATCHED_SIGNIFICANCE = 0.01, 3.0
 #: original). A 10 % gain on one channel measures about 0.06.
 MIN_MATCHED_CHROMA_COMPRESSED = 0.03
 
+#: Why a comparison with more than one face in either photo is not comparable.
+SEVERAL_FACES_NOTE = (
+    "more than one face in a photo: the largest one was measured and may not be the patient's; a photo of "
+    "the patient alone is needed for a comparison"
+)
+
 
 def register_baseline(follow_up: PhotoReport, baseline: PhotoReport) -> Registration:
     """The baseline's analysis frame registered onto the follow-up's (landmarks, then optical flow)."""
@@ -167,6 +173,10 @@ def compare_with_baseline(
         notes.append(f"both photos were corrected with their colour references ({', '.join(sorted(kinds))})")
     if not follow_up.quality_ok or not baseline.quality_ok:
         notes.append("a quality warning applies to at least one photo")
+    if follow_up.faces_found > 1 or baseline.faces_found > 1:
+        # The largest face was measured, and it may be someone else's: never a change from the baseline.
+        comparable = False
+        notes.append(SEVERAL_FACES_NOTE)
 
     frame = follow_up.frame
     difference_map = (frame.index_map - registration.warp(baseline.frame.index_map)).astype(np.float32)

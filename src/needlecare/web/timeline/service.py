@@ -94,6 +94,11 @@ def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
     comparison = (analysis or {}).get("baseline")
     if not comparison or comparison.get("comparable", True):
         return None
+    if ((analysis or {}).get("face") or {}).get("faces_found", 1) > 1:
+        return (
+            "Not used for the curve: more than one face in the photo, and the one measured may not be yours. "
+            "Take a photo of yourself alone."
+        )
     return (
         "Not used for the curve: taken under different light from the baseline photo, with no colour card "
         "and the light could not be matched on the eyes. Take photos in the same place and light as the "
