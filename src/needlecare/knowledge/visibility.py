@@ -34,12 +34,15 @@ class Visibility:
         ``abs(delta_a_star) >= threshold``.
     reason : Reason
         Plain-language reading with its source.
+    headline : str
+        The reading in a few plain words, for the top of a page ("Redder than before treatment: visible").
     """
 
     delta_a_star: float
     threshold: float
     visible: bool
     reason: Reason
+    headline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """``{"delta_a_star", "threshold", "visible", "reason": {"text", "sources"}}``."""
@@ -48,6 +51,7 @@ class Visibility:
             "threshold": self.threshold,
             "visible": self.visible,
             "reason": self.reason.to_dict(),
+            "headline": self.headline,
         }
 
 
@@ -58,6 +62,8 @@ def visibility(delta_a_star: float) -> Visibility:
     --------
     >>> visibility(3.1).visible, visibility(-0.4).visible
     (True, False)
+    >>> visibility(3.1).headline, visibility(0.3).headline
+    ('Redder than before treatment: visible', 'About the same as before treatment')
     """
     colipa = evidence().grading.colipa
     threshold = colipa.minimal_visible_delta_a_star
@@ -84,7 +90,21 @@ def visibility(delta_a_star: float) -> Visibility:
         threshold=threshold,
         visible=abs(delta_a_star) >= threshold,
         reason=evidence().reason(text, colipa),
+        headline=_headline(delta_a_star, threshold),
     )
+
+
+def _headline(delta_a_star: float, threshold: float) -> str:
+    """The reading in a few plain words (the same threshold as the full reason)."""
+    if delta_a_star >= threshold:
+        return "Redder than before treatment: visible"
+    if delta_a_star <= -threshold:
+        return "Less red than before treatment: visible"
+    if delta_a_star >= threshold / 2:
+        return "A little redder than before treatment: likely not visible"
+    if delta_a_star <= -threshold / 2:
+        return "A little less red than before treatment: likely not visible"
+    return "About the same as before treatment"
 
 
 def visible_index_change(skin_linear: Float64Array) -> float:

@@ -9,7 +9,11 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from needlecare.knowledge.expect import expected_course
+from needlecare.knowledge.plan import expect_line
+from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.visibility import visibility
+from needlecare.storage.models import Treatment
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
@@ -49,6 +53,14 @@ def upload(
     return RedirectResponse(f"/photos/{photo.id}", status_code=303)
 
 
+def _course_line(treatment: Treatment, day: int, is_baseline: bool) -> str:
+    """Where the photo's day lies on the treatment's usual course (the plan's redness line for that day)."""
+    if is_baseline or day < 0:
+        return ""
+    course = expected_course(TreatmentParams.of(treatment))
+    return f"Day {day}: {expect_line(course, day)}"
+
+
 @router.get("/photos/{photo_id}")
 def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Region scores, quality warnings and the baseline side by side."""
@@ -63,6 +75,7 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
         "t": treatment,
         "a": analysis,
         "visibility": None if change is None else visibility(float(change)),
+        "course_line": _course_line(treatment, photo.day, photo.is_baseline),
         "baseline": baseline,
         "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
     }
