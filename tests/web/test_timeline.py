@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -175,3 +176,23 @@ def test_a_photo_with_several_faces_is_left_out_with_its_own_reason() -> None:
     assert "more than one face" in reason
     assert "different light" in (_not_comparable(other_light) or "")
     assert _not_comparable({"face": {"faces_found": 2}, "baseline": {"comparable": True}}) is None
+
+
+def test_the_photo_page_says_the_trend_since_the_last_comparable_photo() -> None:
+    from types import SimpleNamespace
+
+    from needlecare.web.photos.pages import _trend
+
+    def photo(pid: int, day: int, change: float | None, comparable: bool = True) -> Any:
+        baseline = None if change is None else {"delta_a_star": change, "comparable": comparable}
+        return SimpleNamespace(
+            id=pid, day=day, is_baseline=False, taken_on=dt.date(2026, 11, 1) + dt.timedelta(days=day),
+            analysis={"baseline": baseline},
+        )  # fmt: skip
+
+    day2, day4, day5 = photo(1, 2, 6.0), photo(2, 4, 5.5, comparable=False), photo(3, 5, 2.0)
+    photos = [day2, day4, day5]
+    assert _trend(day5, photos) == "Since your photo of day 2: less red than then."  # day 4 not comparable
+    assert _trend(day2, photos) == ""  # nothing earlier
+    assert _trend(photo(4, 6, 2.5), [*photos]) == "Since your photo of day 5: about as red as then."
+    assert _trend(photo(5, 7, 5.0), photos) == "Since your photo of day 5: redder than then."

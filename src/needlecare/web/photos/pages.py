@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -13,7 +14,7 @@ from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import expect_line
 from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.visibility import visibility
-from needlecare.storage.models import Treatment
+from needlecare.storage.models import Photo, Treatment
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
@@ -61,6 +62,32 @@ def _course_line(treatment: Treatment, day: int, is_baseline: bool) -> str:
     return f"Day {day}: {expect_line(course, day)}"
 
 
+def _change(photo: Photo) -> float | None:
+    """The photo's change from its baseline in CIELAB a*, when it may be compared."""
+    comparison = (photo.analysis or {}).get("baseline") or {}
+    change = comparison.get("delta_a_star")
+    return None if change is None or comparison.get("comparable") is False else float(change)
+
+
+def _trend(photo: Photo, photos: Sequence[Photo]) -> str:
+    """How this photo compares with the previous comparable one, in plain words (both against the baseline,
+    read against the same minimal visible change as the baseline reading)."""
+    now = _change(photo)
+    if now is None or photo.is_baseline:
+        return ""
+    earlier = [p for p in photos if not p.is_baseline and p.id != photo.id and p.taken_on <= photo.taken_on]
+    earlier = [
+        p for p in earlier if _change(p) is not None and (p.taken_on, p.id) < (photo.taken_on, photo.id)
+    ]
+    if not earlier:
+        return ""
+    last = max(earlier, key=lambda p: (p.taken_on, p.id))
+    step = now - (_change(last) or 0.0)
+    half = visibility(0.0).threshold / 2
+    word = "less red than" if step <= -half else "redder than" if step >= half else "about as red as"
+    return f"Since your photo of day {last.day}: {word} then."
+
+
 @router.get("/photos/{photo_id}")
 def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Region scores, quality warnings and the baseline side by side."""
@@ -76,6 +103,7 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
         "a": analysis,
         "visibility": None if change is None else visibility(float(change)),
         "course_line": _course_line(treatment, photo.day, photo.is_baseline),
+        "trend": _trend(photo, service.get_all(db, treatment=treatment)),
         "baseline": baseline,
         "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
     }
