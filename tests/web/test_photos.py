@@ -226,10 +226,16 @@ def test_baseline_side_by_side_and_framing_guide(
     assert baseline["index"] == pytest.approx(base.json()["analysis"]["redness"]["index"], abs=1e-6)
     page = client.get(f"/photos/{body['id']}")
     assert page.status_code == 200
-    assert f"/photos/{base.json()['id']}/image" in page.text
+    assert f"/photos/{base.json()['id']}/face" in page.text  # both cropped to the face, the same framing
+    assert f"/photos/{body['id']}/face" in page.text
     assert "Before (2026-11-19)" in page.text
     capture = client.get(f"/treatments/{tid}/photos/new")
-    assert f'class="guide" src="/photos/{body["id"]}/image"' in capture.text
+    assert f'class="guide" src="/photos/{body["id"]}/face"' in capture.text
+    crop = client.get(f"/photos/{body['id']}/face")
+    assert crop.status_code == 200
+    assert crop.headers["content-type"] == "image/jpeg"
+    assert crop.headers["cache-control"] == "private, no-store"
+    assert len(crop.content) < len(client.get(f"/photos/{body['id']}/image").content)
     assert 'type="radio" name="consent"' in capture.text
     assert "checked" not in capture.text.split("Consent for this photo")[1]  # no pre-selected consent
 

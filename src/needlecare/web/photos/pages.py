@@ -17,6 +17,7 @@ from needlecare.knowledge.visibility import visibility
 from needlecare.storage.models import Photo, Treatment
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos import api, schemas, service
+from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 
@@ -108,6 +109,16 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
         "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
     }
     return render(request, "photo.html", context)
+
+
+@router.get("/photos/{photo_id}/face")
+def face(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """The photo cropped to the face (the whole photo when no face was found), for pairs and the guide."""
+    photo = service.get(db, user=user, photo_id=photo_id)
+    data = face_jpeg(ctx.store.path(photo.file_path), photo.analysis)
+    if data is None:
+        return api.image_response(ctx, photo)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/photos/{photo_id}/image")

@@ -19,6 +19,17 @@
   // Capture page: show the chosen photo under the translucent previous photo, and check its quality first.
   var input = document.querySelector("input[data-capture]");
   if (!input) { return; }
+  // Two big buttons instead of the browser's file field: the front camera, or a photo already taken.
+  var pick = document.querySelector("[data-pick]");
+  if (pick) {
+    pick.classList.remove("hidden");
+    pick.querySelector("[data-pick-camera]").addEventListener("click", function () {
+      input.setAttribute("capture", "user"); input.click();
+    });
+    pick.querySelector("[data-pick-file]").addEventListener("click", function () {
+      input.removeAttribute("capture"); input.click();
+    });
+  }
   var preview = document.querySelector(".capture .preview");
   var empty = document.querySelector(".capture .empty");
   var out = document.getElementById("quality");
