@@ -86,8 +86,9 @@ def test_page_isolation(app: FastAPI, ctx: WebContext, a_data: dict[str, int]) -
         api_signup(b, "b@example.org")
         for url in (
             f"/treatments/{t}", f"/treatments/{t}/photos/new", f"/treatments/{t}/checkins/new",
-            f"/treatments/{t}/timeline", f"/treatments/{t}/plan.ics", f"/photos/{p}", f"/photos/{p}/image", f"/photos/{p}/face",
-            f"/checkins/{c}", f"/ingredients?treatment={t}",
+            f"/treatments/{t}/timeline", f"/treatments/{t}/plan.ics", f"/photos/{p}", f"/photos/{p}/image",
+            f"/photos/{p}/face", f"/photos/{p}/delete", f"/treatments/{t}/delete", f"/checkins/{c}",
+            f"/ingredients?treatment={t}",
         ):  # fmt: skip
             r = b.get(url)
             assert r.status_code == 404, url
