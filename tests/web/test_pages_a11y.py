@@ -122,6 +122,12 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
             if (extra := _sideways(page)) > 0:
                 problems.setdefault(f"{name}-320", {})["sideways"] = extra
         page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{base}{pages['timeline']}")
+        smallest = page.evaluate(
+            """() => Math.min(...[...document.querySelectorAll('svg.chart text')].map(
+                t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+        )
+        assert smallest >= 12, f"chart labels are {smallest:.1f} px on a phone"
         page.goto(f"{base}/")
         nav = page.locator("#main-nav")
         header = page.locator("header.top").bounding_box()
