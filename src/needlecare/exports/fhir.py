@@ -25,6 +25,7 @@ from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: igno
 
 from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index, utc
 from needlecare.knowledge.evidence import evidence
+from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.models import CheckIn, Photo, Treatment, User
 
@@ -82,7 +83,7 @@ def patient(user: User) -> dict[str, Any]:
 
 def procedure(t: Treatment, refs: Refs) -> dict[str, Any]:
     """Procedure "Microneedling" on ``treated_on`` with the area as body site and the settings as notes."""
-    factors = [name for name in ("sensitive", "rosacea", "bleeding", "prp", "serum") if getattr(t, name)]
+    factors = [name for name in FLAG_FIELDS if getattr(t, name)]
     notes = [
         f"Needle depth {t.depth_mm:g} mm; {t.passes} passes; device: {t.device}.",
         f"Fitzpatrick skin type {t.skin_type}; recorded factors: {', '.join(factors) or 'none'}.",

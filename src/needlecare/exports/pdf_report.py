@@ -42,6 +42,29 @@ def _sources_cited(expected: dict[str, Any], tr: TreatmentRecord, plan: dict[str
     return list(dict.fromkeys(cited))
 
 
+#: (width, height) of the report's charts in points: two fit on page 1 with the summary.
+CHART_SIZE = (460.0, 150.0)
+
+
+def _section(title: str, body: list[Flowable], keep: int = 1) -> list[Flowable]:
+    """A heading kept on the same page as the first *keep* flowables of its section (no orphan heading)."""
+    return [KeepTogether([sec.heading(title), *body[:keep]]), *body[keep:]]
+
+
+def _status(tr: TreatmentRecord) -> list[Flowable]:
+    """The latest check-in's verdict in plain words, with the rule that decided it."""
+    if not tr.checkins:
+        return [sec.para("No check-in recorded yet.")]
+    last = max(tr.checkins, key=lambda c: (c.checked_on, c.id))
+    verdict = last.triage or {}
+    urgency = str(verdict.get("urgency", "-")).replace("_", " ")
+    reasons = verdict.get("reasons") or []
+    out = [sec.para(f"Latest check-in, day {last.day} ({last.checked_on.isoformat()}): {urgency}.")]
+    if reasons:
+        out.append(sec.para(str(reasons[0].get("text", "")), sec.SMALL))
+    return out
+
+
 def _comparable(analysis: dict[str, Any] | None) -> bool:
     """Whether a photo's index may be compared with its baseline's (the app's own rule for the curve)."""
     comparison = (analysis or {}).get("baseline")
@@ -75,25 +98,36 @@ def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tupl
     rating_points = [(float(c.day), float(c.self_rating)) for c in tr.checkins]
     out: list[Flowable] = [sec.heading(f"Treatment of {t.treated_on.isoformat()}", 1)]
     out += sec.treatment_summary(t, day_today)
-    out += [sec.heading("Expected window"), *sec.expected_window(expected)]
-    out.append(
-        KeepTogether(
-            [
-                sec.heading("Redness over time"),
-                sec.para(_photo_caption(len(excluded)), sec.SMALL),
-                chart(
-                    photo_points, expected, y_label="redness index (OD_hb)", baseline=base, excluded=excluded
-                ),
-                sec.para("Self-rating on the 0-4 CEA/PSA scale (0 clear ... 4 severe).", sec.SMALL),
-                chart(rating_points, expected, y_label="self-rating 0-4", y_range=(0.0, 4.0)),
-            ]
-        )
+    out += _section("Current status", _status(tr))
+    out += _section(
+        "Redness over time",
+        [
+            sec.para(_photo_caption(len(excluded)), sec.SMALL),
+            chart(
+                photo_points,
+                expected,
+                y_label="redness index (OD_hb)",
+                baseline=base,
+                excluded=excluded,
+                size=CHART_SIZE,
+            ),
+        ],
+        keep=2,
     )
-    out += [sec.heading("Measurements per region"), *sec.measurements(tr.photos)]
-    out += [sec.heading("Photos and redness heatmaps"), *sec.photos(tr.photos, store)]
-    out += [sec.heading("Triage history"), *sec.triage_history(tr.checkins)]
+    out += _section(
+        "Self-rating",
+        [
+            sec.para("Self-rating on the 0-4 CEA/PSA scale (0 clear ... 4 severe).", sec.SMALL),
+            chart(rating_points, expected, y_label="self-rating 0-4", y_range=(0.0, 4.0), size=CHART_SIZE),
+        ],
+        keep=2,
+    )
+    out += _section("Expected window", sec.expected_window(expected))
+    out += _section("Measurements per region", sec.measurements(tr.photos))
+    out += _section("Photos and redness heatmaps", sec.photos(tr.photos, store))
+    out += _section("Triage history", sec.triage_history(tr.checkins))
     entry = next((d for d in plan["days"] if d["date"] == today.isoformat()), None)
-    out += [sec.heading("Today's aftercare plan"), *sec.todays_plan(entry, day_today)]
+    out += _section("Today's aftercare plan", sec.todays_plan(entry, day_today))
     return out, _sources_cited(expected, tr, plan)
 
 

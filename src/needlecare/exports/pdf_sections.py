@@ -19,6 +19,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 
 from needlecare.exports.data import REGIONS, quality, redness, region_index
+from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import CheckIn, Photo, Treatment
@@ -76,7 +77,7 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def treatment_summary(t: Treatment, day_today: int) -> list[Flowable]:
     """The treatment's settings as a two-column table."""
-    factors = [n for n in ("sensitive", "rosacea", "bleeding", "prp", "serum") if getattr(t, n)]
+    factors = [n for n in FLAG_FIELDS if getattr(t, n)]
     rows = [
         ["Treatment", "Recorded by the patient"],
         ["Date", f"{t.treated_on.isoformat()} (today is day {day_today})"],

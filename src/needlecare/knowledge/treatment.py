@@ -32,6 +32,8 @@ MAX_DEPTH_MM = 3.0
 MAX_PASSES = 20
 
 DEVICES: tuple[Device, ...] = ("roller", "pen", "rf", "stamp")
+#: The yes/no fields of a treatment, in the order they are listed.
+FLAG_FIELDS: tuple[str, ...] = ("sensitive", "rosacea", "bleeding", "prp", "serum", "cold_sore")
 AREAS: tuple[Area, ...] = ("face", "neck", "chest", "body", "scalp")
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 

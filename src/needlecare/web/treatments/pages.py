@@ -99,6 +99,7 @@ def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db:
         "info": info,
         "c": today.card(db, treatment),
         "on_page": True,
+        "flag_fields": FLAG_FIELDS,
         "deleted": request.query_params.get("deleted"),
         "plan_reasons": course.plan(treatment).get("reasons", []),
         "photos": photos.get_all(db, treatment=treatment),
