@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from needlecare.knowledge.treatment import AREAS, DEVICES, MAX_DEPTH_MM, MAX_PASSES
+from needlecare.knowledge.treatment import AREAS, DEVICES, FLAG_FIELDS, MAX_DEPTH_MM, MAX_PASSES
 from needlecare.storage.models import Treatment
 from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
