@@ -345,4 +345,4 @@ def test_staff_see_which_photos_are_not_comparable_with_the_baseline(app: FastAP
     assert [m["comparable_with_baseline"] for m in item["measurements"]] == [None, True, False]
     assert [p["used"] for p in item["timeline"]["photos"]["points"]] == [True, False]
     page = admin.client.get(f"/clinics/{cid}/patients/{pat.uid}").text
-    assert page.count("other light than the baseline photo: not comparable") == 1
+    assert page.count("not comparable with the baseline photo: other light, or more than one face") == 1

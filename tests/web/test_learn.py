@@ -84,7 +84,7 @@ def test_learn_list_is_public_and_links_every_article(client: TestClient) -> Non
 
 
 def test_site_navigation_links_to_learn_for_visitors_and_patients(app: FastAPI, client: TestClient) -> None:
-    nav = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.DOTALL)
+    nav = re.compile(r'<nav id="main-nav" aria-label="Main">(.*?)</nav>', re.DOTALL)
     pages = [client.get("/login").text]
     with new_client(app) as patient:
         api_signup(patient)
