@@ -53,6 +53,9 @@ FACE_PHOTOS = (
     REPO / "tests" / "fixtures" / "faces" / "biden.jpg",
 )
 PHONE_SIZE = (4032, 3024)  # width, height: a 12-MP phone photo, landscape
+PORTRAIT_SIZE = (3024, 4032)  # the same held upright
+#: Eye distances (px) of the generated photos of the ratio table: a phone on a table to a close selfie.
+EYE_DISTANCES = (100, 150, 250, 400, 600, 900)
 #: Width of the face (detector box) as a fraction of the photo width: a phone selfie is 25-35 %.
 FACE_FRACTION = 0.30
 JPEG_QUALITY = 92
@@ -83,6 +86,8 @@ def build_phone_photo(
     face_fraction: float = FACE_FRACTION,
     quality: int = JPEG_QUALITY,
     seed: int = 0,
+    centre_y: float = 0.45,
+    background_blur: float = 1 / 800,
 ) -> Path:
     """Write a phone-like selfie JPEG built from a real face photo.
 
@@ -100,6 +105,11 @@ def build_phone_photo(
         JPEG quality; chroma subsampling is always 4:2:0.
     seed : int
         Seed of the noise, so that the file is reproducible.
+    centre_y : float, 0-1
+        Height of the face centre as a fraction of the photo height (0.5: centred).
+    background_blur : float
+        Blur of the background (the whole photo stretched to the canvas) as a fraction of the width; at a
+        tenth and more the background keeps only the photo's colours, not its shapes (no second face).
 
     Returns
     -------
@@ -117,7 +127,7 @@ def build_phone_photo(
 
     # Background: the whole photo stretched to the canvas and blurred (blurred small, then enlarged: fast).
     small = cv2.resize(rgb, (max(8, width // 16), max(8, height // 16)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(1.0, width / 800))
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(1.0, width * background_blur / 16))
     canvas = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
     # Head and shoulders around the face, scaled so that the face has the requested width.
@@ -129,9 +139,9 @@ def build_phone_photo(
         (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale))),
         interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA,
     ).astype(np.float32)
-    # Face centre at the canvas's horizontal centre and 45 % of its height; clip what falls outside.
+    # Face centre at the canvas's horizontal centre and centre_y of its height; clip what falls outside.
     x0 = round(width / 2 - (cx - left) * scale)
-    y0 = round(0.45 * height - (cy - top) * scale)
+    y0 = round(centre_y * height - (cy - top) * scale)
     hx0, hy0 = max(0, -x0), max(0, -y0)
     hx1, hy1 = min(head.shape[1], width - x0), min(head.shape[0], height - y0)
     head = head[hy0:hy1, hx0:hx1]
@@ -150,6 +160,34 @@ def build_phone_photo(
     out = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     Image.fromarray(out).save(dest, "JPEG", quality=quality, subsampling="4:2:0")
     return dest
+
+
+def source_eye_distance(source: Path) -> float:
+    """Eye distance of *source* in pixels per pixel of its face-box width (``analyze_photo`` on it)."""
+    from needlecare import analyze_photo
+
+    bgr = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read {source}")
+    return analyze_photo(str(source)).frame.native_eye_distance / _face_box(bgr)[2]
+
+
+def build_eye_distance_photo(
+    source: Path,
+    dest: Path,
+    eye_distance: float,
+    eyes_per_box: float,
+    size: tuple[int, int] = PORTRAIT_SIZE,
+    quality: int = JPEG_QUALITY,
+    seed: int = 0,
+) -> Path:
+    """A 12-MP portrait JPEG of the face of *source*, scaled to *eye_distance* px and centred.
+
+    ``eyes_per_box`` is :func:`source_eye_distance` of *source*; the rest is :func:`build_phone_photo`
+    (blurred background, mild noise, 4:2:0 at *quality*).
+    """
+    fraction = eye_distance / eyes_per_box / size[0]
+    return build_phone_photo(source, dest, size, fraction, quality, seed, centre_y=0.5, background_blur=0.1)
 
 
 def _timed(func: Callable[[], Any]) -> float:

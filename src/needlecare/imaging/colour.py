@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import cv2
 import numpy as np
 
 from needlecare.hints import FloatArray, ImageU8
@@ -69,7 +70,14 @@ def optical_density_lut() -> FloatArray:
 
 
 def to_linear(rgb: ImageU8) -> FloatArray:
-    """(..., 3) uint8 sRGB -> (..., 3) float32 linear light, 0-1."""
+    """(..., 3) uint8 sRGB -> (..., 3) float32 linear light, 0-1.
+
+    Images and pixel lists (2 or 3 dimensions, up to 4 channels) go through OpenCV's table lookup, several
+    times faster than numpy's indexing and with the same values.
+    """
+    if rgb.dtype == np.uint8 and rgb.size and (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] <= 4)):
+        result: FloatArray = cv2.LUT(rgb, linear_lut())
+        return result
     return linear_lut()[rgb]
 
 
