@@ -19,7 +19,7 @@ from needlecare.analysis.baseline import compare_with_baseline, match_white_bala
 from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.hints import FloatArray, ImageU8, Mask
-from needlecare.imaging.colour import optical_density, to_linear
+from needlecare.imaging.colour import channel_extremes, optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
 from needlecare.imaging.face import FaceBox, FaceLandmarks, detect_faces, face_mesh, head_pose
 from needlecare.imaging.loading import LoadedPhoto, load_photo
@@ -168,12 +168,16 @@ def measurable(rgb: ImageU8, linear: FloatArray, skin: Mask) -> Mask:
     melanin changes; the cut-offs are its percentiles over the skin (a rank rule), so exposure keeps the same
     pixels until clipping reaches the brightest fraction.
     """
-    candidates = skin & (rgb.max(axis=2) < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
+    darkest, brightest = channel_extremes(rgb)
+    candidates = skin & (brightest < CLIPPED_CODE) & (darkest > 2)
     if not candidates.any():
         return candidates
-    shading = optical_density(linear) @ chromophores().unmix[2].astype(np.float32)
-    low, high = np.percentile(shading[skin], [LIGHT_PERCENTILE, SHADED_PERCENTILE])
-    return candidates & (shading >= low) & (shading <= high)
+    # Shading of the skin pixels only (the rest of the frame is never compared).
+    shading = optical_density(linear[skin]) @ chromophores().unmix[2].astype(np.float32)
+    low, high = np.percentile(shading, [LIGHT_PERCENTILE, SHADED_PERCENTILE])
+    kept = np.zeros_like(skin)
+    kept[skin] = (shading >= low) & (shading <= high)
+    return candidates & kept
 
 
 def _reference(
@@ -200,9 +204,7 @@ def _reference(
     )
 
 
-def _measure(
-    loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] | None = None
-) -> PhotoReport:
+def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] | None = None) -> PhotoReport:
     """Measure the largest face of *loaded*; *found* is its box (in *loaded*'s pixels) and the number of
     faces when already detected on another decode of the same photo."""
     rgb = loaded.rgb

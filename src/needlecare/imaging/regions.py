@@ -85,7 +85,9 @@ def _dilate(mask: Mask, radius: float) -> Mask:
     top, left = max(0, y - r), max(0, x - r)
     bottom, right = min(mask.shape[0], y + h + r), min(mask.shape[1], x + w + r)
     roi = np.ascontiguousarray(source[top:bottom, left:right])
-    result[top:bottom, left:right] = cv2.dilate(roi, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    result[top:bottom, left:right] = (
+        cv2.dilate(roi, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    )
     return result
 
 
