@@ -40,7 +40,7 @@ class Calls:
         self.scales: list[float] = []
         self.detections = 0
         self.tiled = 0
-        load, largest, tiles = pipeline.load_photo, pipeline._largest_face, pipeline._tile_boxes
+        load, largest, tiles = pipeline.load_photo, pipeline._find_face, pipeline._tile_boxes
 
         def counted_load(*args: Any, **kwargs: Any) -> LoadedPhoto:
             loaded = load(*args, **kwargs)
@@ -56,7 +56,7 @@ class Calls:
             return tiles(*args)
 
         monkeypatch.setattr(pipeline, "load_photo", counted_load)
-        monkeypatch.setattr(pipeline, "_largest_face", counted_largest)
+        monkeypatch.setattr(pipeline, "_find_face", counted_largest)
         monkeypatch.setattr(pipeline, "_tile_boxes", counted_tiles)
 
 

@@ -54,6 +54,14 @@ REDECODE_BELOW_EYE_DISTANCE = 48.0
 #: Faces are detected on the decoded photo reduced by an integer factor to a long side of at most this
 #: (px): the detectors see 128-192 px inputs, so more pixels only cost their resizing.
 DETECT_MAX_SIDE = 1280
+#: A face whose decoded eye distance is estimated (:data:`EYES_PER_BOX_WIDTH` times the detector's box
+#: width) at 2 or 4 times this or more is measured on the decoded photo reduced by that integer factor
+#: (area averaging), so that large faces cost no more than the frame needs; the frame is then enlarged by
+#: at most 128 / 112.
+MIN_REDUCED_EYE_DISTANCE = 112.0
+#: Eye distance per detector box width, the lowest ratio found on the test faces (0.33-0.54, mostly
+#: 0.36-0.41), so that the estimate rather errs low.
+EYES_PER_BOX_WIDTH = 0.33
 #: When the detectors find no face that the mesh accepts on the whole photo, they look again in
 #: overlapping tiles of this fraction of the photo's width and height (a 3 x 3 grid), where a small face
 #: (a phone on a table, a rear camera at arm's length) is larger in their input.
@@ -96,36 +104,66 @@ def _tile_boxes(small: ImageU8) -> list[FaceBox]:
     return sorted(boxes, key=lambda box: box.area, reverse=True)
 
 
-def _mesh_first(rgb: ImageU8, boxes: list[FaceBox]) -> FaceLandmarks | None:
+def _reduction(box: FaceBox) -> int:
+    """The integer factor (4, 2 or 1) by which a photo can be reduced for measuring the face in *box*."""
+    estimate = EYES_PER_BOX_WIDTH * box.w
+    return next((f for f in (4, 2) if estimate / f >= MIN_REDUCED_EYE_DISTANCE), 1)
+
+
+def _reduced(loaded: LoadedPhoto, factor: int) -> LoadedPhoto:
+    """*loaded* reduced by an integer *factor* (area averaging of whole blocks; its scale divided)."""
+    if factor == 1:
+        return loaded
+    height, width = loaded.rgb.shape[0] // factor, loaded.rgb.shape[1] // factor
+    whole = loaded.rgb[: height * factor, : width * factor]
+    rgb = cv2.resize(whole, (width, height), interpolation=cv2.INTER_AREA)
+    return replace(loaded, rgb=rgb, scale=loaded.scale / factor)
+
+
+def _mesh_first(
+    loaded: LoadedPhoto, boxes: list[FaceBox], reduce: bool
+) -> tuple[FaceLandmarks, LoadedPhoto] | None:
+    """The mesh of the first box it accepts, run on *loaded*, reduced for that face (:func:`_reduction`)
+    if *reduce*."""
     for box in boxes:
+        factor = _reduction(box) if reduce else 1
+        photo = _reduced(loaded, factor)
         try:
-            return face_mesh(rgb, box)
+            return face_mesh(photo.rgb, _scaled(box, 1.0 / factor)), photo
         except NoFaceError:
             continue
     return None
 
 
-def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
-    """The face mesh of the largest face the mesh accepts, and the number of faces detected.
+def _find_face(loaded: LoadedPhoto, reduce: bool = True) -> tuple[FaceLandmarks, int, LoadedPhoto]:
+    """The face mesh of the largest face the mesh accepts, the number of faces detected, and the photo
+    (possibly reduced, :func:`_reduction`) the landmarks refer to.
 
     Detection runs on :func:`_detection_image`; when no detected face can be meshed, again on its tiles
-    (:func:`_tile_boxes`). The mesh always runs on *rgb* itself.
+    (:func:`_tile_boxes`).
     """
-    small, factor = _detection_image(rgb)
+    small, factor = _detection_image(loaded.rgb)
     boxes = [_scaled(box, factor) for box in detect_faces(small)]
-    found = _mesh_first(rgb, boxes)
+    found = _mesh_first(loaded, boxes, reduce)
     if found is None:
         tiled = [_scaled(box, factor) for box in _tile_boxes(small)]
         tiled = [box for box in tiled if all(box.iou(tried) < 0.3 for tried in boxes)]
-        found = _mesh_first(rgb, tiled)
+        found = _mesh_first(loaded, tiled, reduce)
         boxes += tiled
     if found is not None:
-        return found, len(boxes)
+        return found[0], len(boxes), found[1]
     if not boxes:
         raise NoFaceError(
             "no face found: take a photo of the whole face, looking at the camera, in good light"
         )
     raise NoFaceError("no face found: the face could not be measured; look straight at the camera")
+
+
+def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
+    """The face mesh of the largest face in *rgb* (never reduced) and the number of faces detected."""
+    photo = LoadedPhoto(rgb, 1.0, (rgb.shape[1], rgb.shape[0]), "array", ())
+    landmarks, count, _ = _find_face(photo, reduce=False)
+    return landmarks, count
 
 
 def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, FloatArray]:
@@ -207,11 +245,11 @@ def _reference(
 def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] | None = None) -> PhotoReport:
     """Measure the largest face of *loaded*; *found* is its box (in *loaded*'s pixels) and the number of
     faces when already detected on another decode of the same photo."""
-    rgb = loaded.rgb
     if found is None:
-        landmarks, faces_found = _largest_face(rgb)
+        landmarks, faces_found, loaded = _find_face(loaded)
     else:
-        landmarks, faces_found = face_mesh(rgb, found[0]), found[1]
+        landmarks, faces_found = face_mesh(loaded.rgb, found[0]), found[1]
+    rgb = loaded.rgb
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
     frame, linear, frame_xy = _frame(rgb, landmarks)
     face_regions = build_regions(frame_xy, frame.shape[:2])
