@@ -432,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         width, height = PORTRAIT_SIZE
         print(
-            f"photos: {width}x{height} JPEG q{JPEG_QUALITY} 4:2:0 from {args.source.name}, face centred, noise "
-            f"sigma {NOISE_SIGMA}; python {platform.python_version()}, numpy {np.__version__}, opencv "
+            f"photos: {width}x{height} JPEG q{JPEG_QUALITY} 4:2:0 from {args.source.name}, face centred, "
+            f"noise sigma {NOISE_SIGMA}; python {platform.python_version()}, numpy {np.__version__}, opencv "
             f"{cv2.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
         )
         print(
@@ -495,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{_ratio(a3, d_times)[0]:.2f}"
         )
         print(
-            f"ratio analyze/decode at quality 60 (eye 400, chroma block means restored): {_ratio(a4, e_times)[0]:.2f}"
+            "ratio analyze/decode at quality 60 (eye 400, chroma block means restored): "
+            f"{_ratio(a4, e_times)[0]:.2f}"
         )
 
         batch = [paths[eye] for eye in EYE_DISTANCES] * 2
@@ -505,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\nbatch of {len(batch)} photos, alternating, {args.batch_rounds} rounds: N=1 "
             f"{statistics.median(one):.2f} s ({len(batch) / statistics.median(one):.1f} photos/s), N=2 "
-            f"{statistics.median(two):.2f} s ({len(batch) / statistics.median(two):.1f} photos/s): throughput "
-            f"x{speed_up:.2f} (per round x{per_round[0]:.2f}-x{per_round[-1]:.2f}; target >= 1.8)"
+            f"{statistics.median(two):.2f} s ({len(batch) / statistics.median(two):.1f} photos/s): "
+            f"throughput x{speed_up:.2f} (per round x{per_round[0]:.2f}-x{per_round[-1]:.2f}; target >= 1.8)"
         )
 
         if not args.no_memory:
@@ -520,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
                 before, peak, _ = subprocess_peak_rss(path, warm_up=str(args.source))
                 print(
                     f"memory, {name}: peak RSS {peak / 2**20:.0f} MiB - {before / 2**20:.0f} MiB before the "
-                    f"call (fresh process after a warm-up call) = {(peak - before) / 2**20:.0f} MiB (target <= 150)"
+                    f"call (fresh process after a warm-up call) = {(peak - before) / 2**20:.0f} MiB "
+                    "(target <= 150)"
                 )
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 

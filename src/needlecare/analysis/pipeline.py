@@ -1,9 +1,10 @@
 """``analyze_photo``: from a photo to a per-region redness report, optionally against a baseline photo.
 
-Steps: decode at reduced resolution -> detect faces (largest wins) -> face mesh -> crop and scale the face to
-a fixed eye distance (the analysis frame, which makes the measurement independent of photo resolution) ->
-skin mask and regions -> colour reference -> per-pixel haemoglobin index -> robust region statistics ->
-quality checks -> baseline comparison.
+Steps: decode once at reduced resolution (JPEG DCT scaling) -> detect faces on a smaller copy (largest
+wins; tiles when none is found) -> face mesh (on the decode reduced further for a large face) -> crop and
+scale the face to a fixed eye distance (the analysis frame, which makes the measurement independent of
+photo resolution) -> skin mask and regions -> colour reference -> per-pixel haemoglobin index -> robust
+region statistics -> quality checks -> baseline comparison.
 """
 
 from __future__ import annotations

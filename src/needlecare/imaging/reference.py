@@ -270,7 +270,8 @@ def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:
     if not background.any():
         chroma = np.zeros(3)
     else:
-        mean_linear = np.array(cv2.mean(to_linear(rgb), mask=background.view(np.uint8))[:3])
+        means = cv2.mean(to_linear(rgb), mask=background.view(np.uint8))
+        mean_linear = np.array(means, dtype=np.float64)[:3]
         chroma = _chroma(-np.log(np.maximum(mean_linear, 1e-4)))
     return ColourReference(
         kind="none",
