@@ -11,6 +11,7 @@ when the job was last handed to the queue, so the scheduler can enqueue a photo 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
 from dataclasses import dataclass
@@ -41,6 +42,37 @@ class Analysis:
 
     report: dict[str, Any]
     heatmap_jpeg: bytes | None
+
+
+#: Baseline reports kept per process. Every follow-up of a treatment is compared with the same stored
+#: baseline file, which is never rewritten in place (a new baseline is a new file), so its report is measured
+#: once rather than with every upload; a few MB each.
+BASELINE_CACHE_SIZE = 8
+
+
+@functools.lru_cache(maxsize=BASELINE_CACHE_SIZE)
+def _baseline_report(path: str, mtime_ns: int, size: int) -> PhotoReport:
+    """The report of the stored baseline at *path*, measured once per (path, mtime, size)."""
+    from needlecare.analysis.pipeline import measure_photo
+
+    return measure_photo(path)
+
+
+def baseline_report(path: Path) -> PhotoReport:
+    """The report of the stored baseline file *path* (cached, see :data:`BASELINE_CACHE_SIZE`).
+
+    Raises
+    ------
+    PhotoError
+        The file is gone or cannot be measured.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        from needlecare.imaging.errors import NotAnImageError
+
+        raise NotAnImageError(f"cannot read {path}: the baseline photo is gone") from None
+    return _baseline_report(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def heatmap_relpath(file_path: str) -> str:
@@ -93,7 +125,7 @@ def measure(
     report = as_uploaded(measure_photo(jpeg), chroma_step)
     if baseline_file is not None:
         try:
-            baseline = as_uploaded(measure_photo(baseline_file), baseline_chroma_step)
+            baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
         except PhotoError:
             baseline = None
         if baseline is not None:
