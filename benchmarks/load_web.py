@@ -6,7 +6,9 @@ photo, then runs the users for ``--seconds`` (each waits 0.5-1.5 s between reque
 API reads and a few uploads of a 12-MP phone JPEG. Prints p50/p95/p99/max per request kind, errors, the time
 from an upload to its analysed result, and the server's memory at the start and the end. Stops the server.
 
-Usage: ``.venv/bin/python benchmarks/load_web.py [--users 50] [--seconds 65] [--upload-share 0.03]``.
+Usage: ``.venv/bin/python benchmarks/load_web.py [--users 50] [--seconds 65] [--upload-share 0.03]
+[--redis redis://127.0.0.1:6379/0]`` (with ``--redis`` the jobs run in a ``needlecare worker`` beside the
+server, and an upload's result is polled for).
 Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
@@ -197,9 +199,15 @@ async def _main(args: argparse.Namespace) -> int:
         env = {**os.environ, "NEEDLECARE_DATA_DIR": str(folder / "data"), "NEEDLECARE_COOKIE_SECURE": "false"}
         env.pop("NEEDLECARE_BROKER_URL", None)
         env.pop("NEEDLECARE_DATABASE_URL", None)
+        if args.redis:
+            env["NEEDLECARE_BROKER_URL"] = args.redis
+            env["NEEDLECARE_BROKER_NAMESPACE"] = f"needlecare-load-{os.getpid()}"
         log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed in finally
         server = subprocess.Popen(
             [NEEDLECARE, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        worker = (
+            subprocess.Popen([NEEDLECARE, "worker"], env=env, stdout=log, stderr=log) if args.redis else None
         )
         users: list[User] = []
         try:
@@ -225,12 +233,15 @@ async def _main(args: argparse.Namespace) -> int:
         finally:
             for user in users:
                 await user.client.aclose()
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for process in (server, worker):
+                if process is None:
+                    continue
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
             log.close()
     return 0
 
@@ -240,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=65.0, help="load duration (at most 600)")
     parser.add_argument("--upload-share", type=float, default=0.03, help="share of requests that upload")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="run the jobs on this Redis (e.g. redis://127.0.0.1:6379/0, own key prefix) with a "
+        "`needlecare worker` beside the server, instead of in-process",
+    )
     args = parser.parse_args(argv)
     args.seconds = min(args.seconds, 600.0)
     return asyncio.run(_main(args))
