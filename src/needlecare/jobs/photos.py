@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +78,31 @@ def baseline_report(path: Path) -> PhotoReport:
     return _baseline_report(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+#: Reports of the last photos measured in this process, by the digest of their JPEG bytes: the upload's gate
+#: (:func:`needlecare.web.photos.service.analyse`) measures the stored bytes, and the analysis job that
+#: follows in the same process (in-process jobs) then reuses that report instead of measuring again.
+RECENT_REPORTS = 4
+_recent: OrderedDict[bytes, PhotoReport] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def photo_report(jpeg: bytes) -> PhotoReport:
+    """``measure_photo(jpeg)``, reused when the same bytes were measured recently in this process."""
+    from needlecare.analysis.pipeline import measure_photo
+
+    key = hashlib.blake2b(jpeg, digest_size=16).digest()
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    report = measure_photo(jpeg)
+    with _recent_lock:
+        _recent[key] = report
+        while len(_recent) > RECENT_REPORTS:
+            _recent.popitem(last=False)
+    return report
+
+
 def heatmap_relpath(file_path: str) -> str:
     """Where the heatmap of the photo stored at *file_path* goes (``<user>/<name>.heatmap.jpg``)."""
     return f"{file_path.removesuffix('.jpg')}.heatmap.jpg"
@@ -120,9 +148,9 @@ def measure(
     PhotoError
         The photo itself cannot be measured (no face, not an image...).
     """
-    from needlecare.analysis.pipeline import as_uploaded, compare_photos, measure_photo
+    from needlecare.analysis.pipeline import as_uploaded, compare_photos
 
-    report = as_uploaded(measure_photo(jpeg), chroma_step)
+    report = as_uploaded(photo_report(jpeg), chroma_step)
     if baseline_file is not None:
         try:
             baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
