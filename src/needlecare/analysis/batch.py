@@ -70,8 +70,13 @@ def analyse_one(
 def _start_worker(baseline: PhotoReport | None) -> None:
     """Pool initializer: keep the baseline and start MediaPipe's graphs (once per process)."""
     global _baseline
+    import cv2
+
     from needlecare.imaging.face import warm_up
 
+    # One OpenCV thread per worker: the workers already keep every core busy, and more threads than
+    # cores only add switching.
+    cv2.setNumThreads(1)
     _baseline = baseline
     warm_up()
 
