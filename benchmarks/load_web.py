@@ -243,7 +243,22 @@ async def _main(args: argparse.Namespace) -> int:
                     process.kill()
                     process.wait()
             log.close()
+            if args.redis:
+                _delete_keys(args.redis, env["NEEDLECARE_BROKER_NAMESPACE"])
     return 0
+
+
+def _delete_keys(url: str, namespace: str) -> None:
+    """Remove what this run left in Redis (its own key prefix only)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
