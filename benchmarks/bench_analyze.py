@@ -39,12 +39,13 @@ import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, JpegImagePlugin
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 #: Real face photos: the repository's test fixtures (identical copies of /work/shared/faces).
@@ -53,6 +54,9 @@ FACE_PHOTOS = (
     REPO / "tests" / "fixtures" / "faces" / "biden.jpg",
 )
 PHONE_SIZE = (4032, 3024)  # width, height: a 12-MP phone photo, landscape
+PORTRAIT_SIZE = (3024, 4032)  # the same held upright
+#: Eye distances (px) of the generated photos of the ratio table: a phone on a table to a close selfie.
+EYE_DISTANCES = (100, 150, 250, 400, 600, 900)
 #: Width of the face (detector box) as a fraction of the photo width: a phone selfie is 25-35 %.
 FACE_FRACTION = 0.30
 JPEG_QUALITY = 92
@@ -83,6 +87,8 @@ def build_phone_photo(
     face_fraction: float = FACE_FRACTION,
     quality: int = JPEG_QUALITY,
     seed: int = 0,
+    centre_y: float = 0.45,
+    background_blur: float = 1 / 800,
 ) -> Path:
     """Write a phone-like selfie JPEG built from a real face photo.
 
@@ -100,6 +106,11 @@ def build_phone_photo(
         JPEG quality; chroma subsampling is always 4:2:0.
     seed : int
         Seed of the noise, so that the file is reproducible.
+    centre_y : float, 0-1
+        Height of the face centre as a fraction of the photo height (0.5: centred).
+    background_blur : float
+        Blur of the background (the whole photo stretched to the canvas) as a fraction of the width; at a
+        tenth and more the background keeps only the photo's colours, not its shapes (no second face).
 
     Returns
     -------
@@ -117,7 +128,7 @@ def build_phone_photo(
 
     # Background: the whole photo stretched to the canvas and blurred (blurred small, then enlarged: fast).
     small = cv2.resize(rgb, (max(8, width // 16), max(8, height // 16)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(1.0, width / 800))
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(1.0, width * background_blur / 16))
     canvas = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
     # Head and shoulders around the face, scaled so that the face has the requested width.
@@ -129,9 +140,9 @@ def build_phone_photo(
         (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale))),
         interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA,
     ).astype(np.float32)
-    # Face centre at the canvas's horizontal centre and 45 % of its height; clip what falls outside.
+    # Face centre at the canvas's horizontal centre and centre_y of its height; clip what falls outside.
     x0 = round(width / 2 - (cx - left) * scale)
-    y0 = round(0.45 * height - (cy - top) * scale)
+    y0 = round(centre_y * height - (cy - top) * scale)
     hx0, hy0 = max(0, -x0), max(0, -y0)
     hx1, hy1 = min(head.shape[1], width - x0), min(head.shape[0], height - y0)
     head = head[hy0:hy1, hx0:hx1]
@@ -150,6 +161,34 @@ def build_phone_photo(
     out = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     Image.fromarray(out).save(dest, "JPEG", quality=quality, subsampling="4:2:0")
     return dest
+
+
+def source_eye_distance(source: Path) -> float:
+    """Eye distance of *source* in pixels per pixel of its face-box width (``analyze_photo`` on it)."""
+    from needlecare import analyze_photo
+
+    bgr = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot read {source}")
+    return analyze_photo(str(source)).frame.native_eye_distance / _face_box(bgr)[2]
+
+
+def build_eye_distance_photo(
+    source: Path,
+    dest: Path,
+    eye_distance: float,
+    eyes_per_box: float,
+    size: tuple[int, int] = PORTRAIT_SIZE,
+    quality: int = JPEG_QUALITY,
+    seed: int = 0,
+) -> Path:
+    """A 12-MP portrait JPEG of the face of *source*, scaled to *eye_distance* px and centred.
+
+    ``eyes_per_box`` is :func:`source_eye_distance` of *source*; the rest is :func:`build_phone_photo`
+    (blurred background, mild noise, 4:2:0 at *quality*).
+    """
+    fraction = eye_distance / eyes_per_box / size[0]
+    return build_phone_photo(source, dest, size, fraction, quality, seed, centre_y=0.5, background_blur=0.1)
 
 
 def _timed(func: Callable[[], Any]) -> float:
@@ -270,6 +309,13 @@ def _row(name: str, times: list[float]) -> str:
     return f"{name:<44} {len(times):>6} {median:>11.1f} {low:>9.1f}"
 
 
+def _ratio(first: list[float], second: list[float]) -> tuple[float, float, float]:
+    """median(second) / median(first), and the quartiles of the per-round ratios (how noisy the run was)."""
+    per_round = sorted(b / a for a, b in zip(first, second, strict=True))
+    q1, _, q3 = statistics.quantiles(per_round, n=4) if len(per_round) > 1 else (per_round[0],) * 3
+    return statistics.median(second) / statistics.median(first), q1, q3
+
+
 def _profile(func: Callable[[], Any], calls: int = 5, top: int = 30) -> None:
     import cProfile
     import pstats
@@ -283,17 +329,120 @@ def _profile(func: Callable[[], Any], calls: int = 5, top: int = 30) -> None:
     pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("cumulative").print_stats(top)
 
 
+def heif_decode(path: str) -> np.ndarray:
+    """Full decode of a HEIC file to an (H, W, 3) uint8 array (pillow-heif, the loader's decoder)."""
+    import pillow_heif
+
+    return np.asarray(pillow_heif.open_heif(path, convert_hdr_to_8bit=True))
+
+
+def _full_resolution_index(path: str) -> float:
+    """The index measured on a full-resolution decode of *path* (for the accuracy column)."""
+    from needlecare.analysis.pipeline import _measure
+    from needlecare.imaging.loading import load_photo
+
+    return _measure(load_photo(path), None).index
+
+
+def eye_distance_table(
+    paths: dict[int, str], rounds: int, naive_rounds: int
+) -> tuple[list[str], dict[int, float]]:
+    """The ratio table over the generated photos: rows to print, and the ratio per eye distance."""
+    from needlecare import analyze_photo
+    from needlecare.analysis.pipeline import measure_photo
+
+    mesh = None
+    if naive_rounds > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+
+            mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
+    rows = [
+        f"{'eye px':>6} {'found':>6} {'MB':>5} {'decode ms':>10} {'analyze ms':>11} {'ratio':>6} "
+        f"{'per-round IQR':>14} {'naive':>6} {'Δindex vs full-res':>19}"
+    ]
+    ratios: dict[int, float] = {}
+    for eye, path in paths.items():
+        report = measure_photo(path)
+        a_times, b_times = alternate(
+            lambda path=path: cv2.imread(path, cv2.IMREAD_COLOR),
+            lambda path=path: analyze_photo(path),
+            rounds,
+        )
+        ratio, q1, q3 = _ratio(a_times, b_times)
+        ratios[eye] = ratio
+        naive = "-"
+        if mesh is not None:
+            a2, c2 = alternate(
+                lambda path=path: cv2.imread(path, cv2.IMREAD_COLOR),
+                lambda path=path: naive_pipeline(path, mesh),
+                naive_rounds,
+            )
+            naive = f"{_ratio(a2, c2)[0]:.1f}"
+        delta = report.index - _full_resolution_index(path)
+        rows.append(
+            f"{eye:>6} {report.frame.native_eye_distance:>6.0f} {os.path.getsize(path) / 1e6:>5.2f} "
+            f"{statistics.median(a_times) * 1000:>10.1f} {statistics.median(b_times) * 1000:>11.1f} "
+            f"{ratio:>6.2f} {f'{q1:.2f}-{q3:.2f}':>14} {naive:>6} {delta:>+19.4f}"
+        )
+    if mesh is not None:
+        mesh.close()
+    return rows, ratios
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process *pid* (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BatchRun:
+    """Alternated batch timings: wall seconds and the CPU seconds the measuring processes used."""
+
+    wall_one: list[float]
+    wall_two: list[float]
+    cpu_one: list[float]
+    cpu_two: list[float]
+
+
+def batch_throughput(paths: list[str], rounds: int) -> BatchRun:
+    """Measure *paths* with 1 and with 2 worker processes (started and warmed up beforehand), alternating,
+    recording the wall time and the CPU time of the processes that measure (this one with N=1, the two
+    workers with N=2): on a shared machine the CPU time per second shows how many cores were really had."""
+    from needlecare.analysis.batch import BatchAnalyzer
+
+    stems = [f"p{i}" for i in range(len(paths))]
+    run = BatchRun([], [], [], [])
+    with BatchAnalyzer(1) as one, BatchAnalyzer(2) as two:
+        one.warm_up()
+        two.warm_up()
+        list(two.map(paths[:4], stems[:4]))  # each worker's first photos (imports of lazily loaded modules)
+        list(one.map(paths[:1], stems[:1]))
+        workers = list(two._pool._processes) if two._pool is not None else []
+        for _ in range(rounds):
+            for analyzer, walls, cpus, pids in (
+                (one, run.wall_one, run.cpu_one, [os.getpid()]),
+                (two, run.wall_two, run.cpu_two, workers),
+            ):
+                cpu = sum(_cpu_seconds(pid) for pid in pids)
+                start = time.perf_counter()
+                list(analyzer.map(paths, stems))
+                walls.append(time.perf_counter() - start)
+                cpus.append(sum(_cpu_seconds(pid) for pid in pids) - cpu)
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--rounds", type=int, default=15, help="A/B rounds after warm-up (default 15)")
-    parser.add_argument("--naive-rounds", type=int, default=5, help="A/C rounds; 0 skips C (default 5)")
+    parser.add_argument("--rounds", type=int, default=15, help="decode/analyze rounds per photo (default 15)")
+    parser.add_argument("--naive-rounds", type=int, default=3, help="naive-pipeline rounds; 0 skips it")
+    parser.add_argument("--batch-rounds", type=int, default=5, help="batch rounds at N=1 and N=2")
     parser.add_argument("--source", type=Path, default=FACE_PHOTOS[0], help="face photo to build from")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="print a cProfile of analyze_photo (automatic above the target)",
-    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of analyze_photo")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--memory-warm-up", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -306,109 +455,117 @@ def main(argv: list[str] | None = None) -> int:
         from needlecare import analyze_photo
 
     with tempfile.TemporaryDirectory(prefix="needlecare-bench-") as tmp:
-        path = str(build_phone_photo(args.source, Path(tmp) / "phone.jpg"))
-        with Image.open(path) as im:
-            size, sampling = im.size, JpegImagePlugin.get_sampling(im)
-        report = analyze_photo(path)
-        face_w = report.face.box[2]
+        eyes_per_box = source_eye_distance(args.source)
+        paths = {
+            eye: str(build_eye_distance_photo(args.source, Path(tmp) / f"eye{eye}.jpg", eye, eyes_per_box))
+            for eye in EYE_DISTANCES
+        }
+        width, height = PORTRAIT_SIZE
         print(
-            f"photo: {size[0]}x{size[1]} JPEG q{JPEG_QUALITY} {_SAMPLING.get(sampling, sampling)}, "
-            f"{os.path.getsize(path) / 1e6:.2f} MB, "
-            f"from {args.source.name}; face box {face_w} px = {100 * face_w / size[0]:.0f} % of the width; "
-            f"eye distance {report.frame.native_eye_distance:.0f} px"
+            f"photos: {width}x{height} JPEG q{JPEG_QUALITY} 4:2:0 from {args.source.name}, face centred, "
+            f"noise sigma {NOISE_SIGMA}; python {platform.python_version()}, numpy {np.__version__}, opencv "
+            f"{cv2.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
         )
         print(
-            f"python {platform.python_version()}, numpy {np.__version__}, opencv {cv2.__version__}, "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+            "ratio = median(analyze_photo) / median(cv2.imread full decode), alternating, "
+            f"{args.rounds} rounds each after a warm-up; per-round IQR: quartiles of the per-round ratios; "
+            "naive = Pillow + scikit-image rgb2lab + full-image face mesh; Δindex = this index minus the "
+            "index measured on a full-resolution decode (OD_hb)\n"
         )
+        rows, ratios = eye_distance_table(paths, args.rounds, args.naive_rounds)
+        print("\n".join(rows))
+        worst = max(ratios.values())
+        print(f"\nworst JPEG ratio {worst:.2f} ({'meets' if worst <= 1.0 else 'ABOVE'} the target <= 1.0)")
 
-        def decode() -> None:
-            cv2.imread(path, cv2.IMREAD_COLOR)
-
-        def analyze() -> None:
-            analyze_photo(path)
-
-        a_times, b_times = alternate(decode, analyze, args.rounds)
+        # The same photo as HEIC and PNG: their decoders cannot scale or crop, so the loader decodes them
+        # whole; the yardstick is each format's own full decode.
+        middle = paths[250]
+        with Image.open(middle) as im:
+            rgb = im.convert("RGB")
+            png, heic = str(Path(tmp) / "eye250.png"), str(Path(tmp) / "eye250.heic")
+            rgb.save(png, compress_level=6)
+            rgb.save(heic, quality=JPEG_QUALITY)
         print(f"\n{'step':<44} {'rounds':>6} {'median ms':>11} {'min ms':>9}")
-        print(_row("A  cv2.imread full decode", a_times))
-        print(_row("B  analyze_photo", b_times))
-        ratio_b = statistics.median(b_times) / statistics.median(a_times)
+        format_ratios = {}
+        for name, path, decode in (
+            ("PNG", png, lambda: cv2.imread(png, cv2.IMREAD_COLOR)),
+            ("HEIC", heic, lambda: heif_decode(heic)),
+        ):
+            a_times, b_times = alternate(
+                decode, lambda path=path: analyze_photo(path), max(3, args.rounds // 3)
+            )
+            print(_row(f"A  {name} full decode (eye 250, {os.path.getsize(path) / 1e6:.1f} MB)", a_times))
+            print(_row(f"B  analyze_photo on the {name}", b_times))
+            format_ratios[name] = _ratio(a_times, b_times)
 
-        follow_up = build_phone_photo(args.source, Path(tmp) / "follow-up.jpg", seed=1)
+        follow_up = build_eye_distance_photo(
+            args.source, Path(tmp) / "follow-up.jpg", 400, eyes_per_box, seed=1
+        )
         warm_up_light(follow_up)
-
-        def compare() -> None:
-            analyze_photo(follow_up, baseline=report)
-
+        report = analyze_photo(paths[400])
         matched = analyze_photo(follow_up, baseline=report).to_dict()["quality"]["colour_reference"]
-        a3_times, d_times = alternate(decode, compare, args.rounds)
-        print(_row("A  cv2.imread full decode (with D)", a3_times))
+        a3, d_times = alternate(
+            lambda: cv2.imread(str(follow_up)), lambda: analyze_photo(follow_up, baseline=report), args.rounds
+        )
+        print(_row("A  cv2.imread full decode (with D)", a3))
         print(_row("D  analyze_photo against a baseline report", d_times))
-        ratio_d = statistics.median(d_times) / statistics.median(a3_times)
-
-        coarse = str(Path(tmp) / "phone-q60.jpg")
-        with Image.open(path) as im:
+        coarse = str(Path(tmp) / "eye400-q60.jpg")
+        with Image.open(paths[400]) as im:
             im.save(coarse, "JPEG", quality=60)
-        restored = any("exact block means" in note for note in analyze_photo(coarse).notes)
-        a4_times, e_times = alternate(
+        a4, e_times = alternate(
             lambda: cv2.imread(coarse, cv2.IMREAD_COLOR), lambda: analyze_photo(coarse), args.rounds
         )
-        print(_row("A  cv2.imread full decode of the q60 copy", a4_times))
+        print(_row("A  cv2.imread full decode of a q60 copy", a4))
         print(_row("E  analyze_photo on the q60 copy", e_times))
-        ratio_e = statistics.median(e_times) / statistics.median(a4_times)
 
-        ratio_c = None
-        if args.naive_rounds > 0:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import mediapipe as mp
-
-                mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True)
-            a2_times, c_times = alternate(decode, lambda: naive_pipeline(path, mesh), args.naive_rounds)
-            mesh.close()
-            print(_row("A  cv2.imread full decode (with C)", a2_times))
-            print(_row("C  naive Pillow+skimage+full-image mesh", c_times))
-            ratio_c = statistics.median(c_times) / statistics.median(a2_times)
-
-        verdict = "meets" if ratio_b <= TARGET_RATIO else "ABOVE"
-        print(f"\nratio analyze/decode: {ratio_b:.2f}  ({verdict} the target <= {TARGET_RATIO})")
-        if ratio_c is not None:
-            print(f"ratio naive/decode: {ratio_c:.1f}  (expected ~30)")
+        for name, (ratio, q1, q3) in format_ratios.items():
+            print(f"ratio {name} analyze / {name} full decode: {ratio:.2f} (per-round {q1:.2f}-{q3:.2f})")
         print(
-            f"ratio baseline comparison/decode: {ratio_d:.2f}  (follow-up under 10 % warmer light; colour "
-            f"reference {matched}; no target, the web job runs this once per upload)"
+            f"ratio baseline comparison/decode (eye 400, 10 % warmer light, colour reference {matched}): "
+            f"{_ratio(a3, d_times)[0]:.2f}"
+        )
+        print(
+            "ratio analyze/decode at quality 60 (eye 400, chroma block means restored): "
+            f"{_ratio(a4, e_times)[0]:.2f}"
         )
 
+        batch = [paths[eye] for eye in EYE_DISTANCES] * 2
+        run = batch_throughput(batch, args.batch_rounds)
+        one, two = statistics.median(run.wall_one), statistics.median(run.wall_two)
+        per_round = sorted(a / b for a, b in zip(run.wall_one, run.wall_two, strict=True))
+        cores_one = statistics.median(c / w for c, w in zip(run.cpu_one, run.wall_one, strict=True))
+        cores_two = statistics.median(c / w for c, w in zip(run.cpu_two, run.wall_two, strict=True))
+        cpu_one = statistics.median(run.cpu_one) / len(batch)
+        cpu_two = statistics.median(run.cpu_two) / len(batch)
         print(
-            f"ratio analyze/decode at quality 60: {ratio_e:.2f}  (chroma block means restored: {restored}; "
-            f"a second, 1/8-scale decode)"
+            f"\nbatch of {len(batch)} photos, alternating, {args.batch_rounds} rounds: N=1 {one:.2f} s "
+            f"({len(batch) / one:.1f} photos/s), N=2 {two:.2f} s ({len(batch) / two:.1f} photos/s): "
+            f"throughput x{one / two:.2f} (per round x{per_round[0]:.2f}-x{per_round[-1]:.2f}; target >= 1.8)"
+        )
+        print(
+            f"  CPU per photo: N=1 {1000 * cpu_one:.0f} ms, N=2 {1000 * cpu_two:.0f} ms; cores the measuring "
+            f"processes got (CPU s / wall s): N=1 {cores_one:.2f}, N=2 {cores_two:.2f}; with a free core per "
+            f"process N=2 would give x{2 * cpu_one / cpu_two:.2f}"
         )
 
         if not args.no_memory:
-            after_imports, peak, maxrss = subprocess_peak_rss(path)
-            warm, warm_peak, _ = subprocess_peak_rss(path, warm_up=str(args.source))
-            traced = tracemalloc_peak(analyze)
-            print(
-                f"\nmemory, fresh process, first analyze_photo: peak RSS {peak / 2**20:.0f} MiB - "
-                f"{after_imports / 2**20:.0f} MiB after imports = {(peak - after_imports) / 2**20:.0f} MiB "
-                f"(includes importing MediaPipe and loading its models)"
-            )
-            print(
-                f"memory, fresh process, after a warm-up call on {args.source.name}: peak RSS "
-                f"{warm_peak / 2**20:.0f} MiB - {warm / 2**20:.0f} MiB before = "
-                f"{(warm_peak - warm) / 2**20:.0f} MiB"
-            )
-            print(
-                f"  (peak RSS is VmHWM; ru_maxrss says {maxrss / 2**20:.0f} MiB: it counts the parent's RSS)"
-            )
-            print(
-                f"memory, tracemalloc peak of one warm analyze_photo (numpy buffers + Python objects): "
-                f"{traced / 2**20:.1f} MiB  (full decoded RGB: {size[0] * size[1] * 3 / 2**20:.1f} MiB)"
-            )
+            print()
+            for name, path in (
+                ("JPEG eye 100", paths[100]),
+                ("JPEG eye 900", paths[900]),
+                ("PNG", png),
+                ("HEIC", heic),
+            ):
+                before, peak, _ = subprocess_peak_rss(path, warm_up=str(args.source))
+                print(
+                    f"memory, {name}: peak RSS {peak / 2**20:.0f} MiB - {before / 2**20:.0f} MiB before the "
+                    f"call (fresh process after a warm-up call) = {(peak - before) / 2**20:.0f} MiB "
+                    "(target <= 150)"
+                )
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
-        if args.profile or ratio_b > TARGET_RATIO:
-            _profile(analyze)
+        if args.profile:
+            _profile(lambda: analyze_photo(paths[400]))
     return 0
 
 

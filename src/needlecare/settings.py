@@ -9,6 +9,7 @@ Outside development the settings refuse unsafe values (no secret key, insecure c
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal, Self
@@ -18,6 +19,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Minimum length of an explicitly configured secret key, in characters.
 MIN_SECRET_LENGTH = 32
+
+
+def cpu_cores() -> int:
+    """The number of CPU cores this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -52,6 +61,9 @@ class Settings(BaseSettings):
         chance (per million broker commands) of running that maintenance.
     worker_threads
         Threads per ``needlecare worker`` process.
+    worker_processes
+        Worker processes ``needlecare worker`` runs (default: the machine's CPU cores). Photo analysis is
+        CPU-bound and one MediaPipe runs one analysis at a time, so processes, not threads, use the cores.
     reminder_hour
         Local hour (0-23) at which the day's aftercare reminder is mailed.
     public_url
@@ -90,6 +102,7 @@ class Settings(BaseSettings):
     broker_heartbeat_timeout_ms: int = Field(default=60_000, ge=100)
     broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
     worker_threads: int = Field(default=2, ge=1, le=64)
+    worker_processes: int = Field(default_factory=lambda: cpu_cores(), ge=1, le=64)
     reminder_hour: int = Field(default=8, ge=0, le=23)
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
 

@@ -187,3 +187,31 @@ def test_on_one_screen_the_json_lines_pass_above_the_bar_intact(tmp_path: Path) 
     assert finished_bar("measuring", 2).search(shown), out.stdout
     objects = [json.loads(line) for line in shown.splitlines() if line.startswith("{")]
     assert [o["error"]["code"] for o in objects] == ["not_an_image", "not_an_image"]
+
+
+def test_parallel_jobs_print_the_same_lines_in_input_order(photos: dict[str, Path]) -> None:
+    """``--jobs 2`` measures in two worker processes; stdout is what one process prints, line for line."""
+    order = ["face", "text", "noface", "face", "truncated", "grey"]
+    args = [str(photos[k]) for k in order]
+    one = CliRunner().invoke(app, ["analyze", "--json", "--jobs", "1", *args])
+    two = CliRunner().invoke(app, ["analyze", "--json", "--jobs", "2", *args])
+    assert one.exit_code == two.exit_code == 1
+    assert [line["photo"] for line in _lines(two.stdout)] == args
+    assert _lines(two.stdout) == _lines(one.stdout)
+    assert _lines(two.stdout)[0]["redness"]["index"] == _lines(two.stdout)[3]["redness"]["index"]
+
+
+def test_parallel_jobs_with_a_baseline_compare_every_photo(photos: dict[str, Path]) -> None:
+    args = ["analyze", "--json", "--baseline", str(photos["face"]), str(photos["face"]), str(photos["face"])]
+    result = CliRunner().invoke(app, [*args[:2], "--jobs", "2", *args[2:]])
+    assert result.exit_code == 0, result.stdout
+    lines = _lines(result.stdout)
+    assert len(lines) == 2
+    assert all(abs(line["baseline"]["delta"]) < 1e-6 for line in lines)
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "x"])
+def test_jobs_must_be_a_positive_number(photos: dict[str, Path], jobs: str) -> None:
+    result = CliRunner().invoke(app, ["analyze", "--json", "--jobs", jobs, str(photos["face"])])
+    assert result.exit_code == 2
+    assert result.stdout == ""

@@ -86,3 +86,65 @@ def test_worker_killed_mid_job_neither_loses_nor_duplicates_the_mail(
     assert client.llen(f"{namespace}:{settings.job_queue}") == 0  # nothing left to redeliver
     client.close()
     assert dead_messages(queue) == []
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is *pid* (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_worker_runs_its_processes_and_they_end_with_it(
+    tmp_path: Path, namespace: str, smtp: tuple[Sink, int], stop: signal.Signals
+) -> None:
+    """``--processes 2`` starts two single-process workers; they stop when it is stopped, and die with it
+    when it is killed (nothing is left consuming the queue)."""
+    _sink, port = smtp
+    settings = job_settings(tmp_path, namespace)
+    make_queue(settings, port)
+    env = {
+        **os.environ,
+        "NEEDLECARE_ENVIRONMENT": "test",
+        "NEEDLECARE_DATA_DIR": str(settings.data_dir),
+        "NEEDLECARE_DATABASE_URL": settings.sqlalchemy_url,
+        "NEEDLECARE_SECRET_KEY": "s" * 48,
+        "NEEDLECARE_BROKER_URL": REDIS_URL,
+        "NEEDLECARE_BROKER_NAMESPACE": settings.broker_namespace,
+    }
+    log = tmp_path / "worker.log"
+    with open(log, "ab") as out:
+        parent = subprocess.Popen(
+            [NEEDLECARE, "worker", "--processes", "2", "--threads", "1"], env=env, stdout=out, stderr=out
+        )
+    children: list[int] = []
+    try:
+        wait_for(lambda: len(_children(parent.pid)) == 2, timeout_s=30)
+        children = _children(parent.pid)
+        parent.send_signal(stop)
+        parent.wait(60)
+        wait_for(lambda: not any(_alive(child) for child in children), timeout_s=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
+        for child in children:
+            if _alive(child):
+                os.kill(child, signal.SIGKILL)
+    assert "(2 processes)" in log.read_text()

@@ -1,13 +1,15 @@
 """``analyze_photo``: from a photo to a per-region redness report, optionally against a baseline photo.
 
-Steps: decode at reduced resolution -> detect faces (largest wins) -> face mesh -> crop and scale the face to
-a fixed eye distance (the analysis frame, which makes the measurement independent of photo resolution) ->
-skin mask and regions -> colour reference -> per-pixel haemoglobin index -> robust region statistics ->
-quality checks -> baseline comparison.
+Steps: decode once at reduced resolution (JPEG DCT scaling) -> detect faces on a smaller copy (largest
+wins; tiles when none is found) -> face mesh (on the decode reduced further for a large face) -> crop and
+scale the face to a fixed eye distance (the analysis frame, which makes the measurement independent of
+photo resolution) -> skin mask and regions -> colour reference -> per-pixel haemoglobin index -> robust
+region statistics -> quality checks -> baseline comparison.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 
@@ -18,9 +20,9 @@ from needlecare.analysis.baseline import compare_with_baseline, match_white_bala
 from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.hints import FloatArray, ImageU8, Mask
-from needlecare.imaging.colour import optical_density, to_linear
+from needlecare.imaging.colour import channel_extremes, optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
-from needlecare.imaging.face import FaceLandmarks, detect_faces, face_mesh, head_pose
+from needlecare.imaging.face import FaceBox, FaceLandmarks, detect_faces, face_mesh, head_pose
 from needlecare.imaging.loading import LoadedPhoto, load_photo
 from needlecare.imaging.quality import QualityWarning, check_quality, compression_warning
 from needlecare.imaging.redness import (
@@ -39,10 +41,32 @@ Source = str | os.PathLike[str] | bytes | ImageU8
 
 #: Eye distance of the analysis frame, px.
 FRAME_EYE_DISTANCE = 128.0
-#: Decode JPEGs at the smallest DCT scale whose shorter side is at least this (px).
-DECODE_MIN_SIDE = 720
-#: Re-decode at full resolution when the decoded eye distance is below this (px).
-REDECODE_BELOW_EYE_DISTANCE = 64.0
+#: Decode JPEGs at the smallest DCT scale whose shorter side is at least this (px): 1/2 for 12-MP photos.
+#: Decoding a JPEG costs mostly its entropy decoding, which every DCT scale pays in full (12 MP here:
+#: 1/8 scale 20 ms, 1/4 22 ms, 1/2 25 ms, full 33 ms), so one decode at 1/2 is cheaper than a reduced
+#: decode to find the face followed by a second one at the scale the face needs.
+DECODE_MIN_SIDE = 1440
+#: Decode again at a larger DCT scale when the decoded eye distance is below this (px): only faces whose
+#: eye distance is under 1/30 of the photo's shorter side, e.g. < 96 px in a 12-MP photo. Measured on
+#: 12-MP photos of one face: decoded eye distances of 50-75 px moved the index by <= 0.006 OD_hb and the
+#: regions by <= 0.011 from the full-resolution measurement, as much as 1/4 and 1/2 scales did at larger
+#: eye distances (0.004-0.009); at 25-38 px the regions moved by up to 0.024.
+REDECODE_BELOW_EYE_DISTANCE = 48.0
+#: Faces are detected on the decoded photo reduced by an integer factor to a long side of at most this
+#: (px): the detectors see 128-192 px inputs, so more pixels only cost their resizing.
+DETECT_MAX_SIDE = 1280
+#: A face whose decoded eye distance is estimated (:data:`EYES_PER_BOX_WIDTH` times the detector's box
+#: width) at 2 or 4 times this or more is measured on the decoded photo reduced by that integer factor
+#: (area averaging), so that large faces cost no more than the frame needs; the frame is then enlarged by
+#: at most 128 / 112.
+MIN_REDUCED_EYE_DISTANCE = 112.0
+#: Eye distance per detector box width, the lowest ratio found on the test faces (0.33-0.54, mostly
+#: 0.36-0.41), so that the estimate rather errs low.
+EYES_PER_BOX_WIDTH = 0.33
+#: When the detectors find no face that the mesh accepts on the whole photo, they look again in
+#: overlapping tiles of this fraction of the photo's width and height (a 3 x 3 grid), where a small face
+#: (a phone on a table, a rear camera at arm's length) is larger in their input.
+TILE_FRACTION = 0.5
 #: Gaussian smoothing of the linear analysis frame before logarithms, px (frame scale).
 LINEAR_SMOOTHING_PX = 1.5
 #: Margin around the landmark bounding box in the analysis frame (fraction of its size).
@@ -52,18 +76,95 @@ LIGHT_PERCENTILE, SHADED_PERCENTILE = 10.0, 92.0
 CLIPPED_CODE = 250
 
 
-def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
-    boxes = detect_faces(rgb)
+def _detection_image(rgb: ImageU8) -> tuple[ImageU8, int]:
+    """*rgb* reduced by an integer factor to a long side <= :data:`DETECT_MAX_SIDE`, and the factor."""
+    factor = -(-max(rgb.shape[:2]) // DETECT_MAX_SIDE)
+    if factor <= 1:
+        return rgb, 1
+    height, width = rgb.shape[0] // factor, rgb.shape[1] // factor
+    whole = rgb[: height * factor, : width * factor]
+    return cv2.resize(whole, (width, height), interpolation=cv2.INTER_AREA), factor
+
+
+def _scaled(box: FaceBox, factor: float, dx: float = 0.0, dy: float = 0.0) -> FaceBox:
+    return FaceBox((box.x + dx) * factor, (box.y + dy) * factor, box.w * factor, box.h * factor, box.score)
+
+
+def _tile_boxes(small: ImageU8) -> list[FaceBox]:
+    """Faces found in the 3 x 3 overlapping tiles of *small* (:data:`TILE_FRACTION`), in its pixels,
+    largest first; boxes found in two tiles are kept once."""
+    height, width = small.shape[:2]
+    tile_h, tile_w = round(height * TILE_FRACTION), round(width * TILE_FRACTION)
+    boxes: list[FaceBox] = []
+    for top in np.linspace(0, height - tile_h, 3).round().astype(int):
+        for left in np.linspace(0, width - tile_w, 3).round().astype(int):
+            for box in detect_faces(small[top : top + tile_h, left : left + tile_w]):
+                box = _scaled(box, 1.0, float(left), float(top))
+                if all(box.iou(kept) < 0.3 for kept in boxes):
+                    boxes.append(box)
+    return sorted(boxes, key=lambda box: box.area, reverse=True)
+
+
+def _reduction(box: FaceBox) -> int:
+    """The integer factor (4, 2 or 1) by which a photo can be reduced for measuring the face in *box*."""
+    estimate = EYES_PER_BOX_WIDTH * box.w
+    return next((f for f in (4, 2) if estimate / f >= MIN_REDUCED_EYE_DISTANCE), 1)
+
+
+def _reduced(loaded: LoadedPhoto, factor: int) -> LoadedPhoto:
+    """*loaded* reduced by an integer *factor* (area averaging of whole blocks; its scale divided)."""
+    if factor == 1:
+        return loaded
+    height, width = loaded.rgb.shape[0] // factor, loaded.rgb.shape[1] // factor
+    whole = loaded.rgb[: height * factor, : width * factor]
+    rgb = cv2.resize(whole, (width, height), interpolation=cv2.INTER_AREA)
+    return replace(loaded, rgb=rgb, scale=loaded.scale / factor)
+
+
+def _mesh_first(
+    loaded: LoadedPhoto, boxes: list[FaceBox], reduce: bool
+) -> tuple[FaceLandmarks, LoadedPhoto] | None:
+    """The mesh of the first box it accepts, run on *loaded*, reduced for that face (:func:`_reduction`)
+    if *reduce*."""
+    for box in boxes:
+        factor = _reduction(box) if reduce else 1
+        photo = _reduced(loaded, factor)
+        try:
+            return face_mesh(photo.rgb, _scaled(box, 1.0 / factor)), photo
+        except NoFaceError:
+            continue
+    return None
+
+
+def _find_face(loaded: LoadedPhoto, reduce: bool = True) -> tuple[FaceLandmarks, int, LoadedPhoto]:
+    """The face mesh of the largest face the mesh accepts, the number of faces detected, and the photo
+    (possibly reduced, :func:`_reduction`) the landmarks refer to.
+
+    Detection runs on :func:`_detection_image`; when no detected face can be meshed, again on its tiles
+    (:func:`_tile_boxes`).
+    """
+    small, factor = _detection_image(loaded.rgb)
+    boxes = [_scaled(box, factor) for box in detect_faces(small)]
+    found = _mesh_first(loaded, boxes, reduce)
+    if found is None:
+        tiled = [_scaled(box, factor) for box in _tile_boxes(small)]
+        tiled = [box for box in tiled if all(box.iou(tried) < 0.3 for tried in boxes)]
+        found = _mesh_first(loaded, tiled, reduce)
+        boxes += tiled
+    if found is not None:
+        return found[0], len(boxes), found[1]
     if not boxes:
         raise NoFaceError(
             "no face found: take a photo of the whole face, looking at the camera, in good light"
         )
-    for box in boxes:
-        try:
-            return face_mesh(rgb, box), len(boxes)
-        except NoFaceError:
-            continue
     raise NoFaceError("no face found: the face could not be measured; look straight at the camera")
+
+
+def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
+    """The face mesh of the largest face in *rgb* (never reduced) and the number of faces detected."""
+    photo = LoadedPhoto(rgb, 1.0, (rgb.shape[1], rgb.shape[0]), "array", ())
+    landmarks, count, _ = _find_face(photo, reduce=False)
+    return landmarks, count
 
 
 def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, FloatArray]:
@@ -106,12 +207,16 @@ def measurable(rgb: ImageU8, linear: FloatArray, skin: Mask) -> Mask:
     melanin changes; the cut-offs are its percentiles over the skin (a rank rule), so exposure keeps the same
     pixels until clipping reaches the brightest fraction.
     """
-    candidates = skin & (rgb.max(axis=2) < CLIPPED_CODE) & (rgb.min(axis=2) > 2)
+    darkest, brightest = channel_extremes(rgb)
+    candidates = skin & (brightest < CLIPPED_CODE) & (darkest > 2)
     if not candidates.any():
         return candidates
-    shading = optical_density(linear) @ chromophores().unmix[2].astype(np.float32)
-    low, high = np.percentile(shading[skin], [LIGHT_PERCENTILE, SHADED_PERCENTILE])
-    return candidates & (shading >= low) & (shading <= high)
+    # Shading of the skin pixels only (the rest of the frame is never compared).
+    shading = optical_density(linear[skin]) @ chromophores().unmix[2].astype(np.float32)
+    low, high = np.percentile(shading, [LIGHT_PERCENTILE, SHADED_PERCENTILE])
+    kept = np.zeros_like(skin)
+    kept[skin] = (shading >= low) & (shading <= high)
+    return candidates & kept
 
 
 def _reference(
@@ -138,9 +243,14 @@ def _reference(
     )
 
 
-def _measure(loaded: LoadedPhoto, photo: str | None) -> PhotoReport:
+def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] | None = None) -> PhotoReport:
+    """Measure the largest face of *loaded*; *found* is its box (in *loaded*'s pixels) and the number of
+    faces when already detected on another decode of the same photo."""
+    if found is None:
+        landmarks, faces_found, loaded = _find_face(loaded)
+    else:
+        landmarks, faces_found = face_mesh(loaded.rgb, found[0]), found[1]
     rgb = loaded.rgb
-    landmarks, faces_found = _largest_face(rgb)
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
     frame, linear, frame_xy = _frame(rgb, landmarks)
     face_regions = build_regions(frame_xy, frame.shape[:2])
@@ -192,18 +302,24 @@ def _label(source: Source) -> str | None:
 
 
 def measure_photo(source: Source) -> PhotoReport:
-    """Measure one photo (no baseline). See :func:`analyze_photo`."""
+    """Measure one photo (no baseline). See :func:`analyze_photo`.
+
+    JPEGs are decoded once, at the DCT scale of :data:`DECODE_MIN_SIDE`. Only a face whose decoded eye
+    distance is below :data:`REDECODE_BELOW_EYE_DISTANCE` is decoded again, at the smallest scale that
+    gives it that much, and measured there on the face box already found (no second detection).
+    """
     loaded = load_photo(source, min_side=DECODE_MIN_SIDE)
-    try:
-        report = _measure(loaded, _label(source))
-    except NoFaceError:
-        if loaded.scale >= 1:
-            raise
-        return _measure(load_photo(source), _label(source))
+    report = _measure(loaded, _label(source))
     decoded_eye_distance = report.frame.native_eye_distance * loaded.scale
-    if loaded.scale < 1 and decoded_eye_distance < REDECODE_BELOW_EYE_DISTANCE:
-        report = _measure(load_photo(source), _label(source))
-    return report
+    if loaded.scale >= 1 or decoded_eye_distance >= REDECODE_BELOW_EYE_DISTANCE:
+        return report
+    needed = REDECODE_BELOW_EYE_DISTANCE / report.frame.native_eye_distance
+    larger = load_photo(source, min_side=max(1, math.ceil(min(loaded.full_size) * needed)))
+    if larger.scale <= loaded.scale:
+        return report
+    box = report.face.box
+    full_box = FaceBox(*(v * larger.scale for v in box), score=1.0)  # type: ignore[misc]
+    return _measure(larger, _label(source), (full_box, report.faces_found))
 
 
 def analyze_photo(source: Source, baseline: Source | PhotoReport | None = None) -> PhotoReport:

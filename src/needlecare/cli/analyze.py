@@ -1,8 +1,9 @@
-"""``needlecare analyze``: measure redness in photos (the contract of issue 2).
+"""``needlecare analyze``: measure redness in photos.
 
-``needlecare analyze [--json] [--baseline PHOTO] [--heatmap-dir DIR] PHOTO...`` — with ``--json`` stdout holds
-exactly one JSON object per input photo, in input order; exit status 1 when any photo failed, 2 on usage
-errors; never a traceback.
+``needlecare analyze [--json] [--baseline PHOTO] [--heatmap-dir DIR] [--jobs N] PHOTO...`` — with ``--json``
+stdout holds exactly one JSON object per input photo, in input order; exit status 1 when any photo failed, 2
+on usage errors; never a traceback. ``--jobs`` measures the photos in that many processes (default: the
+machine's cores); the output is the same, in the same order.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from needlecare.cli.progress import track
+from needlecare.cli.progress import progress
 from needlecare.imaging.errors import PhotoError
 
 
@@ -80,10 +82,16 @@ def analyze_command(
     heatmap_dir: Annotated[
         Path | None, typer.Option("--heatmap-dir", help="Write heatmap PNGs into this directory.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, max=256, help="Photos measured in parallel processes (default: CPU cores)."
+        ),
+    ] = None,
 ) -> None:
     """Measure facial redness per region; optionally compare with a baseline photo and draw heatmaps."""
-    from needlecare.analysis.pictures import write_pictures
-    from needlecare.analysis.pipeline import analyze_photo, measure_photo
+    from needlecare.analysis.batch import BatchAnalyzer, default_jobs
+    from needlecare.analysis.pipeline import measure_photo
 
     console = Console()
     base_report = None
@@ -93,31 +101,27 @@ def analyze_command(
             base_report = measure_photo(baseline)
         except PhotoError as error:
             base_error = type(error)(f"baseline photo {baseline}: {error.message}")
+    # More processes than photos would only start MediaPipe for nothing; one photo needs no pool.
+    workers = 1 if base_error is not None else min(jobs or default_jobs(), len(photos))
     failed = False
-    for path, stem in zip(track(photos, "measuring"), _stems(photos), strict=True):
-        result: dict[str, Any]
-        try:
-            if base_error is not None:
-                raise base_error
-            report = analyze_photo(path, baseline=base_report)
-            result = report.to_dict()
-            if heatmap_dir is not None:
-                written = write_pictures(report, base_report, heatmap_dir, stem)
-                result["pictures"] = [str(p) for p in written]
-        except PhotoError as error:
-            failed = True
-            result = {"photo": path, "error": error.to_dict()}
-        except OSError as error:  # e.g. heatmap directory not writable
-            failed = True
-            result = {
-                "photo": path,
-                "error": {"code": "unsupported", "message": f"cannot write pictures: {error}"},
-            }
-        if as_json:
-            sys.stdout.write(json.dumps(result) + "\n")
-            sys.stdout.flush()
+    with (
+        progress("measuring", len(photos)) as advance,
+        BatchAnalyzer(workers, base_report, heatmap_dir) as batch,
+    ):
+        if base_error is not None:
+            results: Iterator[tuple[dict[str, Any], bool]] = (
+                ({"photo": path, "error": base_error.to_dict()}, True) for path in photos
+            )
         else:
-            _print_table(console, result)
+            results = batch.map(photos, _stems(photos))
+        for result, photo_failed in results:
+            failed |= photo_failed
+            if as_json:
+                sys.stdout.write(json.dumps(result) + "\n")
+                sys.stdout.flush()
+            else:
+                _print_table(console, result)
+            advance(1)
     if failed:
         raise typer.Exit(1)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import signal
+import subprocess
+import sys
 import threading
 from types import FrameType
 
@@ -35,8 +38,27 @@ def _queue(need_broker: bool = True):  # type: ignore[no-untyped-def]
         raise typer.Exit(1) from None
 
 
+def _die_with_parent() -> None:
+    """In a child process before exec: get SIGKILL when the parent dies (Linux ``PR_SET_PDEATHSIG``), so
+    that a killed ``needlecare worker`` leaves no orphan consuming the queue."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def _child_workers(processes: int, threads: int | None) -> list[subprocess.Popen[bytes]]:
+    """Start *processes* single-process workers (``python -m needlecare.cli worker --processes 1``)."""
+    command = [sys.executable, "-m", "needlecare.cli", "worker", "--processes", "1"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
+    return [subprocess.Popen(command, preexec_fn=preexec) for _ in range(processes)]
+
+
 def worker(
     threads: int | None = typer.Option(None, min=1, max=64, help="Worker threads (default from settings)."),
+    processes: int | None = typer.Option(
+        None, min=1, max=64, help="Worker processes (default from settings: the CPU cores)."
+    ),
     scheduler: bool = typer.Option(
         False, "--scheduler", help="Also run the reminder scheduler every minute."
     ),
@@ -44,12 +66,14 @@ def worker(
     """Run a worker for the photo-analysis and mail jobs on the Redis queue (NEEDLECARE_BROKER_URL).
 
     Start as many as you like, on any machine sharing the database and photo directory; run the scheduler
-    in one or more of them (reminders are sent once either way). Stops on SIGINT/SIGTERM.
+    in one or more of them (reminders are sent once either way). With several processes this one starts
+    them, runs the scheduler if asked, and stops them when it stops. Stops on SIGINT/SIGTERM.
     """
     from needlecare.jobs.scheduler import start_in_thread
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     queue = _queue()
+    count = processes or queue.ctx.settings.worker_processes
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -57,14 +81,35 @@ def worker(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    worker = queue.worker(threads)
-    worker.start()
+    children: list[subprocess.Popen[bytes]] = []
+    worker = None
+    if count > 1:
+        children = _child_workers(count, threads)
+    else:
+        worker = queue.worker(threads)
+        worker.start()
     scheduler_stop = start_in_thread(queue) if scheduler else None
-    typer.echo(f"needlecare worker on queue {queue.ctx.settings.job_queue!r}", err=True)
-    stop.wait()
+    typer.echo(
+        f"needlecare worker on queue {queue.ctx.settings.job_queue!r} ({count} process"
+        f"{'es' if count > 1 else ''})",
+        err=True,
+    )
+    while not stop.wait(1.0):
+        if children and all(child.poll() is not None for child in children):
+            break
     if scheduler_stop is not None:
         scheduler_stop.set()
-    worker.stop()
+    if worker is not None:
+        worker.stop()
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 @jobs_app.command("dead")

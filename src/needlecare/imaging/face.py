@@ -133,6 +133,11 @@ def _solutions() -> tuple[Any, Any, Any]:
     return full_range, short_range, mesh
 
 
+def warm_up() -> None:
+    """Build MediaPipe's graphs now (once per process), so that the first photo does not wait for them."""
+    _solutions()
+
+
 def _process(solution: Any, rgb: ImageU8) -> Any:
     with _lock, warnings.catch_warnings():
         warnings.simplefilter("ignore")

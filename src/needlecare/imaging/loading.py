@@ -2,7 +2,9 @@
 
 Everything that can be decided from the file header (format, dimensions, grayscale modes) is checked before
 any pixel is decoded. JPEGs are decoded at reduced resolution with DCT scaling when the caller needs fewer
-pixels (``min_side``), which is several times faster on 12-MP phone photos.
+pixels (``min_side``), which is several times faster on 12-MP phone photos. JPEGs coded as YCbCr are decoded
+by simplejpeg (libjpeg-turbo with its SIMD code, straight into a numpy array: the same pixels as Pillow's
+decoder at every DCT scale, in about a third of the time at full size); Pillow decodes everything else.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
+import simplejpeg
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from needlecare.hints import ImageU8
@@ -277,6 +280,8 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
         elif fmt == "PNG":
             check_png_structure(data)
         notes = [f"16-bit {_FORMAT_NAMES.get(fmt, fmt)} reduced to 8 bits"] if _is_16_bit(im) else []
+        if grid is not None and not restore and not notes:
+            return _decode_ycbcr_jpeg(data, im, min_side, grid, notes)
         scale = 1.0
         if is_jpeg and (min_side is not None or restore):
             scale = _draft(im, min_side or max(width, height), "YCbCr" if restore else im.mode)
@@ -313,6 +318,57 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
     )
 
 
+def _dct_divisor(short: int, min_side: int | None) -> int:
+    """The largest DCT divisor (8, 4, 2 or 1) whose decode keeps the shorter side >= ``min_side``."""
+    if min_side is None:
+        return 1
+    return next((s for s in _DCT_SCALES if -(-short // s) >= min_side), 1)
+
+
+def _decode_ycbcr_jpeg(
+    data: bytes, im: Image.Image, min_side: int | None, grid: ChromaGrid, notes: list[str]
+) -> LoadedPhoto:
+    """Decode a YCbCr JPEG with simplejpeg at the DCT scale ``min_side`` allows, then colour and orientation.
+
+    ``im`` is the same file opened by Pillow (header only), which supplies the ICC profile and EXIF.
+    """
+    width, height = im.size
+    divisor = _dct_divisor(min(width, height), min_side)
+    try:
+        rgb = simplejpeg.decode_jpeg(
+            data, colorspace="RGB", min_height=-(-height // divisor), min_width=-(-width // divisor)
+        )
+    except ValueError:
+        raise corrupt_error("the image data ends early or is damaged") from None
+    if rgb.shape[:2] != (-(-height // divisor), -(-width // divisor)):
+        raise corrupt_error("its header is damaged")
+    scale = 1.0 / divisor
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        orientation = _orientation(im, notes)
+    icc = im.info.get("icc_profile")
+    if orientation != 1 or (isinstance(icc, bytes) and icc):
+        decoded = Image.fromarray(rgb, mode="RGB")
+        decoded.info = dict(im.info)
+        decoded = to_srgb(decoded, notes)
+        if orientation != 1:
+            decoded = decoded.transpose(_ORIENTATION[orientation])
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+        rgb = np.array(decoded, dtype=np.uint8)
+    if is_grayscale(rgb):
+        raise grayscale_error()
+    return LoadedPhoto(
+        rgb,
+        scale,
+        (width, height),
+        _FORMAT_NAMES.get(im.format or "JPEG", "JPEG"),
+        tuple(notes),
+        chroma_step=max(grid.steps),
+        orientation=orientation,
+    )
+
+
 def _orientation(im: Image.Image, notes: list[str]) -> int:
     """EXIF orientation 1-8 of a loaded image (1 if absent, invalid or unreadable, with a note then)."""
     try:
@@ -342,8 +398,7 @@ def _draft(im: Image.Image, min_side: int, mode: str) -> float:
     Returns the scale actually set (1.0, 0.5, 0.25 or 0.125).
     """
     width, height = im.size
-    short = min(width, height)
-    s = next((s for s in _DCT_SCALES if -(-short // s) >= min_side), 1)
+    s = _dct_divisor(min(width, height), min_side)
     # Pillow picks the largest scale s' <= min(W // w, H // h); with (W // s, H // s) that is s.
     result = im.draft(mode, (max(1, width // s), max(1, height // s)))
     if result is None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
 from needlecare.imaging.checker import chart_crop, might_contain_checker, read_patches, screen_image
-from needlecare.imaging.colour import optical_density, to_linear
+from needlecare.imaging.colour import channel_extremes, optical_density, to_linear
 from needlecare.imaging.regions import LEFT_IRIS, LIPS_INNER, RIGHT_IRIS, eye_openings
 
 ReferenceKind = Literal["colour_checker", "in_photo", "none"]
@@ -265,12 +265,13 @@ def colour_checker_reference(rgb: ImageU8) -> ColourReference | None:
 
 def grey_world_reference(rgb: ImageU8, face: Mask) -> ColourReference:
     """No reference: record the background's grey-world colour, only to compare the light between photos."""
-    background = rgb[~face]
-    background = background[(background.max(axis=1) < CLIPPED_CODE) & (background.min(axis=1) > 5)]
-    if len(background) == 0:
+    low, high = channel_extremes(rgb)
+    background = ~face & (high < CLIPPED_CODE) & (low > 5)
+    if not background.any():
         chroma = np.zeros(3)
     else:
-        mean_linear = to_linear(background).mean(axis=0).astype(np.float64)
+        means = cv2.mean(to_linear(rgb), mask=background.view(np.uint8))
+        mean_linear = np.array(means, dtype=np.float64)[:3]
         chroma = _chroma(-np.log(np.maximum(mean_linear, 1e-4)))
     return ColourReference(
         kind="none",

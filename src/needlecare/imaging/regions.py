@@ -73,9 +73,22 @@ def _polygon_mask(shape: tuple[int, int], points: FloatArray, *, hull: bool = Fa
 
 
 def _dilate(mask: Mask, radius: float) -> Mask:
+    """*mask* dilated by an elliptical (round) kernel of *radius* px, computed only around the mask's
+    bounding box (the same result as over the whole image, at a fraction of the cost for small parts)."""
     r = max(1, round(radius))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    source = mask.astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(source)
+    result = np.zeros(mask.shape, dtype=bool)
+    if w == 0 or h == 0:
+        return result
+    top, left = max(0, y - r), max(0, x - r)
+    bottom, right = min(mask.shape[0], y + h + r), min(mask.shape[1], x + w + r)
+    roi = np.ascontiguousarray(source[top:bottom, left:right])
+    result[top:bottom, left:right] = (
+        cv2.dilate(roi, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    )
+    return result
 
 
 def eye_openings(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:

@@ -11,8 +11,12 @@ when the job was last handed to the queue, so the scheduler can enqueue a photo 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import io
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +45,62 @@ class Analysis:
 
     report: dict[str, Any]
     heatmap_jpeg: bytes | None
+
+
+#: Baseline reports kept per process. Every follow-up of a treatment is compared with the same stored
+#: baseline file, which is never rewritten in place (a new baseline is a new file), so its report is measured
+#: once rather than with every upload; a few MB each.
+BASELINE_CACHE_SIZE = 8
+
+
+@functools.lru_cache(maxsize=BASELINE_CACHE_SIZE)
+def _baseline_report(path: str, mtime_ns: int, size: int) -> PhotoReport:
+    """The report of the stored baseline at *path*, measured once per (path, mtime, size)."""
+    from needlecare.analysis.pipeline import measure_photo
+
+    return measure_photo(path)
+
+
+def baseline_report(path: Path) -> PhotoReport:
+    """The report of the stored baseline file *path* (cached, see :data:`BASELINE_CACHE_SIZE`).
+
+    Raises
+    ------
+    PhotoError
+        The file is gone or cannot be measured.
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        from needlecare.imaging.errors import NotAnImageError
+
+        raise NotAnImageError(f"cannot read {path}: the baseline photo is gone") from None
+    return _baseline_report(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+#: Reports of the last photos measured in this process, by the digest of their JPEG bytes: the upload's gate
+#: (:func:`needlecare.web.photos.service.analyse`) measures the stored bytes, and the analysis job that
+#: follows in the same process (in-process jobs) then reuses that report instead of measuring again.
+RECENT_REPORTS = 4
+_recent: OrderedDict[bytes, PhotoReport] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def photo_report(jpeg: bytes) -> PhotoReport:
+    """``measure_photo(jpeg)``, reused when the same bytes were measured recently in this process."""
+    from needlecare.analysis.pipeline import measure_photo
+
+    key = hashlib.blake2b(jpeg, digest_size=16).digest()
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
+    report = measure_photo(jpeg)
+    with _recent_lock:
+        _recent[key] = report
+        while len(_recent) > RECENT_REPORTS:
+            _recent.popitem(last=False)
+    return report
 
 
 def heatmap_relpath(file_path: str) -> str:
@@ -88,12 +148,12 @@ def measure(
     PhotoError
         The photo itself cannot be measured (no face, not an image...).
     """
-    from needlecare.analysis.pipeline import as_uploaded, compare_photos, measure_photo
+    from needlecare.analysis.pipeline import as_uploaded, compare_photos
 
-    report = as_uploaded(measure_photo(jpeg), chroma_step)
+    report = as_uploaded(photo_report(jpeg), chroma_step)
     if baseline_file is not None:
         try:
-            baseline = as_uploaded(measure_photo(baseline_file), baseline_chroma_step)
+            baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
         except PhotoError:
             baseline = None
         if baseline is not None:
