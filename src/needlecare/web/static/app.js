@@ -13,6 +13,9 @@
       nav.classList.toggle("open", open);
     });
   }
+  // A form that came back with errors: move the focus to its summary, so it is read out and seen first.
+  var summary = document.getElementById("error-summary");
+  if (summary) { summary.focus(); }
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
   });
