@@ -19,6 +19,35 @@
   document.querySelectorAll("[data-back]").forEach(function (a) {
     a.addEventListener("click", function (e) { e.preventDefault(); history.back(); });
   });
+  // Before/after: the two aligned face crops on top of each other, with a slider that uncovers the second.
+  // Without JavaScript they stay side by side.
+  document.querySelectorAll(".pair[data-slider]").forEach(function (pair) {
+    var images = pair.querySelectorAll("img");
+    if (images.length !== 2) { return; }
+    var figure = document.createElement("figure");
+    figure.className = "slider";
+    var stack = document.createElement("div");
+    stack.className = "stack";
+    var before = images[0].cloneNode(true);
+    var after = images[1].cloneNode(true);
+    after.classList.add("after");
+    stack.appendChild(before);
+    stack.appendChild(after);
+    var range = document.createElement("input");
+    range.type = "range"; range.min = "0"; range.max = "100"; range.value = "50";
+    range.setAttribute("aria-label", "Compare: slide left for more of " + pair.dataset.after +
+                       ", right for more of " + pair.dataset.before);
+    var caption = document.createElement("figcaption");
+    caption.textContent = pair.dataset.before + " on the left, " + pair.dataset.after + " on the right";
+    function update() { after.style.clipPath = "inset(0 0 0 " + range.value + "%)"; }
+    range.addEventListener("input", update);
+    update();
+    figure.appendChild(stack);
+    figure.appendChild(range);
+    figure.appendChild(caption);
+    pair.parentNode.insertBefore(figure, pair);
+    pair.classList.add("hidden");
+  });
   // Capture page: show the chosen photo under the translucent previous photo, and check its quality first.
   var input = document.querySelector("input[data-capture]");
   if (!input) { return; }
