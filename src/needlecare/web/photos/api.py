@@ -13,6 +13,7 @@ from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
+from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
 from needlecare.web.treatments import service as treatments
@@ -54,7 +55,10 @@ def check_photo(
             comparable=comparison["comparable"],
             notes=comparison["notes"],
         )
-    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
+    advice = capture_advice(report["quality"]["warnings"], comparable=light.comparable if light else None)
+    return schemas.PhotoCheck(
+        quality=report["quality"], redness=report["redness"], baseline=light, advice=advice
+    )
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)

@@ -36,7 +36,7 @@ def _capture_context(
     return {
         "user": user,
         "t": treatment,
-        "guide": service.latest_of(db, treatment=treatment),
+        "guide": service.baseline_of(db, treatment=treatment) or service.latest_of(db, treatment=treatment),
         "has_baseline": service.baseline_of(db, treatment=treatment) is not None,
         "consent_choices": schemas.CONSENT_CHOICES,
         "today": treatments.today(treatment),
