@@ -20,6 +20,7 @@ from needlecare.web import routes
 from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard
 from needlecare.web.errors import NotAuthenticatedError, WebError
+from needlecare.web.headers import HeaderLimitMiddleware
 from needlecare.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, SessionMiddleware
 from needlecare.web.templating import STATIC_DIR, render
 
@@ -132,4 +133,7 @@ def create_app(
     app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        HeaderLimitMiddleware, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
+    )
     return app
