@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from needlecare import __version__
+from needlecare.knowledge.common import InvalidInputError
 from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import routes
@@ -21,10 +22,13 @@ from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard
 from needlecare.web.errors import NotAuthenticatedError, WebError
 from needlecare.web.headers import HeaderLimitMiddleware
+from needlecare.web.input_guard import InputGuardMiddleware
 from needlecare.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, SessionMiddleware
 from needlecare.web.templating import STATIC_DIR, render
 
 NOT_FOUND_PAGE = "This page does not exist, or it is not yours."
+#: Prefix of the answer when a stored value (recorded before today's rules) cannot be computed with.
+STORED_VALUE = "A stored value cannot be used; correct it: "
 MALFORMED = "The request body could not be read (malformed JSON or form data)."
 
 #: Room for form fields and multipart framing on top of the photo size limit, in bytes.
@@ -55,6 +59,10 @@ def _api_app(ctx: WebContext) -> FastAPI:
     async def web_error(_request: Request, exc: WebError) -> Response:
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status, headers=exc.headers)
 
+    @api.exception_handler(InvalidInputError)
+    async def stored_value_error(_request: Request, exc: InvalidInputError) -> Response:
+        return JSONResponse({"detail": STORED_VALUE + str(exc), "code": "unprocessable"}, 422)
+
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. invalid UTF-8): invalid input
@@ -75,6 +83,11 @@ def _install_page_handlers(app: FastAPI) -> None:
         return render(
             request, "error.html", {"status": exc.status, "message": message}, status_code=exc.status
         )
+
+    @app.exception_handler(InvalidInputError)
+    async def stored_value_error(request: Request, exc: InvalidInputError) -> Response:
+        context = {"status": 422, "message": STORED_VALUE + str(exc)}
+        return render(request, "error.html", context, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
@@ -130,6 +143,7 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)

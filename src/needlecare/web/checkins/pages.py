@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -17,6 +16,7 @@ from needlecare.web.checkins import schemas, service
 from needlecare.web.deps import CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
+from needlecare.web.validators import EventDate
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +45,7 @@ def create_checkin(
     user: CurrentUser,
     db: DbDep,
     symptoms: Annotated[list[str] | None, Form()] = None,
-    checked_on: Annotated[dt.date | None, Form()] = None,
+    checked_on: Annotated[EventDate | None, Form()] = None,
 ) -> RedirectResponse:
     """Triage and store the check-in, then show the verdict."""
     try:

@@ -11,11 +11,12 @@ from fastapi.responses import FileResponse
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotFoundError
+from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
 from needlecare.web.treatments import service as treatments
+from needlecare.web.validators import EventDate, check_event_date
 
 router = APIRouter(tags=["photos"])
 
@@ -66,7 +67,7 @@ def upload_photo(
     db: DbDep,
     ctx: CtxDep,
     is_baseline: Annotated[bool, Form()] = False,
-    taken_on: Annotated[dt.date | None, Form()] = None,
+    taken_on: Annotated[EventDate | None, Form()] = None,
 ) -> schemas.PhotoPublic:
     """Upload a photo (multipart field ``file``): EXIF stripped, checked, stored with the consent choice.
 
@@ -90,6 +91,11 @@ def store_upload(
 ) -> Photo:
     """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    today = treatments.today(treatment)
+    try:
+        check_event_date(taken_on or today, treatment.treated_on, today, baseline=is_baseline)
+    except ValueError as exc:
+        raise UnprocessableError(f"Photo date: {exc}.") from exc
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
     photo = service.save_upload(
         db,
@@ -97,7 +103,7 @@ def store_upload(
         treatment=treatment,
         clean=clean,
         consent=consent,
-        taken_on=taken_on or treatments.today(treatment),
+        taken_on=taken_on or today,
         is_baseline=is_baseline,
     )
     ctx.jobs.enqueue("analyse_photo", photo.id)
