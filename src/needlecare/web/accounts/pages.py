@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from needlecare.web.accounts import schemas, service
 from needlecare.web.accounts.api import login_or_raise
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
 from needlecare.web.errors import ConflictError, InvalidCredentialsError
+from needlecare.web.ratelimit import enforce
 from needlecare.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +35,7 @@ def signup(
     request: Request, form: Annotated[schemas.SignupIn, Form()], db: DbDep, ctx: CtxDep, session: SessionDep
 ) -> Response:
     """Create the account, log in and go to the dashboard."""
+    enforce(ctx.limits, "signup", ip=client_ip(request))
     try:
         user = service.create(db, email=form.email, password=form.password, hasher=ctx.hasher)
     except ConflictError as exc:
