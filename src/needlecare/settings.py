@@ -43,6 +43,14 @@ class Settings(BaseSettings):
         routed to the psycopg 3 driver.
     max_upload_bytes
         Largest accepted photo upload, in bytes (larger uploads get HTTP 413).
+    max_header_bytes, max_header_count
+        Bounds on one request's headers (summed name and value bytes, and their number); a request over
+        either is answered 431 before any header is parsed.
+    login_max_failures, login_address_max_failures, login_window_s
+        Failed logins allowed per account (its normalised e-mail) and per client address inside the window
+        (seconds) before further attempts get 429; the same counts bound password-reset requests per hour.
+    signup_max_per_address, invitations_max_per_hour
+        Sign-ups per client address per hour; invitations per inviting account and per address per hour.
     broker_url
         Task-queue broker: unset runs jobs in-process (nothing extra to start); ``redis://host:port/db``
         shares a Redis queue between several web and ``needlecare worker`` processes.
@@ -85,8 +93,13 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
     cookie_secure: bool = True
     max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_header_count: int = Field(default=64, ge=8)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=15 * 60, gt=0)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    signup_max_per_address: int = Field(default=10, ge=1)
+    invitations_max_per_hour: int = Field(default=30, ge=1)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import re
@@ -303,7 +304,13 @@ def test_future_and_old_treatments_are_not_in_recovery(app: FastAPI) -> None:
     admin = signup(app, "admin@clinic.example")
     cid = create_clinic(admin)
     pat = join(app, admin, cid, "pat@example.org", "patient")
-    staff_treatment(admin, cid, pat, days_ago=-3)  # booked for later
+    later = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()
+    r = admin.client.post(
+        f"/api/v1/clinics/{cid}/patients/{pat.uid}/treatments",
+        json={**TREATMENT, "treated_on": later, "timezone": "UTC"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 422  # a treatment is recorded once it took place, never ahead
     staff_treatment(admin, cid, pat, days_ago=31)
     assert admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json() == []
     tid = staff_treatment(admin, cid, pat, days_ago=30)

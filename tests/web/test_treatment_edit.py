@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 
 import pytest
 from fastapi import FastAPI
@@ -143,8 +142,10 @@ def test_invalid_edit_shows_the_create_forms_error_and_changes_nothing(
         assert f'<a href="#{field}">' in page
         assert f"<li>{field}: " not in page  # no raw field names
     message = re.search(rf'id="{field}-error">(.*?)</p>', r.text, re.S)
-    assert message is not None and message.group(1) in created.text
-    assert "Edit treatment" in r.text and "Record a treatment" in created.text
+    assert message is not None
+    assert message.group(1) in created.text
+    assert "Edit treatment" in r.text
+    assert "Record a treatment" in created.text
     assert api_values(client, tid) == before
     assert [t["id"] for t in client.get("/api/v1/treatments").json()] == [tid]
 

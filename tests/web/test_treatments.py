@@ -100,7 +100,8 @@ def test_page_form_with_bad_input_shows_friendly_422(client: TestClient) -> None
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html")
     assert "Please correct these" in r.text
-    assert "Please enter a date" in r.text and "Please enter a number." in r.text
+    assert "Please enter a date" in r.text
+    assert "Please enter a number." in r.text
     assert client.get("/").status_code == 200  # still serving
 
 

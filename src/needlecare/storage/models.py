@@ -52,6 +52,7 @@ class User(Base):
 
     ``timezone`` (IANA name) is where the patient's morning is for reminders; ``None`` means each treatment's
     own zone. ``calendar_token`` is the unguessable secret in the URL of the patient's calendar feed.
+    ``display_name`` is the name the patient entered for their reports (PDF, FHIR), if any.
     """
 
     __tablename__ = "users"
@@ -65,6 +66,7 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    display_name: Mapped[str | None] = mapped_column(String(120), default=None)
 
     treatments: Mapped[list[Treatment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from needlecare import __version__
+from needlecare.knowledge.common import InvalidInputError
 from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import form_errors, routes
@@ -22,6 +23,8 @@ from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
 from needlecare.web.form_errors import form_page_of
+from needlecare.web.headers import HeaderLimitMiddleware
+from needlecare.web.input_guard import InputGuardMiddleware
 from needlecare.web.middleware import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -31,6 +34,8 @@ from needlecare.web.middleware import (
 from needlecare.web.templating import STATIC_DIR, render
 
 NOT_FOUND_PAGE = "This page does not exist, or it is not yours."
+#: Prefix of the answer when a stored value (recorded before today's rules) cannot be computed with.
+STORED_VALUE = "A stored value cannot be used; correct it: "
 MALFORMED = "The request body could not be read (malformed JSON or form data)."
 
 #: Room for form fields and multipart framing on top of the photo size limit, in bytes.
@@ -60,6 +65,10 @@ def _api_app(ctx: WebContext) -> FastAPI:
     @api.exception_handler(WebError)
     async def web_error(_request: Request, exc: WebError) -> Response:
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status, headers=exc.headers)
+
+    @api.exception_handler(InvalidInputError)
+    async def stored_value_error(_request: Request, exc: InvalidInputError) -> Response:
+        return JSONResponse({"detail": STORED_VALUE + str(exc), "code": "unprocessable"}, 422)
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -122,6 +131,10 @@ def _install_page_handlers(app: FastAPI) -> None:
             _page_response, request, exc.status, message, code=exc.code, field_errors=inline
         )
 
+    @app.exception_handler(InvalidInputError)
+    async def stored_value_error(request: Request, exc: InvalidInputError) -> Response:
+        return await run_in_threadpool(_page_response, request, 422, STORED_VALUE + str(exc))
+
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
         errors = [(form_errors.field_of(e), form_errors.plain_message(e)) for e in exc.errors()]
@@ -175,7 +188,11 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        HeaderLimitMiddleware, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
+    )
     return app

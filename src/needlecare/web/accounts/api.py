@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from needlecare.storage.models import User
 from needlecare.web.accounts import schemas, service
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
-from needlecare.web.errors import RateLimitedError
+from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -21,8 +21,11 @@ def read_session(session: SessionDep, user: OptionalUser) -> schemas.SessionPubl
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED)
-def signup(body: schemas.SignupIn, db: DbDep, ctx: CtxDep, session: SessionDep) -> schemas.SessionPublic:
-    """Create an account and log in."""
+def signup(
+    body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep, session: SessionDep
+) -> schemas.SessionPublic:
+    """Create an account and log in; sign-ups per client address are limited (429)."""
+    enforce(ctx.limits, "signup", ip=client_ip(request))
     user = service.create(db, email=body.email, password=body.password, hasher=ctx.hasher)
     db.commit()
     session.log_in(user.id, user.session_version)
@@ -40,19 +43,23 @@ def login(
 
 
 def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, password: str) -> User:
-    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash."""
-    ip = client_ip(request)
-    wait = ctx.limiter.retry_after(email, ip)
+    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash.
+
+    Failures are counted per account (its normalised e-mail, whatever the spelling) and per client address;
+    either at its limit refuses further attempts with 429, the right password included. A success clears
+    the account's count.
+    """
+    counters = (("login", account_key(email)), ("login-address", address_key(client_ip(request))))
+    wait = max(ctx.limits.retry_after(rule, key) for rule, key in counters)
     if wait:
-        raise RateLimitedError(
-            f"Too many failed attempts. Try again in {wait} seconds.", headers={"Retry-After": str(wait)}
-        )
+        raise refuse(wait, "failed attempts")
     try:
         user = service.authenticate(db, email=email, password=password, hasher=ctx.hasher)
     except Exception:
-        ctx.limiter.record_failure(email, ip)
+        for rule, key in counters:
+            ctx.limits.hit(rule, key)
         raise
-    ctx.limiter.reset(email, ip)
+    ctx.limits.clear(*counters[0])
     db.commit()
     return user
 

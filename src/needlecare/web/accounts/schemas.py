@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from needlecare.web.validators import SafeText, clean_text
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 #: Password length bounds in characters (long passphrases welcome; an upper bound keeps hashing bounded).
@@ -15,7 +17,7 @@ MIN_PASSWORD, MAX_PASSWORD = 10, 1024
 
 
 def _normalise_email(value: str) -> str:
-    value = value.strip().lower()
+    value = clean_text(value).strip().lower()
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an e-mail address")
     return value
@@ -36,7 +38,7 @@ class SignupIn(BaseModel):
 class LoginIn(BaseModel):
     """Log in."""
 
-    email: Annotated[str, Field(min_length=1, max_length=320)]
+    email: Annotated[SafeText, Field(min_length=1, max_length=320)]
     password: AnyPassword
 
 
@@ -68,3 +70,9 @@ class SessionPublic(BaseModel):
 
     csrf_token: str
     user: UserPublic | None
+
+
+class DisplayNameIn(BaseModel):
+    """The name for the patient's reports; empty removes it."""
+
+    display_name: Annotated[SafeText, Field(max_length=120)] = ""

@@ -17,6 +17,7 @@ from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
 from needlecare.web.treatments import service as treatments
+from needlecare.web.validators import BASELINE_LEAD_DAYS, EventDate
 
 router = APIRouter(tags=["photos"])
 
@@ -70,7 +71,7 @@ def upload_photo(
     db: DbDep,
     ctx: CtxDep,
     is_baseline: Annotated[bool, Form()] = False,
-    taken_on: Annotated[dt.date | None, Form()] = None,
+    taken_on: Annotated[EventDate | None, Form()] = None,
 ) -> schemas.PhotoPublic:
     """Upload a photo (multipart field ``file``): EXIF stripped, checked, stored with the consent choice.
 
@@ -88,8 +89,8 @@ def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baselin
     Raises
     ------
     UnprocessableError
-        A date after today, or a photo other than the baseline dated before the treatment (a baseline is the
-        photo from before it).
+        A date after today, a photo other than the baseline dated before the treatment (a baseline is the
+        photo from before it), or a baseline from longer than ``BASELINE_LEAD_DAYS`` before it.
     """
     today = treatments.today(treatment)
     taken_on = taken_on or today
@@ -103,6 +104,13 @@ def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baselin
             f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). A photo from before the "
             "treatment is your baseline: tick “This is my before-treatment (baseline) photo”, or correct "
             "the date.",
+            field="taken_on",
+        )
+    earliest = treatment.treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS)
+    if taken_on < earliest:
+        raise UnprocessableError(
+            f"A before-treatment photo is one from the {BASELINE_LEAD_DAYS} days before the treatment "
+            f"(from {earliest:%d %b %Y}); this date is earlier.",
             field="taken_on",
         )
     return taken_on
