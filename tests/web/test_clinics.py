@@ -126,6 +126,10 @@ def test_whole_flow_through_the_pages(app: FastAPI, ctx: WebContext, settings: S
     assert shown.status_code == 200
     assert "Example Street 1, Berlin" in shown.text
     assert f'href="/treatments/{tid}/plan.ics"' in shown.text
+    # a phone shows today's card first, the message as sent folded below it
+    assert shown.text.index('class="card today') < shown.text.index("<details>")
+    assert f'aria-labelledby="today-{tid}"' in shown.text
+    assert "<summary>The full message from" in shown.text
     api = pat.client.get("/api/v1/clinics/aftercare").json()
     assert [(m["treatment_id"], m["emergency_contact"]) for m in api] == [(tid, CONTACT)]
     assert api[0]["sent_at"] is not None
