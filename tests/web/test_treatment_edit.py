@@ -87,9 +87,9 @@ def test_edit_saves_and_shows_on_the_page_and_in_the_api(client: TestClient, ctx
     assert r.headers["location"] == f"/treatments/{tid}"
     page = client.get(f"/treatments/{tid}").text
     assert "Treatment of 18 Nov 2026" in page
-    assert "rf, 1.5 mm, 2 passes" in page
-    assert "<dt>Area</dt><dd>neck</dd>" in page
-    assert "<dt>Extras</dt><dd>sensitive, rosacea</dd>" in page  # bleeding and serum were unticked
+    assert "Radiofrequency microneedling, 1.5 mm, 2 passes" in page
+    assert "<dt>Area</dt><dd>Neck</dd>" in page
+    assert "<dt>Also</dt><dd>Sensitive skin, Rosacea</dd>" in page  # bleeding and serum were unticked
     params = TreatmentParams(depth_mm=1.5, passes=2, device="rf", area="neck", skin_type=4, sensitive=True,
                              rosacea=True)  # fmt: skip
     window = expected_course(params).to_dict()["typical_days"]

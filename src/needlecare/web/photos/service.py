@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
-from needlecare.jobs.photos import PENDING, Analysis, heatmap_relpath, measure
+from needlecare.jobs.photos import FAILED, PENDING, Analysis, heatmap_relpath, measure
+from needlecare.knowledge.visibility import visibility
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
 from needlecare.web.errors import one_or_not_found
@@ -139,3 +140,22 @@ def delete(db: Session, *, photo: Photo) -> list[str]:
     db.delete(photo)
     db.flush()
     return files
+
+
+def plain_summary(photo: Photo) -> str:
+    """One line in the patient's words for a list of photos: what the measurement says, no numbers.
+
+    Examples are "Before treatment", "Redder than before treatment — visible", "Being measured…" and "Not
+    compared with your before-treatment photo" (other light, several faces, or no baseline yet).
+    """
+    if photo.is_baseline:
+        return "Before treatment"
+    if photo.analysis_status == PENDING:
+        return "Being measured…"
+    if photo.analysis_status == FAILED:
+        return "Could not be measured"
+    comparison = (photo.analysis or {}).get("baseline") or {}
+    change = comparison.get("delta_a_star")
+    if change is None or comparison.get("comparable") is False:
+        return "Not compared with your before-treatment photo"
+    return visibility(float(change)).headline
