@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         routed to the psycopg 3 driver.
     max_upload_bytes
         Largest accepted photo upload, in bytes (larger uploads get HTTP 413).
+    max_upload_megapixels
+        Largest accepted photo in millions of pixels, decided from the file header before decoding (413).
+    photo_concurrency
+        Photo decodes and analyses one process runs at once (uploads, checks and analysis jobs together);
+        the others wait, so memory stays bounded whatever arrives.
     max_header_bytes, max_header_count
         Bounds on one request's headers (summed name and value bytes, and their number); a request over
         either is answered 431 before any header is parsed.
@@ -93,6 +98,8 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
     cookie_secure: bool = True
     max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_upload_megapixels: float = Field(default=50.0, gt=0, le=120)
+    photo_concurrency: int = Field(default=2, ge=1, le=64)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     max_header_count: int = Field(default=64, ge=8)
     login_max_failures: int = Field(default=5, ge=1)

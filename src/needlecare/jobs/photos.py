@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from needlecare.imaging.errors import PhotoError
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.errors import PermanentJobError
+from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo
 
 if TYPE_CHECKING:
@@ -150,15 +151,16 @@ def measure(
     """
     from needlecare.analysis.pipeline import as_uploaded, compare_photos
 
-    report = as_uploaded(photo_report(jpeg), chroma_step)
-    if baseline_file is not None:
-        try:
-            baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
-        except PhotoError:
-            baseline = None
-        if baseline is not None:
-            report = compare_photos(report, baseline)
-    return Analysis(report=report.to_dict(), heatmap_jpeg=_heatmap(report) if heatmap else None)
+    with photo_slot():  # at most photo_concurrency analyses (and upload decodes) at once in this process
+        report = as_uploaded(photo_report(jpeg), chroma_step)
+        if baseline_file is not None:
+            try:
+                baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
+            except PhotoError:
+                baseline = None
+            if baseline is not None:
+                report = compare_photos(report, baseline)
+        return Analysis(report=report.to_dict(), heatmap_jpeg=_heatmap(report) if heatmap else None)
 
 
 def _baseline(ctx: JobContext, db: Session, photo: Photo) -> tuple[Path | None, float | None]:

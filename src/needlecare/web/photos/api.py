@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
+from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.sanitize import sanitize
-from needlecare.web.photos.upload import read_limited
+from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
 from needlecare.web.validators import EventDate, check_event_date
 
@@ -44,8 +45,9 @@ def check_photo(
     """
     treatment = treatments.get(db, user=user, treatment_id=treatment_id) if treatment_id else None
     base_photo = service.baseline_of(db, treatment=treatment) if treatment else None
-    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    report = service.analyse(clean, base_photo, ctx.store).report
+    data = read_upload(file, ctx.settings)
+    with photo_slot():
+        report = service.analyse(sanitize(data), base_photo, ctx.store).report
     comparison = report.get("baseline")
     light = None
     if base_photo is not None and comparison is not None:
@@ -96,16 +98,17 @@ def store_upload(
         check_event_date(taken_on or today, treatment.treated_on, today, baseline=is_baseline)
     except ValueError as exc:
         raise UnprocessableError(f"Photo date: {exc}.") from exc
-    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    photo = service.save_upload(
-        db,
-        ctx.store,
-        treatment=treatment,
-        clean=clean,
-        consent=consent,
-        taken_on=taken_on or today,
-        is_baseline=is_baseline,
-    )
+    data = read_upload(file, ctx.settings)
+    with photo_slot():
+        photo = service.save_upload(
+            db,
+            ctx.store,
+            treatment=treatment,
+            clean=sanitize(data),
+            consent=consent,
+            taken_on=taken_on or today,
+            is_baseline=is_baseline,
+        )
     ctx.jobs.enqueue("analyse_photo", photo.id)
     db.refresh(photo)
     return photo
