@@ -167,8 +167,9 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from needlecare.storage.private import private_dir, write_new_private
+
+        private_dir(self.data_dir)
         key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key, encoding="utf-8")
+        write_new_private(path, key.encode("utf-8"))
         return key

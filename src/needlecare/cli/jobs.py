@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def worker(
     from needlecare.jobs.scheduler import start_in_thread
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
     queue = _queue()
     count = processes or queue.ctx.settings.worker_processes
     stop = threading.Event()

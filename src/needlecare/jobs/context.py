@@ -12,6 +12,7 @@ from needlecare.mail import Mailer, MailSettings
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.files import PhotoStore
+from needlecare.storage.private import private_dir
 
 
 @dataclass
@@ -33,6 +34,7 @@ class JobContext:
         """
         engine = engine or make_engine(settings.sqlalchemy_url)
         set_photo_concurrency(settings.photo_concurrency)
+        private_dir(settings.data_dir)
         return cls(
             settings=settings,
             sessions=make_sessionmaker(engine),
