@@ -13,16 +13,23 @@ added by :meth:`RateLimits.add`.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from needlecare.settings import Settings
 from needlecare.web.errors import RateLimitedError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def account_key(email: str) -> str:
@@ -95,6 +102,7 @@ class RateLimits:
             raise ValueError(f"{storage!r} is not a synchronous rate-limit storage")
         self.storage = found
         self._limiter = MovingWindowRateLimiter(self.storage)
+        self._fallback = MovingWindowRateLimiter(MemoryStorage())
         self._namespace = namespace
         self._items: dict[str, RateLimitItem] = {}
         self.rules: dict[str, Rule] = {}
@@ -117,21 +125,33 @@ class RateLimits:
         self.rules[rule.name] = rule
         self._items[rule.name] = RateLimitItemPerSecond(rule.amount, rule.window_s, namespace=self._namespace)
 
+    def _call(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
+        """*action* on the shared counters; on this process's own counters while Redis cannot be reached."""
+        try:
+            return action(self._limiter)
+        except Exception:  # Redis away: limits still hold, per process, until it is back
+            logger.warning("rate-limit storage unreachable; counting in this process", exc_info=True)
+            return action(self._fallback)
+
     def retry_after(self, rule: str, key: str) -> int:
         """Seconds until *key* may count another event under *rule* (0: allowed now)."""
         item = self._items[rule]
-        if self._limiter.test(item, rule, key):
-            return 0
-        stats = self._limiter.get_window_stats(item, rule, key)
-        return max(1, math.ceil(stats.reset_time - time.time()))
+
+        def wait(limiter: MovingWindowRateLimiter) -> int:
+            if limiter.test(item, rule, key):
+                return 0
+            stats = limiter.get_window_stats(item, rule, key)
+            return max(1, math.ceil(stats.reset_time - time.time()))
+
+        return self._call(wait)
 
     def hit(self, rule: str, key: str) -> None:
         """Count one event of *key* under *rule* (not counted once the limit is reached)."""
-        self._limiter.hit(self._items[rule], rule, key)
+        self._call(lambda limiter: limiter.hit(self._items[rule], rule, key))
 
     def clear(self, rule: str, key: str) -> None:
         """Forget the events of *key* under *rule* (after a successful login)."""
-        self._limiter.clear(self._items[rule], rule, key)
+        self._call(lambda limiter: limiter.clear(self._items[rule], rule, key))
 
 
 def refuse(wait_s: int, what: str = "attempts") -> RateLimitedError:
