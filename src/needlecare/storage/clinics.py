@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from needlecare.storage.models import Base, MailDelivery, User, utcnow
+from needlecare.storage.models import NEVER_REUSE_IDS, Base, MailDelivery, User, utcnow
 
 Role = Literal["admin", "clinician", "patient"]
 MembershipStatus = Literal["active", "left"]
@@ -37,6 +37,7 @@ class Clinic(Base):
     """A clinic account; ``emergency_contact`` goes into every aftercare message (phone, address, hours)."""
 
     __tablename__ = "clinics"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -52,7 +53,7 @@ class ClinicMembership(Base):
     """
 
     __tablename__ = "clinic_memberships"
-    __table_args__ = (UniqueConstraint("clinic_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("clinic_id", "user_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -78,6 +79,7 @@ class ClinicInvitation(Base):
     """
 
     __tablename__ = "clinic_invitations"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -110,6 +112,7 @@ class ClinicMessage(Base):
     """
 
     __tablename__ = "clinic_messages"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()

@@ -21,6 +21,12 @@ NAMING_CONVENTION = {
 }
 
 
+#: Table options of every table: on SQLite a row id is never handed out again after its row was deleted
+#: (``AUTOINCREMENT``), so an old link or a stale session never reaches a newer record; PostgreSQL's
+#: sequences never reuse values anyway.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 def utcnow() -> dt.datetime:
     """Current time, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
@@ -46,9 +52,11 @@ class User(Base):
 
     ``timezone`` (IANA name) is where the patient's morning is for reminders; ``None`` means each treatment's
     own zone. ``calendar_token`` is the unguessable secret in the URL of the patient's calendar feed.
+    ``display_name`` is the name the patient entered for their reports (PDF, FHIR), if any.
     """
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -58,6 +66,7 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    display_name: Mapped[str | None] = mapped_column(String(120), default=None)
 
     treatments: Mapped[list[Treatment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -69,6 +78,7 @@ class Treatment(Base):
     """One microneedling session as the patient recorded it (depth in mm, Fitzpatrick skin type 1-6)."""
 
     __tablename__ = "treatments"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -111,6 +121,7 @@ class Photo(Base):
     """
 
     __tablename__ = "photos"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -138,6 +149,7 @@ class CheckIn(Base):
     """A daily check-in: 0-4 self-rating, ticked symptom ids and the triage verdict they produced."""
 
     __tablename__ = "checkins"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -159,6 +171,7 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -180,6 +193,7 @@ class MailDelivery(Base):
     """
 
     __tablename__ = "mail_deliveries"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -7,6 +7,9 @@ every machine shares them; otherwise in this process's memory. Each rule is a mo
 Keys are normalised here, once, for every caller: an account is its e-mail address stripped and lower-cased
 (as login and sign-up store it), so ``"  Ann@Example.org"`` and ``"ann@example.org"`` share one counter.
 
+When Redis cannot be reached, the counters fall back to this process's memory until it can again (a
+warning is logged): the limits still hold per process, and no request fails because the broker is down.
+
 Other routes call :func:`enforce` (count every request, refuse over the limit) with a rule of their own
 added by :meth:`RateLimits.add`.
 """
@@ -21,13 +24,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from needlecare.settings import Settings
 from needlecare.web.errors import RateLimitedError
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -102,7 +105,7 @@ class RateLimits:
             raise ValueError(f"{storage!r} is not a synchronous rate-limit storage")
         self.storage = found
         self._limiter = MovingWindowRateLimiter(self.storage)
-        self._fallback = MovingWindowRateLimiter(MemoryStorage())
+        self._local = MovingWindowRateLimiter(storage_from_string("memory://"))
         self._namespace = namespace
         self._items: dict[str, RateLimitItem] = {}
         self.rules: dict[str, Rule] = {}
@@ -125,13 +128,17 @@ class RateLimits:
         self.rules[rule.name] = rule
         self._items[rule.name] = RateLimitItemPerSecond(rule.amount, rule.window_s, namespace=self._namespace)
 
-    def _call(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
-        """*action* on the shared counters; on this process's own counters while Redis cannot be reached."""
+    def _run(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
+        """*action* on the shared counters, or on this process's when the shared store cannot be reached."""
+        if self._limiter is self._local:
+            return action(self._local)
         try:
             return action(self._limiter)
-        except Exception:  # Redis away: limits still hold, per process, until it is back
-            logger.warning("rate-limit storage unreachable; counting in this process", exc_info=True)
-            return action(self._fallback)
+        except Exception as exc:  # the storage's own connection errors (redis, ...): counted locally
+            if "redis" not in type(exc).__module__ and not isinstance(exc, ConnectionError | OSError):
+                raise
+            log.warning("rate-limit storage unreachable (%s): counting in this process", exc)
+            return action(self._local)
 
     def retry_after(self, rule: str, key: str) -> int:
         """Seconds until *key* may count another event under *rule* (0: allowed now)."""
@@ -143,15 +150,15 @@ class RateLimits:
             stats = limiter.get_window_stats(item, rule, key)
             return max(1, math.ceil(stats.reset_time - time.time()))
 
-        return self._call(wait)
+        return self._run(wait)
 
     def hit(self, rule: str, key: str) -> None:
         """Count one event of *key* under *rule* (not counted once the limit is reached)."""
-        self._call(lambda limiter: limiter.hit(self._items[rule], rule, key))
+        self._run(lambda limiter: limiter.hit(self._items[rule], rule, key))
 
     def clear(self, rule: str, key: str) -> None:
         """Forget the events of *key* under *rule* (after a successful login)."""
-        self._call(lambda limiter: limiter.clear(self._items[rule], rule, key))
+        self._run(lambda limiter: limiter.clear(self._items[rule], rule, key))
 
 
 def refuse(wait_s: int, what: str = "attempts") -> RateLimitedError:

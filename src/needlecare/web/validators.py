@@ -59,39 +59,21 @@ def clean_text(value: str) -> str:
 def treatment_date(value: dt.date) -> dt.date:
     """*value* if it lies between 2000-01-01 and today; ``ValueError`` otherwise."""
     latest = latest_today()
-    if not EARLIEST_TREATMENT <= value <= latest:
-        raise ValueError(f"{value.isoformat()} is not a treatment date: from {EARLIEST_TREATMENT} to today")
+    if value > latest:
+        raise ValueError("The date of treatment cannot be in the future: record it once it took place")
+    if value < EARLIEST_TREATMENT:
+        raise ValueError(f"The date of treatment must be from {EARLIEST_TREATMENT:%d %b %Y} on")
     return value
 
 
 def event_date(value: dt.date) -> dt.date:
     """A photo or check-in date: not after today, not before the earliest treatment's baseline window."""
     earliest = EARLIEST_TREATMENT - dt.timedelta(days=BASELINE_LEAD_DAYS)
-    if not earliest <= value <= latest_today():
-        raise ValueError(f"{value.isoformat()} is not a date from the treatment to today")
+    if value > latest_today():
+        raise ValueError("This date is after today")
+    if value < earliest:
+        raise ValueError(f"This date is too early: dates from {earliest:%d %b %Y} on")
     return value
-
-
-def check_event_date(value: dt.date, treated_on: dt.date, today: dt.date, *, baseline: bool = False) -> None:
-    """Raise ``ValueError`` unless *value* lies from the treatment (or its baseline window) to *today*.
-
-    Parameters
-    ----------
-    value
-        The photo's or check-in's date.
-    treated_on
-        The treatment's date.
-    today
-        Today in the treatment's time zone.
-    baseline
-        A baseline photo, which may be taken up to ``BASELINE_LEAD_DAYS`` days before the treatment.
-    """
-    earliest = treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS if baseline else 0)
-    if not earliest <= value <= today:
-        first = "the baseline window" if baseline else "the treatment"
-        raise ValueError(
-            f"{value.isoformat()} is outside {first} to today ({earliest.isoformat()} to {today.isoformat()})"
-        )
 
 
 def finite(value: float) -> float:
@@ -107,7 +89,7 @@ SafeText = Annotated[str, AfterValidator(clean_text)]
 #: A treatment date: 2000-01-01 to today.
 TreatmentDate = Annotated[dt.date, AfterValidator(treatment_date)]
 
-#: A photo or check-in date, before the treatment-specific check of :func:`check_event_date`.
+#: A photo or check-in date, before the check against its treatment (photos and check-ins services).
 EventDate = Annotated[dt.date, AfterValidator(event_date)]
 
 #: A finite float.

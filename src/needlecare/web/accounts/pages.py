@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from needlecare.storage.models import User
 from needlecare.web.accounts import schemas, service
 from needlecare.web.accounts.api import login_or_raise
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
-from needlecare.web.errors import ConflictError, InvalidCredentialsError
+from needlecare.web.errors import ConflictError, InvalidCredentialsError, NotAuthenticatedError
+from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.ratelimit import enforce
 from needlecare.web.templating import render
 
@@ -76,10 +80,30 @@ def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
     return _see_other("/")
 
 
+def _account_context(
+    _request: Request, _db: Session, user: User | None, _params: Mapping[str, Any]
+) -> dict[str, Any]:
+    if user is None:
+        raise NotAuthenticatedError("Please log in.")
+    return {"user": user, "values": {"display_name": user.display_name or ""}}
+
+
 @router.get("/account")
-def account_page(request: Request, user: CurrentUser) -> Response:
-    """Password change and account deletion."""
-    return render(request, "account.html", {"user": user})
+def account_page(request: Request, user: CurrentUser, db: DbDep) -> Response:
+    """The name for reports, downloads, password change and account deletion."""
+    return render(request, "account.html", _account_context(request, db, user, {}))
+
+
+@router.post("/account/name")
+@shows_errors_on("account.html", _account_context, {"display_name": "Your name"})
+def save_display_name(
+    request: Request, form: Annotated[schemas.DisplayNameIn, Form()], user: CurrentUser, db: DbDep
+) -> Response:
+    """Store the name the patient wants on their reports (trimmed; empty removes it)."""
+    user.display_name = " ".join(form.display_name.split()) or None
+    db.commit()
+    context = _account_context(request, db, user, {})
+    return render(request, "account.html", {**context, "message": "Your name for reports was saved."})
 
 
 @router.post("/account/password")

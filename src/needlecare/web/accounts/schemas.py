@@ -70,3 +70,9 @@ class SessionPublic(BaseModel):
 
     csrf_token: str
     user: UserPublic | None
+
+
+class DisplayNameIn(BaseModel):
+    """The name for the patient's reports; empty removes it."""
+
+    display_name: Annotated[SafeText, Field(max_length=120)] = ""

@@ -14,7 +14,6 @@ from needlecare.web.checkins.schemas import CheckInCreate
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.course import params_of
-from needlecare.web.validators import check_event_date
 
 
 def get(db: Session, *, user: User, checkin_id: int) -> CheckIn:
@@ -35,17 +34,21 @@ def create(db: Session, *, treatment: Treatment, data: CheckInCreate) -> CheckIn
     Raises
     ------
     UnprocessableError
-        A date before the treatment, or input the triage rules refuse.
+        A date before the treatment or after today (in the treatment's time zone), or input the triage
+        rules refuse.
     """
     today = treatments.today(treatment)
     checked_on = data.checked_on or today
     day = treatments.day_number(treatment, checked_on)
     if day < 0:
-        raise UnprocessableError("Check-ins start on the day of the treatment; this date is before it.")
-    try:
-        check_event_date(checked_on, treatment.treated_on, today)
-    except ValueError as exc:
-        raise UnprocessableError(f"Check-in date: {exc}.") from exc
+        raise UnprocessableError(
+            "Check-ins start on the day of the treatment; this date is before it.", field="checked_on"
+        )
+    if checked_on > today:
+        raise UnprocessableError(
+            f"This date is after today ({today:%d %b %Y}); a check-in describes how the skin is now.",
+            field="checked_on",
+        )
     try:
         verdict = triage(
             day, data.symptoms, redness=data.self_rating, treatment=params_of(treatment)

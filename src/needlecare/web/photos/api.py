@@ -9,15 +9,16 @@ from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from needlecare.jobs.slots import photo_slot
-from needlecare.storage.models import Photo
+from needlecare.storage.models import Photo, Treatment
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
+from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
-from needlecare.web.validators import EventDate, check_event_date
+from needlecare.web.validators import BASELINE_LEAD_DAYS, EventDate
 
 router = APIRouter(tags=["photos"])
 
@@ -57,7 +58,10 @@ def check_photo(
             comparable=comparison["comparable"],
             notes=comparison["notes"],
         )
-    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
+    advice = capture_advice(report["quality"]["warnings"], comparable=light.comparable if light else None)
+    return schemas.PhotoCheck(
+        quality=report["quality"], redness=report["redness"], baseline=light, advice=advice
+    )
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)
@@ -81,6 +85,39 @@ def upload_photo(
     return schemas.PhotoPublic.of(photo)
 
 
+def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baseline: bool) -> dt.date:
+    """The photo's date (today in the treatment's zone when not given), checked against the treatment.
+
+    Raises
+    ------
+    UnprocessableError
+        A date after today, a photo other than the baseline dated before the treatment (a baseline is the
+        photo from before it), or a baseline from longer than ``BASELINE_LEAD_DAYS`` before it.
+    """
+    today = treatments.today(treatment)
+    taken_on = taken_on or today
+    if taken_on > today:
+        raise UnprocessableError(
+            f"This date is after today ({today:%d %b %Y}); enter the day the photo was taken.",
+            field="taken_on",
+        )
+    if taken_on < treatment.treated_on and not is_baseline:
+        raise UnprocessableError(
+            f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). A photo from before the "
+            "treatment is your baseline: tick “This is my before-treatment (baseline) photo”, or correct "
+            "the date.",
+            field="taken_on",
+        )
+    earliest = treatment.treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS)
+    if taken_on < earliest:
+        raise UnprocessableError(
+            f"A before-treatment photo is one from the {BASELINE_LEAD_DAYS} days before the treatment "
+            f"(from {earliest:%d %b %Y}); this date is earlier.",
+            field="taken_on",
+        )
+    return taken_on
+
+
 def store_upload(
     db: DbDep,
     ctx: WebContext,
@@ -93,11 +130,7 @@ def store_upload(
 ) -> Photo:
     """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
-    today = treatments.today(treatment)
-    try:
-        check_event_date(taken_on or today, treatment.treated_on, today, baseline=is_baseline)
-    except ValueError as exc:
-        raise UnprocessableError(f"Photo date: {exc}.") from exc
+    taken_on = check_taken_on(treatment, taken_on, is_baseline=is_baseline)
     data = read_upload(file, ctx.settings)
     with photo_slot():
         photo = service.save_upload(
@@ -106,7 +139,7 @@ def store_upload(
             treatment=treatment,
             clean=sanitize(data),
             consent=consent,
-            taken_on=taken_on or today,
+            taken_on=taken_on,
             is_baseline=is_baseline,
         )
     ctx.jobs.enqueue("analyse_photo", photo.id)
