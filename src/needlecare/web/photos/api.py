@@ -154,19 +154,19 @@ def list_photos(treatment_id: RowId, user: CurrentUser, db: DbDep) -> list[schem
     return [schemas.PhotoPublic.of(p) for p in service.get_all(db, treatment=treatment)]
 
 
-@router.get("/photos/{photo_id}", responses=ERRORS)
+@router.get("/photos/{photo_id:int}", responses=ERRORS)
 def read_photo(photo_id: RowId, user: CurrentUser, db: DbDep) -> schemas.PhotoPublic:
     """One photo with its analysis."""
     return schemas.PhotoPublic.of(service.get(db, user=user, photo_id=photo_id))
 
 
-@router.get("/photos/{photo_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+@router.get("/photos/{photo_id:int}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored (EXIF-free) JPEG."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
-@router.get("/photos/{photo_id}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+@router.get("/photos/{photo_id:int}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The redness heatmap drawn at upload (404 when none was drawn)."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
@@ -181,7 +181,7 @@ def image_response(ctx: WebContext, photo: Photo, *, heatmap: bool = False) -> R
     return FileResponse(ctx.store.path(relpath), media_type="image/jpeg", headers=headers)
 
 
-@router.delete("/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+@router.delete("/photos/{photo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def delete_photo(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """Delete a photo (row and file)."""
     files = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))
