@@ -176,3 +176,12 @@ def test_login_limit_holds_across_two_serve_processes(tmp_path: Path, namespace:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=20)
+
+
+def test_limits_hold_per_process_while_redis_is_unreachable() -> None:
+    limits = RateLimits("redis://127.0.0.1:1/0", "unreachable")
+    limits.add(Rule("login", 2, 60))
+    for _ in range(2):
+        assert limits.retry_after("login", "account:a") == 0
+        limits.hit("login", "account:a")
+    assert limits.retry_after("login", "account:a") > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -48,6 +49,7 @@ def serve(
     from needlecare.jobs.scheduler import start_in_thread
     from needlecare.web.app import create_app
 
+    os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
     settings = _settings()
     try:
         app = create_app(settings, migrate=settings.migrate_on_start)

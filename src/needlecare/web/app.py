@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from needlecare import __version__
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import form_errors, routes
+from needlecare.web.api_docs import ERROR_RESPONSES, with_error_bodies
 from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
@@ -50,6 +53,15 @@ def _validation_messages(exc: RequestValidationError) -> list[str]:
     return out
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some API route accepts on the request's path (for the ``Allow`` header)."""
+    methods: set[str] = set()
+    for route in (route for router in routes.API_ROUTERS for route in router.routes):
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def _api_app(ctx: WebContext) -> FastAPI:
     api = FastAPI(
         title="needlecare API",
@@ -59,6 +71,7 @@ def _api_app(ctx: WebContext) -> FastAPI:
         dependencies=[Depends(csrf_header_guard)],
         docs_url=None,  # Swagger UI would load from a CDN; the schema is at /openapi.json
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     api.state.ctx = ctx
 
@@ -74,9 +87,16 @@ def _api_app(ctx: WebContext) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. invalid UTF-8): invalid input
             return JSONResponse({"detail": MALFORMED, "code": "malformed_body"}, 422)
-        return await http_exception_handler(request, exc)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return JSONResponse({"detail": str(exc.detail), "code": code}, exc.status_code, headers=headers)
 
     for router in routes.API_ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):  # every error an operation describes gets its declared body
+                route.responses = with_error_bodies(route.responses)
         api.include_router(router)
     return api
 

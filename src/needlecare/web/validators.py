@@ -76,28 +76,6 @@ def event_date(value: dt.date) -> dt.date:
     return value
 
 
-def check_event_date(value: dt.date, treated_on: dt.date, today: dt.date, *, baseline: bool = False) -> None:
-    """Raise ``ValueError`` unless *value* lies from the treatment (or its baseline window) to *today*.
-
-    Parameters
-    ----------
-    value
-        The photo's or check-in's date.
-    treated_on
-        The treatment's date.
-    today
-        Today in the treatment's time zone.
-    baseline
-        A baseline photo, which may be taken up to ``BASELINE_LEAD_DAYS`` days before the treatment.
-    """
-    earliest = treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS if baseline else 0)
-    if not earliest <= value <= today:
-        first = "the baseline window" if baseline else "the treatment"
-        raise ValueError(
-            f"{value.isoformat()} is outside {first} to today ({earliest.isoformat()} to {today.isoformat()})"
-        )
-
-
 def finite(value: float) -> float:
     """*value* if it is a finite number; ``ValueError`` for NaN and the infinities."""
     if not math.isfinite(value):
@@ -111,7 +89,7 @@ SafeText = Annotated[str, AfterValidator(clean_text)]
 #: A treatment date: 2000-01-01 to today.
 TreatmentDate = Annotated[dt.date, AfterValidator(treatment_date)]
 
-#: A photo or check-in date, before the treatment-specific check of :func:`check_event_date`.
+#: A photo or check-in date, before the check against its treatment (photos and check-ins services).
 EventDate = Annotated[dt.date, AfterValidator(event_date)]
 
 #: A finite float.

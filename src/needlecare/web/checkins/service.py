@@ -14,7 +14,6 @@ from needlecare.web.checkins.schemas import CheckInCreate
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.course import params_of
-from needlecare.web.validators import check_event_date
 
 
 def get(db: Session, *, user: User, checkin_id: int) -> CheckIn:
@@ -50,10 +49,6 @@ def create(db: Session, *, treatment: Treatment, data: CheckInCreate) -> CheckIn
             f"This date is after today ({today:%d %b %Y}); a check-in describes how the skin is now.",
             field="checked_on",
         )
-    try:
-        check_event_date(checked_on, treatment.treated_on, today)
-    except ValueError as exc:
-        raise UnprocessableError(f"Check-in date: {exc}.") from exc
     try:
         verdict = triage(
             day, data.symptoms, redness=data.self_rating, treatment=params_of(treatment)
