@@ -14,7 +14,8 @@ from starlette.responses import Response
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.web.checkins import schemas, service
-from needlecare.web.deps import CurrentUser, DbDep, RowId
+from needlecare.web.clinics import alerts
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 
@@ -44,6 +45,7 @@ def create_checkin(
     self_rating: Annotated[int, Form(ge=0, le=4)],
     user: CurrentUser,
     db: DbDep,
+    ctx: CtxDep,
     symptoms: Annotated[list[str] | None, Form()] = None,
     checked_on: Annotated[dt.date | None, Form()] = None,
 ) -> RedirectResponse:
@@ -55,6 +57,7 @@ def create_checkin(
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     checkin = service.create(db, treatment=treatment, data=data)
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return RedirectResponse(f"/checkins/{checkin.id}", status_code=303)
 
 
@@ -70,5 +73,7 @@ def show_checkin(request: Request, checkin_id: RowId, user: CurrentUser, db: DbD
         "headline": schemas.URGENCY_HEADLINES.get(urgency, urgency),
         "symptom_text": [SYMPTOMS.get(s, s) for s in checkin.symptoms],
         "rating_text": schemas.rating_labels().get(checkin.self_rating, str(checkin.self_rating)),
+        "clinics": [m.clinic for m in alerts.patient_clinics(db, user=user)],
+        "urgent": urgency in alerts.URGENT_FOR_PATIENT,
     }
     return render(request, "checkin.html", context)

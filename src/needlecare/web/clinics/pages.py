@@ -15,6 +15,7 @@ from needlecare.storage.clinics import STAFF_ROLES
 from needlecare.storage.models import User
 from needlecare.web.clinics import (
     aftercare,
+    alerts,
     api,
     corrections,
     dashboard,
@@ -83,6 +84,7 @@ def join(
         db, user=user, tokens=api.tokens_of(ctx), token=form.token, consent=form.consent
     )
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return _see_other(f"/clinics/{member.clinic_id}")
 
 
@@ -264,3 +266,17 @@ def save_patient_treatment(
         db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
     )
     return _see_other(f"/clinics/{clinic_id}/patients/{patient_id}")
+
+
+@router.post("/clinics/{clinic_id}/flags/{flag_id}/handled")
+def handle_flag(
+    clinic_id: RowId,
+    flag_id: RowId,
+    form: Annotated[schemas.FlagHandle, Form()],
+    user: CurrentUser,
+    db: DbDep,
+) -> Response:
+    """Mark a flag handled (staff) and return to the dashboard."""
+    alerts.handle(db, staff=user, clinic_id=clinic_id, flag_id=flag_id, note=form.note)
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}/dashboard")
