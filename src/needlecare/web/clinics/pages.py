@@ -71,6 +71,7 @@ def join_page(
         "invitation": invitation,
         "consent_text": invitations.consent_text(invitation.clinic.name),
         "link": str(request.url),
+        "here": f"/clinics/join?token={token}",
     }
     return render(request, "clinic_join.html", context)
 
