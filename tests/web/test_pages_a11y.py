@@ -48,6 +48,13 @@ def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, st
     page.click("button:has-text('Save treatment')")
     treatment = page.url.removeprefix(base)
     page.goto(f"{base}{treatment}/photos/new")
+    page.set_input_files("#file", str(faces_dir / "obama.jpg"))
+    page.fill("#taken_on", (dt.date.fromisoformat(treated) - dt.timedelta(days=1)).isoformat())
+    page.check("input[name=is_baseline]")
+    page.check("input[name=consent][value=private]")
+    page.click("button:has-text('Save photo')")
+    page.wait_for_url(re.compile(r"/photos/\d+$"))
+    page.goto(f"{base}{treatment}/photos/new")
     page.set_input_files("#file", str(faces_dir / "obama-480p.jpg"))
     page.check("input[name=consent][value=private]")
     page.click("button:has-text('Save photo')")
@@ -59,6 +66,12 @@ def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, st
     page.click("main button:has-text('Check')")
     page.wait_for_url(re.compile(r"/checkins/\d+$"))
     checkin = page.url.removeprefix(base)
+    page.goto(f"{base}{treatment}/checkins/new")
+    page.check("input[name=self_rating][value='1']")
+    page.check("input[name=symptoms][value=pus]")
+    page.click("main button:has-text('Check')")
+    page.wait_for_url(re.compile(r"/checkins/\d+$"))
+    red_checkin = page.url.removeprefix(base)
     return {
         "home": "/",
         "treatment-new": "/treatments/new",
@@ -69,6 +82,7 @@ def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, st
         "timeline": f"{treatment}/timeline",
         "checkin-new": f"{treatment}/checkins/new",
         "checkin": checkin,
+        "checkin-red": red_checkin,
         "ingredients": f"/ingredients?treatment={treatment.rsplit('/', 1)[-1]}",
         "learn": "/learn",
         "learn-ingredients": "/learn/soothing-and-avoid-ingredients",
@@ -145,6 +159,49 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
         page.set_viewport_size({"width": 1280, "height": 800})
         assert nav.is_visible()
         assert not page.locator("button.menu-toggle").is_visible()
+        problems.update(_form_errors_and_first_screen(page, base, pages))
         browser.close()
     problems = {k: v for k, v in problems.items() if v.get("axe") or v.get("sideways")}
     assert problems == {}, json.dumps(problems, indent=1)
+
+
+def _in_first_screen(page: Any, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    viewport = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
+def _form_errors_and_first_screen(page: Any, base: str, pages: dict[str, str]) -> dict[str, Any]:
+    """On a phone: the red card's actions and the capture buttons need no scrolling; a refused form comes
+    back filled in with its errors inline, the summary focused, and passes axe at both sizes."""
+    found: dict[str, Any] = {}
+    page.set_viewport_size(dict(zip(("width", "height"), SIZES["phone"], strict=True)))
+    page.goto(f"{base}/")
+    assert _in_first_screen(page, "section.today.alert h2")
+    assert _in_first_screen(page, 'section.today a:has-text("Take today\'s photo")')
+    page.goto(f"{base}{pages['photo-new']}")
+    assert _in_first_screen(page, "button[data-pick-camera]")
+    page.goto(f"{base}{pages['photo']}")
+    slider = page.locator("figure.slider input[type=range]")
+    assert slider.is_visible()
+    assert not page.locator(".pair").is_visible()  # the side-by-side pair is what shows without JavaScript
+    slider.fill("80")
+    assert "80%" in page.locator("figure.slider img.after").evaluate("img => img.style.clipPath")
+    for size in ("phone", "desktop"):
+        page.set_viewport_size(dict(zip(("width", "height"), SIZES[size], strict=True)))
+        page.goto(f"{base}/treatments/new")
+        page.evaluate("document.querySelector('main form').noValidate = true")
+        page.fill("#treated_on", "2026-11-20")
+        page.fill("#depth_mm", "9")
+        page.fill("#notes", "kept after the error")
+        page.click("button:has-text('Save treatment')")
+        page.wait_for_load_state()
+        assert page.locator("#depth_mm-error").is_visible()
+        assert page.locator("#depth_mm").get_attribute("aria-invalid") == "true"
+        assert page.input_value("#notes") == "kept after the error"
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        assert page.locator("#main-nav a[href='/account']").count() == 1  # still logged in
+        page.screenshot(path=ARTIFACTS / f"treatment-form-errors-{size}.png", full_page=True)
+        if violations := _axe(page):
+            found[f"treatment-form-errors-{size}"] = {"axe": violations}
+    return found

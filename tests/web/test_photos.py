@@ -16,6 +16,7 @@ from needlecare.imaging.colour import linear_to_srgb, srgb_to_linear
 from needlecare.storage.models import AuditEvent, Photo
 from needlecare.web.context import WebContext
 from needlecare.web.photos import service
+from needlecare.web.photos.advice import ADVICE, DIFFERENT_LIGHT
 
 from .conftest import PASSWORD, api_signup, api_treatment, api_upload, page_csrf
 
@@ -285,7 +286,7 @@ def test_delete_photo_removes_row_and_files(client: TestClient, ctx: WebContext,
 def test_pre_upload_check_warns_about_a_heavily_compressed_jpeg(client: TestClient, faces_dir: Path) -> None:
     headers = api_signup(client)
     rgb = np.asarray(Image.open(faces_dir / "obama2.jpg").convert("RGB"))
-    answers = {}
+    answers, advice = {}, {}
     for quality in (60, 92):
         buffer = io.BytesIO()
         Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
@@ -293,10 +294,13 @@ def test_pre_upload_check_warns_about_a_heavily_compressed_jpeg(client: TestClie
         r = client.post("/api/v1/photos/check", files=files, headers=headers)
         assert r.status_code == 200, r.text
         answers[quality] = r.json()["quality"]
+        advice[quality] = r.json()["advice"]
     assert "compressed" in answers[60]["warnings"]
     assert answers[60]["ok"] is False
     assert any("send the camera's original photo" in m for m in answers[60]["messages"])
     assert "compressed" not in answers[92]["warnings"]
+    assert advice[60] == [ADVICE["compressed"]]
+    assert advice[92] == []
 
 
 def test_a_compressed_upload_keeps_its_warning_and_is_not_matched_to_other_light(
@@ -372,6 +376,9 @@ def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     assert (comparison["lighting_differs"], comparison["comparable"]) == (True, False)
     page = client.get(f"/photos/{shaded.json()['id']}").text
     assert "taken under different light from the baseline photo" in page
+    files = {"file": ("f.jpg", _jpeg(with_sunglasses(warm_rgb)), "image/jpeg")}
+    check = client.post("/api/v1/photos/check", files=files, data={"treatment_id": str(tid)}, headers=headers)
+    assert check.json()["advice"][-1] == DIFFERENT_LIGHT  # said before saving, in plain words
     timeline = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     assert [p["used"] for p in timeline["photos"]["points"]] == [True, False]
 

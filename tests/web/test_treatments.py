@@ -99,7 +99,8 @@ def test_page_form_with_bad_input_shows_friendly_422(client: TestClient) -> None
     r = client.post("/treatments", data={"csrf_token": token, "treated_on": "yesterday", "depth_mm": "abc"})
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html")
-    assert "Please check your input" in r.text
+    assert "Please correct these" in r.text
+    assert "Please enter a date" in r.text and "Please enter a number." in r.text
     assert client.get("/").status_code == 200  # still serving
 
 
@@ -120,3 +121,13 @@ def test_short_needles_show_the_window_in_hours(client: TestClient) -> None:
     page = client.get(f"/treatments/{tid}").text
     assert course["typical_days"][1] <= 1  # the data file's short-needle rule gives a window within a day
     assert f"{course['typical_hours'][0]}–{course['typical_hours'][1]} hours" in page
+
+
+def test_an_old_link_never_opens_a_newer_record(client: TestClient) -> None:
+    headers = api_signup(client)
+    old = api_treatment(client, headers)
+    assert client.delete(f"/api/v1/treatments/{old}", headers=headers).status_code == 204
+    new = api_treatment(client, headers)
+    assert new != old
+    assert client.get(f"/treatments/{old}").status_code == 404
+    assert client.get(f"/api/v1/treatments/{old}").status_code == 404

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
+from needlecare.analysis.pipeline import FRAME_EYE_DISTANCE
 from needlecare.analysis.report import PhotoReport
+from needlecare.hints import ImageU8
 from needlecare.imaging.heatmap import render_overlay, side_by_side, write_png
 
 #: Half-range of the difference map's diverging scale, OD_hb (about twice the change from marked erythema
 #: on the synthetic scale used in tests).
 DIFFERENCE_RANGE = 0.2
+
+
+#: Room above the baseline's redness on a treatment's colour scale, OD_hb: about the change from marked
+#: erythema, so that a typical post-treatment face stays inside the scale rather than all at its top.
+HEADROOM = DIFFERENCE_RANGE / 2
+
+#: Eye distance of the heatmap picture, px (2.5 times the analysis frame's): the face as finely as a
+#: phone screen shows it, or the photo's own resolution when that is coarser.
+PICTURE_EYE_DISTANCE = 320.0
 
 
 def _scale(*reports: PhotoReport) -> tuple[float, float]:
@@ -22,6 +36,62 @@ def _scale(*reports: PhotoReport) -> tuple[float, float]:
         middle = (high + low) / 2
         low, high = middle - 0.025, middle + 0.025
     return float(low), float(high)
+
+
+def treatment_scale(baseline: PhotoReport) -> tuple[float, float]:
+    """The colour scale of every heatmap of a treatment, from its baseline photo: the baseline's 5th
+    percentile to its 95th plus :data:`HEADROOM` (OD_hb). The same numbers for every photo compared with
+    that baseline, so that two heatmaps can be compared by eye."""
+    low, high = _scale(baseline)
+    return low, high + HEADROOM
+
+
+def face_picture(
+    jpeg: bytes, report: PhotoReport, *, scale: tuple[float, float], title: str | None = None
+) -> ImageU8:
+    """(H, W', 3) uint8 heatmap of *report* drawn on the face of the photo *jpeg* it measured, at
+    :data:`PICTURE_EYE_DISTANCE` (or the photo's own resolution, when coarser), with a legend.
+
+    The redness map, the measured pixels and the regions of the analysis frame are enlarged onto the same
+    rectangle of the photo (``report.frame.source_box``; the frame is that rectangle scaled). JPEGs are
+    decoded at the largest DCT reduction that still gives the picture's size.
+
+    Parameters
+    ----------
+    jpeg
+        The photo's bytes (the upright copy that was measured).
+    scale
+        ``(vmin, vmax)`` of the colour scale, OD_hb (:func:`treatment_scale`).
+    """
+    frame = report.frame
+    left, top, right, bottom = frame.source_box
+    factor = min(PICTURE_EYE_DISTANCE, frame.native_eye_distance) / FRAME_EYE_DISTANCE
+    if right - left < 2 or bottom - top < 2 or factor <= 1.0:
+        return overlay(report, scale=scale, title=title)
+    height, width = frame.index_map.shape
+    size = (round(width * factor), round(height * factor))
+    with Image.open(io.BytesIO(jpeg)) as image:
+        full_width, full_height = image.size
+        reduce = max(1.0, (right - left) / size[0])
+        image.draft("RGB", (max(1, int(full_width / reduce)), max(1, int(full_height / reduce))))
+        f = full_width / image.size[0]
+        box = (left / f, top / f, right / f, bottom / f)
+        face = image.convert("RGB").resize(size, Image.Resampling.BILINEAR, box=box)
+    rgb = np.ascontiguousarray(np.asarray(face, dtype=np.uint8))
+    finite = np.isfinite(frame.index_map)
+    values = cv2.resize(
+        np.where(finite, frame.index_map, 0.0).astype(np.float32), size, interpolation=cv2.INTER_LINEAR
+    )
+    measured = (frame.valid & finite).astype(np.uint8)
+    valid = cv2.resize(measured, size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    regions = {
+        name: cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+        for name, mask in frame.regions.items()
+    }
+    vmin, vmax = scale
+    return render_overlay(
+        rgb, values.astype(np.float64), valid, regions, vmin=vmin, vmax=vmax, unit=report.unit, title=title
+    )
 
 
 def overlay(report: PhotoReport, *, scale: tuple[float, float] | None = None, title: str | None = None):  # type: ignore[no-untyped-def]

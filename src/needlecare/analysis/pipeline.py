@@ -167,7 +167,9 @@ def _largest_face(rgb: ImageU8) -> tuple[FaceLandmarks, int]:
     return landmarks, count
 
 
-def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray, FloatArray]:
+def _frame(
+    rgb: ImageU8, landmarks: FaceLandmarks
+) -> tuple[ImageU8, FloatArray, FloatArray, tuple[int, int, int, int]]:
     """Crop around the landmarks and scale to :data:`FRAME_EYE_DISTANCE`.
 
     Returns
@@ -180,6 +182,8 @@ def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray,
         (Jensen's inequality), which would otherwise make JPEG noise or darker skin read as redness.
     frame_xy : (478, 2) float32
         Landmarks in the frame.
+    crop : tuple of int
+        ``(left, top, right, bottom)`` of the cropped rectangle in *rgb*'s pixels.
     """
     xy = landmarks.xy
     scale = FRAME_EYE_DISTANCE / eye_distance(xy)
@@ -196,7 +200,7 @@ def _frame(rgb: ImageU8, landmarks: FaceLandmarks) -> tuple[ImageU8, FloatArray,
     linear = cv2.GaussianBlur(linear, (0, 0), LINEAR_SMOOTHING_PX)
     scale_x, scale_y = size[0] / (right - left), size[1] / (bottom - top)
     frame_xy = ((xy - [left, top]) * [scale_x, scale_y]).astype(np.float32)
-    return frame, linear, frame_xy
+    return frame, linear, frame_xy, (left, top, right, bottom)
 
 
 def measurable(rgb: ImageU8, linear: FloatArray, skin: Mask) -> Mask:
@@ -252,7 +256,7 @@ def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] 
         landmarks, faces_found = face_mesh(loaded.rgb, found[0]), found[1]
     rgb = loaded.rgb
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
-    frame, linear, frame_xy = _frame(rgb, landmarks)
+    frame, linear, frame_xy, crop = _frame(rgb, landmarks)
     face_regions = build_regions(frame_xy, frame.shape[:2])
     valid = measurable(frame, linear, face_regions.skin)
     reference = _reference(rgb, frame, frame_xy, native_eye_distance, face_regions.skin)
@@ -291,6 +295,7 @@ def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] 
             regions=face_regions.regions,
             landmarks=frame_xy,
             native_eye_distance=native_eye_distance,
+            source_box=tuple(v / loaded.scale for v in crop),  # type: ignore[arg-type]
         ),
     )
 

@@ -45,6 +45,9 @@ class AnalysisFrame:
     regions: dict[str, Mask]
     landmarks: FloatArray
     native_eye_distance: float
+    #: ``(left, top, right, bottom)`` of the frame's crop in the full-resolution upright photo, px (the frame
+    #: is this rectangle scaled, not rotated); pictures drawn finer than the frame map back through it.
+    source_box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

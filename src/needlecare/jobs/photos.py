@@ -109,11 +109,11 @@ def heatmap_relpath(file_path: str) -> str:
     return f"{file_path.removesuffix('.jpg')}.heatmap.jpg"
 
 
-def _heatmap(report: PhotoReport) -> bytes:
-    """The redness heatmap overlay of *report* as JPEG bytes (quality 90)."""
-    from needlecare.analysis.pictures import overlay
+def _heatmap(jpeg: bytes, report: PhotoReport, scale: tuple[float, float]) -> bytes:
+    """The redness heatmap of *report* on the face of *jpeg*, on colour scale *scale*, as JPEG bytes."""
+    from needlecare.analysis.pictures import face_picture
 
-    picture = overlay(report, title=f"redness index {report.index:.3f} {report.unit}")
+    picture = face_picture(jpeg, report, scale=scale, title=f"redness index {report.index:.3f} {report.unit}")
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(picture), mode="RGB").save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
@@ -159,7 +159,21 @@ def measure(
             baseline = None
         if baseline is not None:
             report = compare_photos(report, baseline)
-    return Analysis(report=report.to_dict(), heatmap_jpeg=_heatmap(report) if heatmap else None)
+    else:
+        baseline = None
+    from needlecare.analysis.pictures import treatment_scale
+
+    # One colour scale for the treatment: its baseline's, or this photo's own while there is none (a
+    # baseline photo's own scale is the one its follow-ups get).
+    vmin, vmax = treatment_scale(baseline if baseline is not None else report)
+    stored = report.to_dict()
+    stored["heatmap_scale"] = {
+        "min": round(vmin, 4),
+        "max": round(vmax, 4),
+        "unit": report.unit,
+        "from": "baseline" if baseline is not None else "this photo",
+    }
+    return Analysis(report=stored, heatmap_jpeg=_heatmap(jpeg, report, (vmin, vmax)) if heatmap else None)
 
 
 def _baseline(ctx: JobContext, db: Session, photo: Photo) -> tuple[Path | None, float | None]:

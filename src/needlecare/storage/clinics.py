@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from needlecare.storage.models import Base, MailDelivery, User, utcnow
+from needlecare.storage.models import NEVER_REUSE_IDS, Base, MailDelivery, User, utcnow
 
 Role = Literal["admin", "clinician", "patient"]
 MembershipStatus = Literal["active", "left"]
@@ -41,6 +41,7 @@ class Clinic(Base):
     """
 
     __tablename__ = "clinics"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -57,7 +58,7 @@ class ClinicMembership(Base):
     """
 
     __tablename__ = "clinic_memberships"
-    __table_args__ = (UniqueConstraint("clinic_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("clinic_id", "user_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -83,6 +84,7 @@ class ClinicInvitation(Base):
     """
 
     __tablename__ = "clinic_invitations"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -115,6 +117,7 @@ class ClinicMessage(Base):
     """
 
     __tablename__ = "clinic_messages"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()
@@ -160,7 +163,7 @@ class ClinicFlag(Base):
     """
 
     __tablename__ = "clinic_flags"
-    __table_args__ = (UniqueConstraint("clinic_id", "event"),)
+    __table_args__ = (UniqueConstraint("clinic_id", "event"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = _clinic_fk()

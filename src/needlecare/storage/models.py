@@ -21,6 +21,12 @@ NAMING_CONVENTION = {
 }
 
 
+#: Table options of every table: on SQLite a row id is never handed out again after its row was deleted
+#: (``AUTOINCREMENT``), so an old link or a stale session never reaches a newer record; PostgreSQL's
+#: sequences never reuse values anyway.
+NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 def utcnow() -> dt.datetime:
     """Current time, timezone-aware UTC."""
     return dt.datetime.now(dt.UTC)
@@ -50,6 +56,7 @@ class User(Base):
     """
 
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -81,6 +88,7 @@ class Treatment(Base):
     """One microneedling session as the patient recorded it (depth in mm, Fitzpatrick skin type 1-6)."""
 
     __tablename__ = "treatments"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -123,6 +131,7 @@ class Photo(Base):
     """
 
     __tablename__ = "photos"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -150,6 +159,7 @@ class CheckIn(Base):
     """A daily check-in: 0-4 self-rating, ticked symptom ids and the triage verdict they produced."""
 
     __tablename__ = "checkins"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -171,6 +181,7 @@ class AuditEvent(Base):
     """
 
     __tablename__ = "audit_events"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner_fk()
@@ -192,6 +203,7 @@ class MailDelivery(Base):
     """
 
     __tablename__ = "mail_deliveries"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -16,7 +16,7 @@ from typing import Literal, get_args
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from needlecare.storage.models import Base, utcnow
+from needlecare.storage.models import NEVER_REUSE_IDS, Base, utcnow
 
 SubscriptionStatus = Literal["pending", "confirmed", "unsubscribed"]
 
@@ -44,6 +44,7 @@ class NewsletterSubscription(Base):
     """
 
     __tablename__ = "newsletter_subscriptions"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -10,17 +10,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from needlecare import __version__
 from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
-from needlecare.web import routes
+from needlecare.web import form_errors, routes
 from needlecare.web.context import WebContext
-from needlecare.web.deps import csrf_form_guard, csrf_header_guard
+from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
-from needlecare.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, SessionMiddleware
+from needlecare.web.form_errors import form_page_of
+from needlecare.web.middleware import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+    session_of,
+)
 from needlecare.web.templating import STATIC_DIR, render
 
 NOT_FOUND_PAGE = "This page does not exist, or it is not yours."
@@ -65,36 +72,75 @@ def _api_app(ctx: WebContext) -> FastAPI:
     return api
 
 
+#: Statuses of a domain error that concern what the user entered: a form page shows them inline.
+FORM_ERROR_STATUSES = frozenset({409, 413, 415, 422})
+
+
+def _page_response(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    code: str = "",
+    details: list[str] | None = None,
+    field_errors: list[tuple[str, str]] | None = None,
+) -> Response:
+    """An error answer of an HTML route: the form drawn again with its errors inline when the route has a
+    form page and the errors concern the input, otherwise the error page; both keep the user's navigation.
+
+    Runs in a worker thread (it reads the database).
+    """
+    ctx: WebContext = request.app.state.ctx
+    with ctx.sessions() as db:
+        user = optional_user(session_of(request.scope), db)
+        page = form_page_of(request)
+        if page is not None and field_errors is not None:
+            try:
+                return form_errors.rerender(request, page, db, user, field_errors, status_code=status)
+            except WebError:
+                pass  # the form's own page cannot be drawn (e.g. its record is gone): the error page instead
+        context: dict[str, Any] = {
+            "status": status,
+            "code": code,
+            "message": message,
+            "details": details or [],
+            "user": user,
+        }
+        return render(request, "error.html", context, status_code=status)
+
+
 def _install_page_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError) -> Response:
         if isinstance(exc, NotAuthenticatedError):
             return RedirectResponse("/login", status_code=303)
         message = NOT_FOUND_PAGE if exc.status == 404 else exc.message
-        return render(
-            request, "error.html", {"status": exc.status, "message": message}, status_code=exc.status
+        inline = (
+            [(exc.field or form_errors.FORM_WIDE, exc.message)] if exc.status in FORM_ERROR_STATUSES else None
+        )
+        return await run_in_threadpool(
+            _page_response, request, exc.status, message, code=exc.code, field_errors=inline
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
-        context: dict[str, Any] = {
-            "status": 422,
-            "message": "Some of what you entered could not be used:",
-            "details": _validation_messages(exc),
-        }
-        return render(request, "error.html", context, status_code=422)
+        errors = [(form_errors.field_of(e), form_errors.plain_message(e)) for e in exc.errors()]
+        return await run_in_threadpool(
+            _page_response,
+            request,
+            422,
+            "Some of what you entered could not be used:",
+            code="invalid_input",
+            details=_validation_messages(exc),
+            field_errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # a body that could not be parsed at all is invalid input too
-            return render(request, "error.html", {"status": 422, "message": MALFORMED}, status_code=422)
+            return await run_in_threadpool(_page_response, request, 422, MALFORMED, code="malformed_body")
         message = NOT_FOUND_PAGE if exc.status_code == 404 else str(exc.detail)
-        return render(
-            request,
-            "error.html",
-            {"status": exc.status_code, "message": message},
-            status_code=exc.status_code,
-        )
+        return await run_in_threadpool(_page_response, request, exc.status_code, message)
 
 
 def create_app(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from needlecare.storage.models import EndedSession, User
 from needlecare.web.context import WebContext
 from needlecare.web.errors import CsrfFailedError, NotAuthenticatedError
+from needlecare.web.form_errors import remember_form
 from needlecare.web.middleware import session_of
 from needlecare.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, SessionData, tokens_match
 
@@ -78,15 +79,22 @@ def client_ip(request: Request) -> str:
 
 
 async def csrf_form_guard(request: Request) -> None:
-    """HTML routes: unsafe requests need the session's token in the form (or the header)."""
+    """HTML routes: unsafe requests need the session's token in the form (or the header).
+
+    The form's fields are kept on the request, so that a form page can be drawn again filled in when the
+    input is refused (:mod:`needlecare.web.form_errors`).
+    """
     if request.method in SAFE_METHODS:
         return
     token = request.headers.get(CSRF_HEADER)
-    if token is None and request.headers.get("content-type", "").startswith(
+    if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        value = (await request.form()).get(CSRF_FIELD)
-        token = value if isinstance(value, str) else None
+        form = await request.form()
+        remember_form(request, form)
+        value = form.get(CSRF_FIELD)
+        if token is None and isinstance(value, str):
+            token = value
     if not tokens_match(session_of(request.scope).csrf, token):
         raise CsrfFailedError(
             "This form has expired or did not come from this site. Reload the page and try again."

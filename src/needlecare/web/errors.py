@@ -11,15 +11,22 @@ T = TypeVar("T")
 
 
 class WebError(Exception):
-    """Base of the errors a request can end with; ``status`` and ``code`` are the HTTP mapping."""
+    """Base of the errors a request can end with; ``status`` and ``code`` are the HTTP mapping.
+
+    ``field`` names the form field the error concerns, when it concerns one: a form page shows the message
+    next to that field (see :mod:`needlecare.web.form_errors`).
+    """
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, headers: dict[str, str] | None = None, *, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        self.field = field
 
 
 class NotFoundError(WebError):

@@ -41,8 +41,20 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
-        with engine.begin() as conn:
-            _run(conn)
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # A migration that rebuilds a SQLite table drops the old one; with foreign keys on, that drop
+                # would delete every row that refers to it (ON DELETE CASCADE). The keys are checked instead
+                # once the migration is done.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            with conn.begin():
+                _run(conn)
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(
+                        f"the migration left rows whose foreign keys point nowhere: {broken[:5]}"
+                    )
     finally:
         engine.dispose()
 

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
-from needlecare.storage.models import Photo
+from needlecare.storage.models import Photo, Treatment
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotFoundError
+from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
+from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_limited
 from needlecare.web.treatments import service as treatments
@@ -54,7 +55,10 @@ def check_photo(
             comparable=comparison["comparable"],
             notes=comparison["notes"],
         )
-    return schemas.PhotoCheck(quality=report["quality"], redness=report["redness"], baseline=light)
+    advice = capture_advice(report["quality"]["warnings"], comparable=light.comparable if light else None)
+    return schemas.PhotoCheck(
+        quality=report["quality"], redness=report["redness"], baseline=light, advice=advice
+    )
 
 
 @router.post("/treatments/{treatment_id}/photos", status_code=status.HTTP_201_CREATED, responses=ERRORS)
@@ -78,6 +82,32 @@ def upload_photo(
     return schemas.PhotoPublic.of(photo)
 
 
+def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baseline: bool) -> dt.date:
+    """The photo's date (today in the treatment's zone when not given), checked against the treatment.
+
+    Raises
+    ------
+    UnprocessableError
+        A date after today, or a photo other than the baseline dated before the treatment (a baseline is the
+        photo from before it).
+    """
+    today = treatments.today(treatment)
+    taken_on = taken_on or today
+    if taken_on > today:
+        raise UnprocessableError(
+            f"This date is after today ({today:%d %b %Y}); enter the day the photo was taken.",
+            field="taken_on",
+        )
+    if taken_on < treatment.treated_on and not is_baseline:
+        raise UnprocessableError(
+            f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). A photo from before the "
+            "treatment is your baseline: tick “This is my before-treatment (baseline) photo”, or correct "
+            "the date.",
+            field="taken_on",
+        )
+    return taken_on
+
+
 def store_upload(
     db: DbDep,
     ctx: WebContext,
@@ -90,6 +120,7 @@ def store_upload(
 ) -> Photo:
     """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    taken_on = check_taken_on(treatment, taken_on, is_baseline=is_baseline)
     clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
     photo = service.save_upload(
         db,
@@ -97,7 +128,7 @@ def store_upload(
         treatment=treatment,
         clean=clean,
         consent=consent,
-        taken_on=taken_on or treatments.today(treatment),
+        taken_on=taken_on,
         is_baseline=is_baseline,
     )
     ctx.jobs.enqueue("analyse_photo", photo.id)

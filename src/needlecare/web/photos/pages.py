@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import expect_line
 from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.visibility import visibility
-from needlecare.storage.models import Photo, Treatment
+from needlecare.storage.models import Photo, Treatment, User
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.errors import NotAuthenticatedError
+from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.templating import render
@@ -24,22 +27,36 @@ from needlecare.web.treatments import service as treatments
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/treatments/{treatment_id}/photos/new")
-def capture_page(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Upload or take a photo; the latest photo is overlaid translucently to help frame the new one."""
-    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
-    context = {
+def _capture_context(
+    _request: Request, db: Session, user: User | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    if user is None:
+        raise NotAuthenticatedError("Please log in.")
+    treatment = treatments.get(db, user=user, treatment_id=int(params["treatment_id"]))
+    return {
         "user": user,
         "t": treatment,
-        "guide": service.latest_of(db, treatment=treatment),
+        "guide": service.baseline_of(db, treatment=treatment) or service.latest_of(db, treatment=treatment),
         "has_baseline": service.baseline_of(db, treatment=treatment) is not None,
         "consent_choices": schemas.CONSENT_CHOICES,
         "today": treatments.today(treatment),
     }
+
+
+@router.get("/treatments/{treatment_id}/photos/new")
+def capture_page(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+    """Upload or take a photo; the latest photo is overlaid translucently to help frame the new one."""
+    context = _capture_context(request, db, user, {"treatment_id": treatment_id})
     return render(request, "photo_new.html", context)
 
 
 @router.post("/treatments/{treatment_id}/photos")
+@shows_errors_on(
+    "photo_new.html",
+    _capture_context,
+    {"file": "Photo", "taken_on": "Taken on", "consent": "Consent for this photo"},
+    default_field="file",
+)
 def upload(
     treatment_id: RowId,
     file: UploadFile,

@@ -67,3 +67,7 @@ class PhotoCheck(BaseModel):
     baseline: BaselineLight | None = Field(
         default=None, description="Only when a treatment with a baseline photo was named"
     )
+    advice: list[str] = Field(
+        default_factory=list,
+        description="What to change before saving, in plain words (empty: the photo is fine to save)",
+    )

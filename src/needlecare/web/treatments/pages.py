@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from needlecare.knowledge.treatment import AREAS, DEVICES, FLAG_FIELDS, MAX_DEPTH_MM, MAX_PASSES
-from needlecare.storage.models import Treatment
+from needlecare.storage.models import Treatment, User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.errors import NotAuthenticatedError
+from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
 from needlecare.web.treatments import api, course, labels, schemas, service, today
@@ -40,13 +44,49 @@ def form_values(treatment: Treatment) -> dict[str, Any]:
     return values
 
 
+#: The treatment form's labels, for the summary of its errors.
+FORM_LABELS = {
+    "treated_on": "Date of treatment",
+    "device": "Device",
+    "depth_mm": "Needle depth",
+    "passes": "Passes",
+    "area": "Treated area",
+    "skin_type": "Skin type",
+    "timezone": "Your time zone",
+    "notes": "Notes",
+}
+
+
+def _new_context(
+    _request: Request, _db: Session, user: User | None, _params: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {"user": user, **FORM_CHOICES}
+
+
+def _edit_context(
+    _request: Request, db: Session, user: User | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    if user is None:
+        raise NotAuthenticatedError("Please log in.")
+    treatment = service.get(db, user=user, treatment_id=int(params["treatment_id"]))
+    return {
+        "user": user,
+        "t": treatment,
+        "values": form_values(treatment),
+        "clinic": service.recorded_by(db, treatment=treatment),
+        "form_action": f"/treatments/{treatment.id}/edit",
+        **FORM_CHOICES,
+    }
+
+
 @router.get("/treatments/new")
-def new_treatment(request: Request, user: CurrentUser) -> Response:
+def new_treatment(request: Request, user: CurrentUser, db: DbDep) -> Response:
     """The treatment form."""
-    return render(request, "treatment_new.html", {"user": user, **FORM_CHOICES})
+    return render(request, "treatment_new.html", _new_context(request, db, user, {}))
 
 
 @router.post("/treatments")
+@shows_errors_on("treatment_new.html", _new_context, FORM_LABELS)
 def create_treatment(
     form: Annotated[schemas.TreatmentCreate, Form()], user: CurrentUser, db: DbDep
 ) -> RedirectResponse:
@@ -59,28 +99,21 @@ def create_treatment(
 @router.get("/treatments/{treatment_id}/edit")
 def edit_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """The treatment form filled with the treatment's values (owner only; see :func:`save_treatment`)."""
-    treatment = service.get(db, user=user, treatment_id=treatment_id)
-    context = {
-        "user": user,
-        "t": treatment,
-        "values": form_values(treatment),
-        "clinic": service.recorded_by(db, treatment=treatment),
-        "form_action": f"/treatments/{treatment.id}/edit",
-        **FORM_CHOICES,
-    }
+    context = _edit_context(request, db, user, {"treatment_id": treatment_id})
     return render(request, "treatment_edit.html", context)
 
 
 @router.post("/treatments/{treatment_id}/edit")
+@shows_errors_on("treatment_edit.html", _edit_context, FORM_LABELS)
 def save_treatment(
     treatment_id: RowId, form: Annotated[schemas.TreatmentCreate, Form()], user: CurrentUser, db: DbDep
 ) -> RedirectResponse:
     """Save the corrected treatment and show it.
 
-    The form is validated like the one that records a treatment (invalid input: the same 422 page, nothing
-    changed), and every field is replaced (an unticked box is ``false``, empty notes are removed). Only the
-    owner may edit, including a treatment a clinic recorded for them; clinic staff get 404 like anyone else
-    (:func:`service.update` explains why, and what else follows the change).
+    The form is validated like the one that records a treatment (invalid input: the form again with the
+    errors inline, nothing changed), and every field is replaced (an unticked box is ``false``, empty notes
+    are removed). Only the owner may edit, including a treatment a clinic recorded for them; clinic staff get
+    404 like anyone else (:func:`service.update` explains why, and what else follows the change).
     """
     treatment = service.get(db, user=user, treatment_id=treatment_id)
     service.update(db, treatment=treatment, data=schemas.TreatmentUpdate.model_validate(form.model_dump()))
@@ -89,7 +122,9 @@ def save_treatment(
 
 
 @router.get("/treatments/{treatment_id}")
-def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
+def show_treatment(
+    request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
     """Expected redness window, today's aftercare and links to photos, timeline and check-in."""
     treatment = service.get(db, user=user, treatment_id=treatment_id)
     info = api.detail(treatment)
@@ -97,7 +132,7 @@ def show_treatment(request: Request, treatment_id: RowId, user: CurrentUser, db:
         "user": user,
         "t": treatment,
         "info": info,
-        "c": today.card(db, treatment),
+        "c": today.card(db, treatment, reminder_hour=ctx.settings.reminder_hour),
         "on_page": True,
         "flag_fields": FLAG_FIELDS,
         "deleted": request.query_params.get("deleted"),

@@ -6,7 +6,7 @@ owner confirmed the address (accounts that existed before are taken as confirmed
 ``ended_sessions`` lists the sessions logged out one by one.
 
 Revision ID: 8d2f61c4b7a3
-Revises: 3c6f0a9d2e14
+Revises: 5e1d7a3c9b20
 Create Date: 2026-12-05 05:10:00+00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "8d2f61c4b7a3"
-down_revision: str | Sequence[str] | None = "3c6f0a9d2e14"
+down_revision: str | Sequence[str] | None = "5e1d7a3c9b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -78,6 +78,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clinic_flags")),
         sa.UniqueConstraint("clinic_id", "event", name=op.f("uq_clinic_flags_clinic_id")),
+        sqlite_autoincrement=True,
     )
     for column in ("clinic_id", "patient_id", "treatment_id", "checkin_id"):
         op.create_index(op.f(f"ix_clinic_flags_{column}"), "clinic_flags", [column], unique=False)
