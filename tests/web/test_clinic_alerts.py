@@ -145,3 +145,13 @@ def _days_ago(n: int) -> str:
     import datetime as dt
 
     return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=n)).isoformat()
+
+
+def test_the_today_card_shows_the_clinic_contact_with_a_red_verdict(scene: Setup) -> None:
+    pat = scene.pat
+    tid = staff_treatment(scene.doc, scene.cid, pat, days_ago=1)
+    page = pat.client.get(f"/treatments/{tid}").text
+    assert CONTACT.split(" · ")[0] not in page  # nothing to call about yet
+    checkin(pat, tid, 1, 1, ["fever"])
+    page = pat.client.get(f"/treatments/{tid}").text
+    assert "Your clinic, Skin Studio: Call 030 1234 5678" in page
