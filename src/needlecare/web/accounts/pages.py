@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from needlecare.web.accounts import recovery, schemas, service
@@ -16,6 +17,7 @@ from needlecare.web.accounts.api import (
     signup_and_mail,
     tokens_of,
 )
+from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep
 from needlecare.web.errors import InvalidCredentialsError, UnprocessableError, WebError
 from needlecare.web.templating import render
@@ -25,6 +27,12 @@ router = APIRouter(include_in_schema=False)
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def _account(request: Request, db: Session, context: dict[str, Any], status_code: int = 200) -> Response:
+    """The account page, with the audit trail of clinic staff viewing the user's shared photos."""
+    views = clinic_photos.views_of(db, user=context["user"])
+    return render(request, "account.html", context | {"photo_views": views}, status_code=status_code)
 
 
 NextPath = Annotated[str | None, Query(max_length=2000)]
@@ -85,7 +93,7 @@ def resend_verification(request: Request, user: CurrentUser, db: DbDep, ctx: Ctx
         )
         db.commit()
         ctx.jobs.enqueue("send_mail", delivery_id)
-    return render(request, "account.html", {"user": user, "message": "We sent you a new link."})
+    return _account(request, db, {"user": user, "message": "We sent you a new link."})
 
 
 @router.get("/password/forgot")
@@ -184,9 +192,9 @@ def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Resp
 
 
 @router.get("/account")
-def account_page(request: Request, user: CurrentUser) -> Response:
+def account_page(request: Request, user: CurrentUser, db: DbDep) -> Response:
     """Password change and account deletion."""
-    return render(request, "account.html", {"user": user})
+    return _account(request, db, {"user": user})
 
 
 @router.post("/account/password")
@@ -204,10 +212,10 @@ def change_password(
             db, user=user, current=form.current_password, new=form.new_password, hasher=ctx.hasher
         )
     except (InvalidCredentialsError, UnprocessableError) as exc:
-        return render(request, "account.html", {"user": user, "error": exc.message}, status_code=exc.status)
+        return _account(request, db, {"user": user, "error": exc.message}, status_code=exc.status)
     db.commit()
     session.log_in(user.id, user.session_version)
-    return render(request, "account.html", {"user": user, "message": "Your password was changed."})
+    return _account(request, db, {"user": user, "message": "Your password was changed."})
 
 
 @router.post("/account/delete")
@@ -223,7 +231,7 @@ def delete_account(
     try:
         user_id = service.delete(db, user=user, password=form.password, hasher=ctx.hasher)
     except InvalidCredentialsError as exc:
-        return render(request, "account.html", {"user": user, "error": exc.message}, status_code=401)
+        return _account(request, db, {"user": user, "error": exc.message}, status_code=401)
     db.commit()
     ctx.store.delete_user(user_id)
     session.log_out()

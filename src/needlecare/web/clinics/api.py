@@ -21,8 +21,10 @@ from needlecare.web.clinics import (
     schemas,
     service,
 )
+from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.photos.api import face_response
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
@@ -334,3 +336,14 @@ def update_clinic(
     member = service.update(db, admin=user, clinic_id=clinic_id, data=body)
     db.commit()
     return membership_public(member)
+
+
+@router.get("/{clinic_id}/photos/{photo_id}/face", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+def read_shared_photo(
+    clinic_id: RowId, photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """A photo a current patient shares with their practitioner, cropped to the face as the patient sees it
+    (staff; 404 for any other photo). The view is recorded in the patient's audit trail."""
+    photo = clinic_photos.shared_photo(db, staff=user, clinic_id=clinic_id, photo_id=photo_id, view="face")
+    db.commit()
+    return face_response(ctx, photo)

@@ -281,3 +281,9 @@ def handle_flag(
     alerts.handle(db, staff=user, clinic_id=clinic_id, flag_id=flag_id, note=form.note)
     db.commit()
     return _see_other(f"/clinics/{clinic_id}/dashboard")
+
+
+@router.get("/clinics/{clinic_id}/photos/{photo_id}/face")
+def shared_photo(clinic_id: RowId, photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """A shared photo's aligned face crop for the patient page's <img> (staff; audited)."""
+    return api.read_shared_photo(clinic_id, photo_id, user, db, ctx)

@@ -207,7 +207,7 @@ class DashboardQuery(BaseModel):
 
 
 class Measurement(BaseModel):
-    """One photo's measurement (the picture itself is not part of a clinic's view)."""
+    """One photo's measurement; the picture itself only when the patient shared it (``shared``)."""
 
     photo_id: int
     taken_on: dt.date
@@ -218,6 +218,12 @@ class Measurement(BaseModel):
         default=None,
         description="False: taken under other light than the baseline photo, with no colour card and no "
         "match on the eyes; None: a baseline, or measured without one",
+    )
+    shared: bool = Field(
+        default=False,
+        description="The patient shares this photo with their practitioner: staff may open its aligned face "
+        "crop at /api/v1/clinics/{clinic_id}/photos/{photo_id}/face (each view is in the patient's audit "
+        "trail)",
     )
 
 
