@@ -21,8 +21,9 @@ TABLES = {
     "audit_events",
     "newsletter_subscriptions",
     "mail_deliveries",
+    "ended_sessions",
 }
-TABLES |= {"clinics", "clinic_memberships", "clinic_invitations", "clinic_messages"}
+TABLES |= {"clinics", "clinic_memberships", "clinic_invitations", "clinic_messages", "clinic_flags"}
 
 
 def test_upgrade_creates_every_table(db: Database) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():
@@ -21,6 +22,9 @@ with warnings.catch_warnings():
 from jobs.conftest import Sink, free_port, mail_settings
 from needlecare.mail import Mailer
 from needlecare.settings import Settings
+from needlecare.storage.models import User, utcnow
+from needlecare.web.accounts import service as accounts
+from needlecare.web.accounts.tokens import AccountTokens
 from needlecare.web.app import create_app
 from needlecare.web.context import WebContext
 
@@ -89,16 +93,36 @@ def api_csrf(client: TestClient) -> str:
     return token
 
 
+def verify_token(app: FastAPI, email: str) -> str:
+    """The token of *email*'s verification link, as the mailed link carries it."""
+    ctx: WebContext = app.state.ctx
+    with ctx.sessions() as db:
+        user = db.scalars(select(User).where(User.email == email.strip().lower())).one()
+        return AccountTokens(ctx.settings.resolve_secret()).verify(user)
+
+
 def api_signup(
     client: TestClient, email: str = "ann@example.org", password: str = PASSWORD
 ) -> dict[str, str]:
-    """Sign up through the API; returns the headers for further unsafe API calls."""
+    """A verified account, logged in through the API; returns the headers for further unsafe API calls.
+
+    The account is created as sign-up creates it, with its address already confirmed (no verification mail
+    is sent, so tests that count mails see only their own); ``tests/web/test_accounts.py`` covers the
+    sign-up and verification flow itself.
+    """
+    app = client.app
+    assert isinstance(app, FastAPI)
+    ctx: WebContext = app.state.ctx
+    with ctx.sessions() as db:
+        user = accounts.create(db, email=email.strip().lower(), password=password, hasher=ctx.hasher)
+        user.email_verified_at = utcnow()
+        db.commit()
     r = client.post(
-        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
         json={"email": email, "password": password},
         headers={"X-CSRF-Token": api_csrf(client)},
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     return {"X-CSRF-Token": r.json()["csrf_token"]}
 
 

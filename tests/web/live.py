@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
 import socket
 import threading
 import time
@@ -45,3 +48,19 @@ def live_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         app.state.ctx.engine.dispose()
+
+
+def mailed_link(tmp_path: Path, to: str, path: str) -> str:
+    """Path and query of the newest link to *path* mailed to *to* (the live server's outbox files)."""
+    found: list[tuple[float, str]] = []
+    for eml in (tmp_path / "data" / "outbox").glob("*.eml"):
+        mail = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        if str(mail["To"]) != to:
+            continue
+        body = mail.get_body(("plain",))
+        text = body.get_content() if body is not None else ""
+        match = re.search(rf"https?://[^\s/]+({re.escape(path)}\?token=\S+)", text)
+        if match:
+            found.append((eml.stat().st_mtime, match.group(1)))
+    assert found, f"no {path} link mailed to {to}"
+    return max(found)[1]

@@ -9,13 +9,22 @@ from starlette.testclient import TestClient
 from needlecare.storage.models import AuditEvent, User
 from needlecare.web.context import WebContext
 
-from .conftest import PASSWORD, api_csrf, api_signup, new_client, page_csrf
+from .conftest import PASSWORD, api_csrf, api_signup, new_client, page_csrf, verify_token
+
+NEW_PASSWORD = "new pass phrase twelve"
 
 
-def test_page_signup_sets_secure_httponly_cookie_and_logs_in(client: TestClient, ctx: WebContext) -> None:
+def test_page_signup_then_the_verification_link_sets_secure_httponly_cookie_and_logs_in(
+    client: TestClient, ctx: WebContext, app: FastAPI
+) -> None:
     token = page_csrf(client, "/signup")
     r = client.post("/signup", data={"email": " Ann@Example.org ", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303
+    assert r.status_code == 200
+    assert "Check your inbox" in r.text
+    assert client.get("/api/v1/auth/me").status_code == 401  # sign-up alone does not log in
+    r = client.get(f"/account/verify?token={verify_token(app, 'ann@example.org')}")
+    assert r.status_code == 200
+    assert "Address confirmed" in r.text
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "Secure" in cookie
@@ -119,12 +128,14 @@ def test_login_rate_limit_per_account_and_ip(client: TestClient, settings: objec
 def test_change_password(client: TestClient) -> None:
     headers = api_signup(client)
     r = client.post(
-        "/api/v1/auth/password", json={"current_password": "bad", "new_password": "n" * 12}, headers=headers
+        "/api/v1/auth/password",
+        json={"current_password": "bad", "new_password": NEW_PASSWORD},
+        headers=headers,
     )
     assert r.status_code == 401
     r = client.post(
         "/api/v1/auth/password",
-        json={"current_password": PASSWORD, "new_password": "n" * 12},
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
         headers=headers,
     )
     assert r.status_code == 204
@@ -135,7 +146,7 @@ def test_change_password(client: TestClient) -> None:
             "/api/v1/auth/login", json={"email": "ann@example.org", "password": PASSWORD}, headers=h
         )
         new = other.post(
-            "/api/v1/auth/login", json={"email": "ann@example.org", "password": "n" * 12}, headers=h
+            "/api/v1/auth/login", json={"email": "ann@example.org", "password": NEW_PASSWORD}, headers=h
         )
     assert old.status_code == 401
     assert new.status_code == 200
@@ -151,7 +162,7 @@ def test_change_password_page(client: TestClient) -> None:
     assert "new_password" in r.text
     r = client.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "z" * 11, "csrf_token": token},
+        data={"current_password": PASSWORD, "new_password": "zebra lamp orbit", "csrf_token": token},
     )
     assert r.status_code == 200
     assert "password was changed" in r.text
@@ -170,14 +181,35 @@ def test_delete_account_removes_rows(client: TestClient, ctx: WebContext) -> Non
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
-def test_duplicate_signup_is_a_conflict(client: TestClient) -> None:
+def test_signup_answers_the_same_whether_or_not_the_address_has_an_account(
+    client: TestClient, app: FastAPI, ctx: WebContext
+) -> None:
     api_signup(client)
-    r = client.post(
-        "/api/v1/auth/signup",
-        json={"email": "ANN@example.org", "password": PASSWORD},
-        headers={"X-CSRF-Token": api_csrf(client)},
-    )
-    assert r.status_code == 409
+    with new_client(app) as other:
+        taken = other.post(
+            "/api/v1/auth/signup",
+            json={"email": "ANN@example.org", "password": "another pass phrase"},
+            headers={"X-CSRF-Token": api_csrf(other)},
+        )
+        free = other.post(
+            "/api/v1/auth/signup",
+            json={"email": "bob@example.org", "password": "another pass phrase"},
+            headers={"X-CSRF-Token": api_csrf(other)},
+        )
+        assert other.get("/api/v1/auth/me").status_code == 401
+    assert taken.status_code == free.status_code == 202
+    assert taken.json() == free.json()
+    with ctx.sessions() as db:
+        ann = db.scalars(select(User).where(User.email == "ann@example.org")).one()
+        attempts = db.scalars(select(AuditEvent.action).where(AuditEvent.user_id == ann.id)).all()
+    assert "signup_attempt_existing" in attempts
+    # the existing account's password is unchanged
+    with new_client(app) as third:
+        h = {"X-CSRF-Token": api_csrf(third)}
+        ok = third.post(
+            "/api/v1/auth/login", json={"email": "ann@example.org", "password": PASSWORD}, headers=h
+        )
+    assert ok.status_code == 200
 
 
 def test_pages_need_login(client: TestClient) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .live import live_server
+from .live import live_server, mailed_link
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -40,6 +40,10 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
             page.fill("#email", "pat@example.org")
             page.fill("#password", "a long enough passphrase")
             page.click("button[type=submit]")
+            expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+            page.goto(base + mailed_link(tmp_path, "pat@example.org", "/account/verify"))
+            expect(page.get_by_role("heading", name="Address confirmed")).to_be_visible()
+            page.goto(f"{base}/")
             expect(page.get_by_role("heading", name="Your treatments")).to_be_visible()
             page.screenshot(path=ARTIFACTS / "1-signed-up.png", full_page=True)
 

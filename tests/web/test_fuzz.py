@@ -15,15 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.case import Case
 
 from .conftest import PASSWORD, TREATMENT
-from .live import live_server
+from .live import live_server, mailed_link
 
 #: Examples per operation (the suite must stay fast; every operation is still covered).
 EXAMPLES = 25
 #: Operations that end or change the session: run after all others.
-SESSION_ENDING = ("/auth/logout", "/auth/password", "/auth/delete-account")
+SESSION_ENDING = ("/auth/logout", "/auth/logout-everywhere", "/auth/password", "/auth/delete-account")
 
 
-def _login(base: str) -> requests.Session:
+def _login(base: str, tmp_path: Path) -> requests.Session:
+    """Sign up, open the mailed verification link (which logs in) and record a treatment."""
     session = requests.Session()
     token = session.get(f"{base}/api/v1/auth/session").json()["csrf_token"]
     r = session.post(
@@ -31,7 +32,14 @@ def _login(base: str) -> requests.Session:
         json={"email": "fuzz@example.org", "password": PASSWORD},
         headers={"X-CSRF-Token": token},
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
+    link = mailed_link(tmp_path, "fuzz@example.org", "/account/verify")
+    r = session.post(
+        f"{base}/api/v1/auth/verify",
+        json={"token": link.split("token=", 1)[1]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 200, r.text
     session.headers["X-CSRF-Token"] = r.json()["csrf_token"]
     r = session.post(f"{base}/api/v1/treatments", json=TREATMENT)
     assert r.status_code == 201, r.text
@@ -41,7 +49,7 @@ def _login(base: str) -> requests.Session:
 def test_api_never_answers_5xx(tmp_path: Path) -> None:
     # requests (like any non-browser client) does not send Secure cookies over plain http to localhost
     with live_server(tmp_path, cookie_secure=False) as base:
-        session = _login(base)
+        session = _login(base, tmp_path)
         schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         operations.sort(key=lambda op: op.path in SESSION_ENDING)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .live import live_server
+from .live import live_server, mailed_link
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,13 +31,16 @@ pytestmark = [
 ]
 
 
-def _seed(page: Any, base: str, faces_dir: Path) -> dict[str, str]:
+def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, str]:
     """Sign up, record a treatment, a photo, a check-in and an ingredient check; the pages to visit."""
     treated = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
     page.goto(f"{base}/signup")
     page.fill("#email", "pat@example.org")
     page.fill("#password", "a long enough passphrase")
     page.click("main button[type=submit]")
+    page.wait_for_selector("text=Check your inbox")
+    page.goto(base + mailed_link(tmp_path, "pat@example.org", "/account/verify"))
+    page.wait_for_selector("text=Address confirmed")
     page.goto(f"{base}/treatments/new")
     page.fill("#treated_on", treated)
     page.fill("#depth_mm", "1.0")
@@ -88,6 +91,8 @@ def _seed(page: Any, base: str, faces_dir: Path) -> dict[str, str]:
         "account": "/account",
         "clinics": "/clinics",
         "newsletter": "/newsletter",
+        "password-forgot": "/password/forgot",
+        "password-reset": "/password/reset?token=from-the-mail",
     }
 
 
@@ -115,7 +120,7 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
         page = context.new_page()
-        pages = _seed(page, base, faces_dir)
+        pages = _seed(page, base, faces_dir, tmp_path)
         page.goto(f"{base}{pages['ingredients']}")
         page.fill(
             "#text", "Aqua, Tocopherol, Parfum, Retinol, Ethylhexyl Methoxycinnamate, Panthenol, Xyzzy Root"

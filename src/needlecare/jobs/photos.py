@@ -27,10 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
+from needlecare.jobs import mail
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.errors import PermanentJobError
 from needlecare.jobs.slots import photo_slot
-from needlecare.storage.models import Photo
+from needlecare.storage.models import Photo, User
 
 if TYPE_CHECKING:
     from needlecare.analysis.report import PhotoReport
@@ -234,7 +235,29 @@ def analyse_photo(ctx: JobContext, photo_id: int) -> str:
     if not updated and heatmap is not None:  # deleted while we measured: leave no file behind
         ctx.store.delete(heatmap)
         return "gone"
+    if updated:
+        _alert_clinics(ctx, user_id)
     return "done"
+
+
+def _alert_clinics(ctx: JobContext, user_id: int) -> None:
+    """Raise the clinic flags a new measurement may have caused and send their alert mails now.
+
+    A mail that fails here stays ``retrying`` for the scheduler's sweep; the analysis is stored either way.
+    """
+    from needlecare.web.clinics import alerts
+
+    with ctx.sessions() as db:
+        user = db.get(User, user_id)
+        if user is None:
+            return
+        delivery_ids = alerts.sync(db, patient=user, base_url=ctx.settings.base_url)
+        db.commit()
+    for delivery_id in delivery_ids:
+        try:
+            mail.send_delivery(ctx, delivery_id)
+        except Exception:
+            logger.warning("clinic alert %d: not sent yet, left for the retry sweep", delivery_id)
 
 
 def mark_enqueued(ctx: JobContext, photo_id: int, now: dt.datetime) -> None:

@@ -179,7 +179,11 @@ def due_reminders(db: Session, now: dt.datetime, *, hour: int, base_url: str) ->
     stmt = (
         select(Treatment, User)
         .join(User, User.id == Treatment.user_id)
-        .where(User.reminders_enabled.is_(True), Treatment.treated_on >= since)
+        .where(
+            User.reminders_enabled.is_(True),
+            User.email_verified_at.is_not(None),  # no mail but the verification before it
+            Treatment.treated_on >= since,
+        )
         .order_by(Treatment.id)
     )
     candidates = []

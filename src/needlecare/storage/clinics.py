@@ -34,7 +34,11 @@ def _user_ref() -> Mapped[int | None]:
 
 
 class Clinic(Base):
-    """A clinic account; ``emergency_contact`` goes into every aftercare message (phone, address, hours)."""
+    """A clinic account; ``emergency_contact`` goes into every aftercare message (phone, address, hours).
+
+    ``alert_email`` is where the clinic is told at once of a patient's urgent check-in or off-course
+    recovery (:class:`ClinicFlag`); ``None``: no alert mails (the dashboard still shows the flags).
+    """
 
     __tablename__ = "clinics"
     __table_args__ = NEVER_REUSE_IDS
@@ -42,6 +46,7 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     emergency_contact: Mapped[str] = mapped_column(String(500))
+    alert_email: Mapped[str | None] = mapped_column(String(320), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -142,3 +147,39 @@ class ClinicMessage(Base):
         if self.delivery is not None and self.delivery.sent_at is not None:
             return self.delivery.sent_at
         return self.sent_at
+
+
+FlagKind = Literal["red_flag", "off_course"]
+
+
+class ClinicFlag(Base):
+    """Something about a patient the clinic must look at; open until a staff member marks it handled.
+
+    ``kind`` is ``red_flag`` (a check-in whose verdict is more urgent than routine, ``checkin_id``) or
+    ``off_course`` (the treatment's recovery left the expected course). ``event`` names what raised it
+    (``checkin:<id>``, ``off_course:<treatment id>``) and is unique per clinic, so one event raises one flag
+    and at most one alert mail (``alert_delivery_id``), however often it is looked at again.
+    ``handled_at``, ``handled_by_id`` and ``handled_note`` record who closed it, when, and why.
+    """
+
+    __tablename__ = "clinic_flags"
+    __table_args__ = (UniqueConstraint("clinic_id", "event"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = _clinic_fk()
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id", ondelete="CASCADE"), index=True)
+    checkin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(64))
+    urgency: Mapped[str | None] = mapped_column(String(16), default=None)
+    summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    handled_by_id: Mapped[int | None] = _user_ref()
+    handled_note: Mapped[str | None] = mapped_column(Text, default=None)
+    alert_delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_deliveries.id", ondelete="SET NULL"), default=None
+    )

@@ -55,6 +55,7 @@ class User(Base):
     ``timezone`` (IANA name) is where the patient's morning is for reminders; ``None`` means each treatment's
     own zone. ``calendar_token`` is the unguessable secret in the URL of the patient's calendar feed.
     ``display_name`` is the name the patient entered for their reports (PDF, FHIR), if any.
+    ``email_verified_at`` is when the owner confirmed the address (``None``: not yet).
     """
 
     __tablename__ = "users"
@@ -69,11 +70,22 @@ class User(Base):
     reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     display_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     treatments: Mapped[list[Treatment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
     audit_events: Mapped[list[AuditEvent]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class EndedSession(Base):
+    """A session logged out on its own (``sid`` from the session cookie): its cookie no longer logs in."""
+
+    __tablename__ = "ended_sessions"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = _owner_fk()
+    ended_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Treatment(Base):

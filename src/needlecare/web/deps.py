@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from needlecare.storage.models import User
+from needlecare.storage.models import EndedSession, User
 from needlecare.web.context import WebContext
 from needlecare.web.errors import CsrfFailedError, NotAuthenticatedError
 from needlecare.web.form_errors import remember_form
@@ -54,6 +54,8 @@ def optional_user(session: SessionDep, db: DbDep) -> User | None:
         return None
     user = db.get(User, session.uid)
     if user is None or user.session_version != session.sv:
+        return None
+    if session.sid and db.get(EndedSession, session.sid) is not None:
         return None
     return user
 

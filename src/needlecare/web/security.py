@@ -1,9 +1,10 @@
 """Password hashing (argon2id), signed session cookies and CSRF tokens.
 
 The session cookie is signed and timestamped with itsdangerous; it holds the user id, the user's
-``session_version`` (bumped on logout and password change, which revokes every copy of the cookie) and a CSRF
-token bound to the session (checked on every unsafe request: form field ``csrf_token`` or header
-``X-CSRF-Token``).
+``session_version`` (bumped by "log out everywhere", a password change or reset, which revokes every session
+of the user), a random session id ``sid`` (logging out records it in ``ended_sessions``, which ends this
+session only) and a CSRF token bound to the session (checked on every unsafe request: form field
+``csrf_token`` or header ``X-CSRF-Token``).
 """
 
 from __future__ import annotations
@@ -59,15 +60,17 @@ class SessionData:
     csrf: str = field(default_factory=new_token)
     uid: int | None = None
     sv: int = 0
+    sid: str = ""
     modified: bool = False
 
     def log_in(self, user_id: int, session_version: int) -> None:
-        """Bind the session to a user; the CSRF token is rotated (no session fixation)."""
+        """Bind the session to a user; the CSRF token and session id are new (no session fixation)."""
         self.uid, self.sv, self.csrf, self.modified = user_id, session_version, new_token(), True
+        self.sid = new_token()
 
     def log_out(self) -> None:
         """Forget the user and rotate the CSRF token."""
-        self.uid, self.sv, self.csrf, self.modified = None, 0, new_token(), True
+        self.uid, self.sv, self.csrf, self.sid, self.modified = None, 0, new_token(), "", True
 
 
 class SessionCodec:
@@ -79,7 +82,7 @@ class SessionCodec:
 
     def dumps(self, data: SessionData) -> str:
         """Cookie value for *data*."""
-        return self._serializer.dumps({"csrf": data.csrf, "uid": data.uid, "sv": data.sv})
+        return self._serializer.dumps({"csrf": data.csrf, "uid": data.uid, "sv": data.sv, "sid": data.sid})
 
     def loads(self, value: str | None) -> SessionData | None:
         """Session from a cookie value; ``None`` if missing, tampered with, malformed or expired."""
@@ -91,7 +94,9 @@ class SessionCodec:
             return None
         if not isinstance(raw, dict):
             return None
-        csrf, uid, sv = raw.get("csrf"), raw.get("uid"), raw.get("sv")
+        csrf, uid, sv, sid = raw.get("csrf"), raw.get("uid"), raw.get("sv"), raw.get("sid", "")
         if not isinstance(csrf, str) or not (uid is None or isinstance(uid, int)) or not isinstance(sv, int):
             return None
-        return SessionData(csrf=csrf, uid=uid, sv=sv)
+        if not isinstance(sid, str) or len(sid) > 64:
+            return None
+        return SessionData(csrf=csrf, uid=uid, sv=sv, sid=sid)

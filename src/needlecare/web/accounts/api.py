@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from needlecare.storage.models import User
-from needlecare.web.accounts import schemas, service
+from needlecare.web.accounts import recovery, schemas, service
+from needlecare.web.accounts.tokens import AccountTokens
+from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
 from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
 
@@ -20,16 +22,97 @@ def read_session(session: SessionDep, user: OptionalUser) -> schemas.SessionPubl
     )
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED)
-def signup(
-    body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep, session: SessionDep
-) -> schemas.SessionPublic:
-    """Create an account and log in; sign-ups per client address are limited (429)."""
+def tokens_of(ctx: WebContext) -> AccountTokens:
+    """The app's password-reset and verification token signer."""
+    return AccountTokens(ctx.settings.resolve_secret())
+
+
+def signup_and_mail(
+    db: DbDep, ctx: CtxDep, *, email: str, password: str, next_path: str | None = None
+) -> None:
+    """Shared by the page and the API: :func:`recovery.signup`, commit, enqueue its mail."""
+    delivery_id = recovery.signup(
+        db,
+        email=email,
+        password=password,
+        hasher=ctx.hasher,
+        tokens=tokens_of(ctx),
+        base_url=ctx.settings.base_url,
+        next_path=next_path,
+    )
+    db.commit()
+    ctx.jobs.enqueue("send_mail", delivery_id)
+
+
+def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
+    """Shared by the page and the API: :func:`recovery.request_reset`, commit, enqueue its mail if any."""
+    delivery_id = recovery.request_reset(
+        db, email=email, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
+    )
+    db.commit()
+    if delivery_id is not None:
+        ctx.jobs.enqueue("send_mail", delivery_id)
+
+
+@router.post("/signup", status_code=status.HTTP_202_ACCEPTED)
+def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> schemas.SignupAccepted:
+    """Ask for an account: the same answer whether or not the address has one.
+
+    A new address gets an account and a mail with its verification link (log in with the password at any
+    time; mails and joining a clinic wait for the verification). An address that has an account gets a
+    note to its owner instead, and the account is not changed. Sign-ups per client address are limited
+    (429).
+    """
     enforce(ctx.limits, "signup", ip=client_ip(request))
-    user = service.create(db, email=body.email, password=body.password, hasher=ctx.hasher)
+    signup_and_mail(db, ctx, email=body.email, password=body.password)
+    return schemas.SignupAccepted()
+
+
+@router.post("/verify")
+def verify_email(
+    body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: SessionDep
+) -> schemas.SessionPublic:
+    """Confirm the address with the token from the verification mail, and log in."""
+    user = recovery.verify(db, tokens=tokens_of(ctx), token=body.token)
     db.commit()
     session.log_in(user.id, user.session_version)
     return schemas.SessionPublic(csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user))
+
+
+@router.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
+def resend_verification(user: CurrentUser, db: DbDep, ctx: CtxDep) -> schemas.SignupAccepted:
+    """Mail a new verification link to the logged-in user (nothing if already verified)."""
+    if user.email_verified_at is None:
+        delivery_id = recovery.verification_mail(
+            db, user=user, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
+        )
+        db.commit()
+        ctx.jobs.enqueue("send_mail", delivery_id)
+    return schemas.SignupAccepted()
+
+
+@router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
+def forgot_password(body: schemas.EmailIn, request: Request, db: DbDep, ctx: CtxDep) -> dict[str, str]:
+    """Mail a reset link if the address has an account; the answer is the same either way. Requests per
+    account and per client address are limited (429)."""
+    enforce(ctx.limits, "password-reset", email=body.email, ip=client_ip(request))
+    forgot_and_mail(db, ctx, email=body.email)
+    return {"detail": FORGOT_ANSWER}
+
+
+FORGOT_ANSWER = (
+    "If this address has an account, we sent it a link to set a new password. The link works once, "
+    "for 30 minutes."
+)
+
+
+@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: SessionDep) -> Response:
+    """Set a new password from a reset link; every session of the account ends (log in again)."""
+    recovery.reset(db, tokens=tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher)
+    db.commit()
+    session.log_out()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/login")
@@ -66,10 +149,19 @@ def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, pass
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
-    """End the session (every copy of the cookie stops working)."""
+    """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
-        service.revoke_sessions(user=user)
+        service.end_session(db, user=user, sid=session.sid)
         db.commit()
+    session.log_out()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Response:
+    """End every session of the user, in every browser and app, this one included."""
+    service.revoke_sessions(db, user=user)
+    db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

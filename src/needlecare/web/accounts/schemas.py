@@ -1,4 +1,5 @@
-"""Account schemas: sign-up, login, password change, deletion, and the public view of a user."""
+"""Account schemas: sign-up, login, password change and reset, e-mail verification, deletion, and the
+public view of a user. New passwords follow :mod:`needlecare.web.accounts.passwords`."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from needlecare.web.accounts import passwords
 from needlecare.web.validators import SafeText, clean_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
-#: Password length bounds in characters (long passphrases welcome; an upper bound keeps hashing bounded).
-MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+#: Password length bounds in characters (see :mod:`needlecare.web.accounts.passwords`); a password given to
+#: log in may be up to :data:`MAX_ANY_PASSWORD` long (accounts from before the policy).
+MIN_PASSWORD, MAX_PASSWORD = passwords.MIN_LENGTH, passwords.MAX_LENGTH
+MAX_ANY_PASSWORD = 1024
 
 
 def _normalise_email(value: str) -> str:
@@ -24,15 +28,49 @@ def _normalise_email(value: str) -> str:
 
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(_normalise_email)]
-NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
-AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD)]
+NewPassword = Annotated[str, Field(max_length=MAX_ANY_PASSWORD), AfterValidator(passwords.check)]
+AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_ANY_PASSWORD)]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
 class SignupIn(BaseModel):
-    """Create an account."""
+    """Create an account (the password must not be the address either)."""
 
     email: Email
     password: NewPassword
+
+    @model_validator(mode="after")
+    def _not_the_email(self) -> SignupIn:
+        passwords.check(self.password, email=self.email)
+        return self
+
+
+class SignupAccepted(BaseModel):
+    """The answer to every sign-up, whether or not the address had an account: a mail is on its way."""
+
+    detail: str = (
+        "Check your inbox: we sent a link to confirm this address. "
+        "If the address already has an account, the mail tells you how to log in instead."
+    )
+
+
+class EmailIn(BaseModel):
+    """An address to send a password-reset link to."""
+
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class PasswordResetIn(BaseModel):
+    """A new password with the reset link's token."""
+
+    token: Token
+    new_password: NewPassword
+
+
+class VerifyIn(BaseModel):
+    """The token from an e-mail verification link."""
+
+    token: Token
 
 
 class LoginIn(BaseModel):
@@ -63,6 +101,7 @@ class UserPublic(BaseModel):
     id: int
     email: str
     created_at: dt.datetime
+    email_verified_at: dt.datetime | None = None
 
 
 class SessionPublic(BaseModel):

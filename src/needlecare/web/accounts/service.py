@@ -6,8 +6,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from needlecare.storage.models import AuditEvent, User
-from needlecare.web.errors import ConflictError, InvalidCredentialsError
+from needlecare.storage.models import AuditEvent, EndedSession, User
+from needlecare.web.accounts import passwords
+from needlecare.web.errors import ConflictError, InvalidCredentialsError, UnprocessableError
 from needlecare.web.security import verify_password
 
 
@@ -57,14 +58,29 @@ def change_password(db: Session, *, user: User, current: str, new: str, hasher: 
     """Set a new password after checking the current one; every existing session is revoked."""
     if not verify_password(hasher, user.password_hash, current):
         raise InvalidCredentialsError("The current password is wrong.")
+    found = passwords.problems(new, email=user.email)
+    if found:
+        raise UnprocessableError(" ".join(found))
     user.password_hash = hasher.hash(new)
     user.session_version += 1
     db.add(AuditEvent(user_id=user.id, action="password_changed"))
 
 
-def revoke_sessions(*, user: User) -> None:
-    """Invalidate every session cookie of *user* (logout ends the session everywhere)."""
+def revoke_sessions(db: Session, *, user: User) -> None:
+    """Invalidate every session cookie of *user* ("log out everywhere"; audited)."""
     user.session_version += 1
+    db.add(AuditEvent(user_id=user.id, action="logged_out_everywhere"))
+
+
+def end_session(db: Session, *, user: User, sid: str) -> None:
+    """End the one session *sid* of *user* (its cookie stops working; the user's other sessions go on).
+
+    A session from before session ids (``sid`` empty) can only be ended with all the others.
+    """
+    if not sid:
+        user.session_version += 1
+    elif db.get(EndedSession, sid) is None:
+        db.add(EndedSession(sid=sid, user_id=user.id))
 
 
 def delete(db: Session, *, user: User, password: str, hasher: PasswordHasher) -> int:

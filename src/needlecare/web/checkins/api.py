@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response, status
 
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.web.checkins import schemas, service
-from needlecare.web.deps import CurrentUser, DbDep, RowId
+from needlecare.web.clinics import alerts
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.treatments import service as treatments
 
 router = APIRouter(tags=["check-ins"])
@@ -26,13 +27,18 @@ def list_symptoms() -> dict[str, str]:
 
 @router.post("/treatments/{treatment_id}/checkins", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
 def create_checkin(
-    treatment_id: RowId, body: schemas.CheckInCreate, user: CurrentUser, db: DbDep
+    treatment_id: RowId, body: schemas.CheckInCreate, user: CurrentUser, db: DbDep, ctx: CtxDep
 ) -> schemas.CheckInPublic:
-    """Record a check-in; the response carries the triage verdict with reasons and sources."""
+    """Record a check-in; the response carries the triage verdict with reasons and sources.
+
+    A verdict more urgent than routine raises a flag in each clinic the patient joined (same-day and
+    emergency ones are mailed to the clinic's alert address at once).
+    """
     checkin = service.create(
         db, treatment=treatments.get(db, user=user, treatment_id=treatment_id), data=body
     )
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return schemas.CheckInPublic.model_validate(checkin)
 
 

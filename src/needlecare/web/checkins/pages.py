@@ -16,7 +16,8 @@ from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.models import AuditEvent, User
 from needlecare.web.checkins import schemas, service
-from needlecare.web.deps import CurrentUser, DbDep, RowId
+from needlecare.web.clinics import alerts
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotAuthenticatedError, UnprocessableError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.templating import render
@@ -63,6 +64,7 @@ def create_checkin(
     self_rating: Annotated[int, Form(ge=0, le=4)],
     user: CurrentUser,
     db: DbDep,
+    ctx: CtxDep,
     symptoms: Annotated[list[str] | None, Form()] = None,
     checked_on: Annotated[EventDate | None, Form()] = None,
 ) -> RedirectResponse:
@@ -74,6 +76,7 @@ def create_checkin(
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     checkin = service.create(db, treatment=treatment, data=data)
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return RedirectResponse(f"/checkins/{checkin.id}", status_code=303)
 
 
@@ -89,6 +92,8 @@ def show_checkin(request: Request, checkin_id: RowId, user: CurrentUser, db: DbD
         "headline": schemas.URGENCY_HEADLINES.get(urgency, urgency),
         "symptom_text": [SYMPTOMS.get(s, s) for s in checkin.symptoms],
         "rating_text": schemas.rating_labels().get(checkin.self_rating, str(checkin.self_rating)),
+        "clinics": [m.clinic for m in alerts.patient_clinics(db, user=user)],
+        "urgent": urgency in alerts.URGENT_FOR_PATIENT,
         "red": urgency in today.ALERT,
         "handled": today.handled_event(db, checkin) if urgency in today.ALERT else None,
     }

@@ -12,6 +12,7 @@ from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, Clini
 from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
+    alerts,
     corrections,
     dashboard,
     invitations,
@@ -20,8 +21,10 @@ from needlecare.web.clinics import (
     schemas,
     service,
 )
+from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.photos.api import face_response
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
@@ -152,6 +155,7 @@ def correct_and_notify(
     db.commit()
     if note is not None:
         messages.send_queued(db, jobs=ctx.jobs, message=note)
+    alerts.notify(db, jobs=ctx.jobs, patient=treatment.user, base_url=ctx.settings.base_url)
     return treatment
 
 
@@ -164,6 +168,7 @@ def record_and_send(
     )
     db.commit()
     messages.send_queued(db, jobs=ctx.jobs, message=message)
+    alerts.notify(db, jobs=ctx.jobs, patient=treatment.user, base_url=ctx.settings.base_url)
     return schemas.ClinicTreatmentOut(
         treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
     )
@@ -196,6 +201,7 @@ def accept_invitation(
     """Join the clinic the invitation is from (patients must send ``consent: true``)."""
     member = invitations.accept(db, user=user, tokens=tokens_of(ctx), token=body.token, consent=body.consent)
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return membership_public(member)
 
 
@@ -309,3 +315,35 @@ def read_dashboard(
 ) -> list[schemas.DashboardRow]:
     """Patients in recovery, attention first; filter by ``status``, ``urgency``; search ``q``."""
     return dashboard.dashboard(db, user=user, clinic_id=clinic_id, query=query)
+
+
+@router.post("/{clinic_id}/flags/{flag_id}/handled", responses=ERRORS)
+def handle_flag(
+    clinic_id: RowId, flag_id: RowId, body: schemas.FlagHandle, user: CurrentUser, db: DbDep
+) -> schemas.FlagPublic:
+    """Mark a patient's red flag or off-course recovery handled (staff; who, when and the note are kept in
+    the patient's audit trail). Handling it again changes nothing."""
+    flag = alerts.handle(db, staff=user, clinic_id=clinic_id, flag_id=flag_id, note=body.note)
+    db.commit()
+    return schemas.FlagPublic.model_validate(flag)
+
+
+@router.patch("/{clinic_id}", responses=ERRORS)
+def update_clinic(
+    clinic_id: RowId, body: schemas.ClinicUpdate, user: CurrentUser, db: DbDep
+) -> schemas.MembershipPublic:
+    """Change the clinic's settings (admins): name, emergency contact, alert address (``null`` clears it)."""
+    member = service.update(db, admin=user, clinic_id=clinic_id, data=body)
+    db.commit()
+    return membership_public(member)
+
+
+@router.get("/{clinic_id}/photos/{photo_id}/face", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+def read_shared_photo(
+    clinic_id: RowId, photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """A photo a current patient shares with their practitioner, cropped to the face as the patient sees it
+    (staff; 404 for any other photo). The view is recorded in the patient's audit trail."""
+    photo = clinic_photos.shared_photo(db, staff=user, clinic_id=clinic_id, photo_id=photo_id, view="face")
+    db.commit()
+    return face_response(ctx, photo)

@@ -10,21 +10,27 @@ days (in the treatment's time zone). For it the dashboard shows:
 * ``triage``: the latest check-in's verdict; urgencies above ``routine`` are red flags;
 * ``recovery``: the timeline's fitted classification (photos first, else self-ratings).
 
-Rows with a red flag or outside the expected course have ``status="attention"`` and come first (most urgent
-first, then the latest day since treatment).
+Each row also carries the patient's *open* flags (:class:`~needlecare.storage.clinics.ClinicFlag`, raised by
+:mod:`needlecare.web.clinics.alerts`) across all their treatments: a red flag on an older treatment stays on
+the row until a staff member marks it handled, and a patient with an open flag is listed even when no
+treatment is in recovery. Rows with an open flag, or outside the expected course (unless staff handled that
+treatment's off-course flag), have ``status="attention"`` and come first (most urgent first, then the latest
+day since treatment).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
+from needlecare.storage.clinics import ClinicFlag
 from needlecare.storage.models import Treatment, User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.clinics import service
-from needlecare.web.clinics.schemas import DashboardQuery, DashboardRow
+from needlecare.web.clinics.schemas import DashboardQuery, DashboardRow, FlagPublic
 from needlecare.web.timeline import service as timeline
 from needlecare.web.treatments import service as treatments
 
@@ -73,7 +79,12 @@ def row_for(db: Session, *, patient: User, name: str | None, treatment: Treatmen
     latest = next(reversed(checkins.get_all(db, treatment=treatment)), None)
     triage = None
     if latest is not None:
-        triage = {"urgency": latest.triage.get("urgency"), "day": latest.day, "checked_on": latest.checked_on}
+        triage = {
+            "checkin_id": latest.id,
+            "urgency": latest.triage.get("urgency"),
+            "day": latest.day,
+            "checked_on": latest.checked_on,
+        }
         triage["reasons"] = latest.triage.get("reasons", [])
     recovery = _recovery(line)
     outside = redness["status"] == "outside_window" or (
@@ -97,8 +108,32 @@ def row_for(db: Session, *, patient: User, name: str | None, treatment: Treatmen
     )
 
 
+def _with_flags(
+    row: DashboardRow, flags: list[ClinicFlag], *, known_checkins: set[int], handled_off_course: set[int]
+) -> DashboardRow:
+    """*row* with the patient's open *flags*; ``red_flag`` and ``status`` follow them (module docstring).
+
+    The latest check-in's verdict still counts as a red flag when it has no flag in this clinic yet
+    (*known_checkins*: check-ins flagged here, open or handled).
+    """
+    row.flags = [FlagPublic.model_validate(f) for f in flags]
+    unflagged = row.triage is not None and row.triage["checkin_id"] not in known_checkins
+    row.red_flag = any(f.kind == "red_flag" for f in flags) or (row.red_flag and unflagged)
+    outside = row.outside_expected and row.treatment_id not in handled_off_course
+    row.status = "attention" if flags or outside or row.red_flag else "on_track"
+    return row
+
+
+def _urgency(row: DashboardRow) -> str | None:
+    """The most urgent of the row's open red flags, else its latest check-in's verdict."""
+    flagged = [f.urgency for f in row.flags if f.urgency in URGENCY_ORDER]
+    if flagged:
+        return min(flagged, key=URGENCY_ORDER.index)
+    return row.triage["urgency"] if row.triage else None
+
+
 def _sort_key(row: DashboardRow) -> tuple[int, int, int, str]:
-    urgency = row.triage["urgency"] if row.triage else None
+    urgency = _urgency(row)
     rank = URGENCY_ORDER.index(urgency) if urgency in URGENCY_ORDER else len(URGENCY_ORDER)
     return (row.status != "attention", rank, -row.day, row.email)
 
@@ -115,13 +150,33 @@ def _matches(row: DashboardRow, query: DashboardQuery) -> bool:
 def dashboard(db: Session, *, user: User, clinic_id: int, query: DashboardQuery) -> list[DashboardRow]:
     """Rows for every active patient in recovery, filtered by *query*, attention first (staff only)."""
     service.staff_membership(db, user=user, clinic_id=clinic_id)
+    flags = db.scalars(
+        select(ClinicFlag).where(ClinicFlag.clinic_id == clinic_id).order_by(ClinicFlag.id)
+    ).all()
+    open_by_patient: dict[int, list[ClinicFlag]] = {}
+    handled_off_course: set[int] = set()
+    known_checkins = {f.checkin_id for f in flags if f.checkin_id is not None}
+    for flag in flags:
+        if flag.handled_at is None:
+            open_by_patient.setdefault(flag.patient_id, []).append(flag)
+        elif flag.kind == "off_course":
+            handled_off_course.add(flag.treatment_id)
     rows = []
     for member in service.patients(db, clinic_id=clinic_id):
+        mine = open_by_patient.get(member.user_id, [])
+        chosen: Treatment | None = None
         for treatment in treatments.get_all(db, user=member.user):  # newest first
             day = treatments.day_number(treatment, treatments.today(treatment))
             if day > RECOVERY_WINDOW_DAYS:
                 break
             if day >= 0:  # a treatment booked for a later date is not a recovery yet
-                rows.append(row_for(db, patient=member.user, name=member.display_name, treatment=treatment))
+                chosen = treatment
                 break
+        if chosen is None and mine:  # no recovery now, but an open flag: show its treatment
+            chosen = db.get(Treatment, mine[-1].treatment_id)
+        if chosen is not None:
+            row = row_for(db, patient=member.user, name=member.display_name, treatment=chosen)
+            rows.append(
+                _with_flags(row, mine, known_checkins=known_checkins, handled_off_course=handled_off_course)
+            )
     return sorted((r for r in rows if _matches(r, query)), key=_sort_key)

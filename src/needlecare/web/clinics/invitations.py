@@ -236,7 +236,7 @@ def accept(
     Raises
     ------
     ForbiddenError
-        The invitation was sent to another e-mail address.
+        The invitation was sent to another e-mail address, or *user* has not confirmed their address yet.
     UnprocessableError
         A patient invitation accepted without ticking the consent.
     """
@@ -244,6 +244,11 @@ def accept(
     invitation = resolve(db, tokens=tokens, token=token, now=now)
     if invitation.email != user.email:
         raise ForbiddenError("This invitation was sent to another e-mail address; log in with that one.")
+    if user.email_verified_at is None:
+        raise ForbiddenError(
+            "Confirm your e-mail address first (open the link we mailed you), "
+            "then open this invitation again."
+        )
     if invitation.role == "patient" and not consent:
         raise UnprocessableError("To join as a patient, agree that the clinic's staff may see your data.")
     member = service.join(

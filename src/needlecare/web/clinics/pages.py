@@ -15,6 +15,7 @@ from needlecare.storage.clinics import STAFF_ROLES
 from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
+    alerts,
     api,
     corrections,
     dashboard,
@@ -71,6 +72,7 @@ def join_page(
         "invitation": invitation,
         "consent_text": invitations.consent_text(invitation.clinic.name),
         "link": str(request.url),
+        "here": f"/clinics/join?token={token}",
     }
     return render(request, "clinic_join.html", context)
 
@@ -84,6 +86,7 @@ def join(
         db, user=user, tokens=api.tokens_of(ctx), token=form.token, consent=form.consent
     )
     db.commit()
+    alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return _see_other(f"/clinics/{member.clinic_id}")
 
 
@@ -274,3 +277,23 @@ def save_patient_treatment(
         db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
     )
     return _see_other(f"/clinics/{clinic_id}/patients/{patient_id}")
+
+
+@router.post("/clinics/{clinic_id}/flags/{flag_id}/handled")
+def handle_flag(
+    clinic_id: RowId,
+    flag_id: RowId,
+    form: Annotated[schemas.FlagHandle, Form()],
+    user: CurrentUser,
+    db: DbDep,
+) -> Response:
+    """Mark a flag handled (staff) and return to the dashboard."""
+    alerts.handle(db, staff=user, clinic_id=clinic_id, flag_id=flag_id, note=form.note)
+    db.commit()
+    return _see_other(f"/clinics/{clinic_id}/dashboard")
+
+
+@router.get("/clinics/{clinic_id}/photos/{photo_id}/face")
+def shared_photo(clinic_id: RowId, photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
+    """A shared photo's aligned face crop for the patient page's <img> (staff; audited)."""
+    return api.read_shared_photo(clinic_id, photo_id, user, db, ctx)

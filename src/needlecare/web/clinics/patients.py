@@ -2,8 +2,8 @@
 
 Only while the patient's membership is active (:func:`service.patient`); read-only except for the
 treatments the clinic recorded, which its staff may correct (:mod:`needlecare.web.clinics.corrections`).
-Staff get the photos' measurements (day, redness index), never the pictures themselves: a photo's own
-consent choice governs who sees the image.
+Staff get the photos' measurements (day, redness index); the pictures themselves only of the photos whose
+own consent shares them with the practitioner (``shared``; :mod:`needlecare.web.clinics.photos`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from needlecare.storage.models import User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.checkins.schemas import CheckInPublic
 from needlecare.web.clinics import corrections, service
+from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.clinics.schemas import Measurement, PatientPublic, PatientRecord, PatientTreatment
 from needlecare.web.photos import service as photos
 from needlecare.web.timeline import service as timeline
@@ -26,6 +27,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
     member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     patient = member.user
     recorded = corrections.recorded_ids(db, clinic_id=clinic_id, patient_id=patient.id)
+    shared = clinic_photos.shared_ids(db, patient_id=patient.id)
     items = []
     for treatment in treatments.get_all(db, user=patient):
         measurements = [
@@ -38,6 +40,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
                 if p.analysis and p.analysis.get("redness")
                 else None,
                 comparable_with_baseline=((p.analysis or {}).get("baseline") or {}).get("comparable"),
+                shared=p.id in shared,
             )
             for p in photos.get_all(db, treatment=treatment)
         ]

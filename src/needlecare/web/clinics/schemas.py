@@ -35,11 +35,27 @@ Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, 
 OptionalName = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
 
 
+AlertEmail = Annotated[
+    Annotated[str, StringConstraints(max_length=320), AfterValidator(_mailable)] | None,
+    BeforeValidator(_blank_to_none),
+]
+
+
 class ClinicCreate(BaseModel):
-    """A new clinic; ``emergency_contact`` (phone, address, hours) goes into every aftercare message."""
+    """A new clinic; ``emergency_contact`` (phone, address, hours) goes into every aftercare message and is
+    shown to its patients with every urgent verdict; ``alert_email`` receives the clinic's alerts."""
 
     name: Name
     emergency_contact: Contact
+    alert_email: AlertEmail = None
+
+
+class ClinicUpdate(BaseModel):
+    """Changed clinic settings (only the fields sent change; ``alert_email: null`` stops the alert mails)."""
+
+    name: Name | None = None
+    emergency_contact: Contact | None = None
+    alert_email: AlertEmail = None
 
 
 class ClinicPublic(BaseModel):
@@ -50,6 +66,7 @@ class ClinicPublic(BaseModel):
     id: int
     name: str
     emergency_contact: str
+    alert_email: str | None = None
     created_at: dt.datetime
 
 
@@ -134,8 +151,36 @@ class ClinicTreatmentOut(BaseModel):
     message: AftercareMessage
 
 
+class FlagPublic(BaseModel):
+    """A red flag or off-course recovery of a patient, open until staff mark it handled."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    treatment_id: int
+    checkin_id: int | None
+    kind: Literal["red_flag", "off_course"]
+    urgency: Urgency | None
+    summary: str
+    created_at: dt.datetime
+    handled_at: dt.datetime | None
+    handled_by_id: int | None
+    handled_note: str | None
+
+
+class FlagHandle(BaseModel):
+    """Marking a flag handled: what was done (kept in the patient's audit trail)."""
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
 class DashboardRow(BaseModel):
-    """One patient in recovery: the latest treatment within the dashboard window and how it is going."""
+    """One patient in recovery: the latest treatment within the dashboard window and how it is going.
+
+    ``flags`` are the patient's open red flags and off-course recoveries across all their treatments; any
+    open flag makes the row ``attention`` (and ``red_flag`` true for an open red flag).
+    """
 
     patient_id: int
     email: str
@@ -150,6 +195,7 @@ class DashboardRow(BaseModel):
     outside_expected: bool
     red_flag: bool
     status: DashboardStatus
+    flags: list[FlagPublic] = Field(default_factory=list)
 
 
 class DashboardQuery(BaseModel):
@@ -161,7 +207,7 @@ class DashboardQuery(BaseModel):
 
 
 class Measurement(BaseModel):
-    """One photo's measurement (the picture itself is not part of a clinic's view)."""
+    """One photo's measurement; the picture itself only when the patient shared it (``shared``)."""
 
     photo_id: int
     taken_on: dt.date
@@ -172,6 +218,12 @@ class Measurement(BaseModel):
         default=None,
         description="False: taken under other light than the baseline photo, with no colour card and no "
         "match on the eyes; None: a baseline, or measured without one",
+    )
+    shared: bool = Field(
+        default=False,
+        description="The patient shares this photo with their practitioner: staff may open its aligned face "
+        "crop at /api/v1/clinics/{clinic_id}/photos/{photo_id}/face (each view is in the patient's audit "
+        "trail)",
     )
 
 

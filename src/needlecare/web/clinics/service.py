@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import STAFF_ROLES, Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
-from needlecare.web.clinics.schemas import ClinicCreate
+from needlecare.web.clinics.schemas import ClinicCreate, ClinicUpdate
 from needlecare.web.errors import (
     ConflictError,
     ForbiddenError,
@@ -29,7 +29,7 @@ from needlecare.web.errors import (
 
 def create(db: Session, *, user: User, data: ClinicCreate) -> Clinic:
     """Create a clinic; its creator becomes its first admin."""
-    clinic = Clinic(name=data.name, emergency_contact=data.emergency_contact)
+    clinic = Clinic(name=data.name, emergency_contact=data.emergency_contact, alert_email=data.alert_email)
     db.add(clinic)
     db.flush()
     db.add(ClinicMembership(clinic_id=clinic.id, user_id=user.id, role="admin", status="active"))
@@ -185,3 +185,16 @@ def remove(db: Session, *, admin: User, clinic_id: int, user_id: int) -> ClinicM
     db.add(AuditEvent(user_id=user_id, action="clinic_removed", detail=detail))
     db.flush()
     return found
+
+
+def update(db: Session, *, admin: User, clinic_id: int, data: ClinicUpdate) -> ClinicMembership:
+    """Change the clinic's settings (the fields *data* sets); admins only (:class:`ForbiddenError`)."""
+    member = staff_membership(db, user=admin, clinic_id=clinic_id)
+    if member.role != "admin":
+        raise ForbiddenError("Only the clinic's admins can change its settings.")
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name != "alert_email":
+            raise UnprocessableError(f"{name} cannot be empty.")
+        setattr(member.clinic, name, value)
+    db.flush()
+    return member

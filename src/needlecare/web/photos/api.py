@@ -15,6 +15,7 @@ from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotFoundError, UnprocessableError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.advice import capture_advice
+from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
@@ -170,6 +171,14 @@ def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep)
 def read_photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The redness heatmap drawn at upload (404 when none was drawn)."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
+
+
+def face_response(ctx: WebContext, photo: Photo) -> Response:
+    """The photo cropped to the face (:func:`face_jpeg`; the whole photo when no face was found)."""
+    data = face_jpeg(ctx.store.path(photo.file_path), photo.analysis)
+    if data is None:
+        return image_response(ctx, photo)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
 def image_response(ctx: WebContext, photo: Photo, *, heatmap: bool = False) -> Response:

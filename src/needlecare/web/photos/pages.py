@@ -19,7 +19,6 @@ from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.errors import NotAuthenticatedError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import api, schemas, service
-from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 from needlecare.web.validators import EventDate
@@ -131,11 +130,7 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
 @router.get("/photos/{photo_id}/face")
 def face(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The photo cropped to the face (the whole photo when no face was found), for pairs and the guide."""
-    photo = service.get(db, user=user, photo_id=photo_id)
-    data = face_jpeg(ctx.store.path(photo.file_path), photo.analysis)
-    if data is None:
-        return api.image_response(ctx, photo)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+    return api.face_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
 @router.get("/photos/{photo_id}/image")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_key, reminder_zone
 from needlecare.knowledge.plan import PLAN_DAYS, zone
+from needlecare.storage.clinics import Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, MailDelivery, Treatment, User
 from needlecare.web.timeline import service as timeline
 from needlecare.web.treatments import course, service
@@ -67,6 +68,8 @@ class TodayCard:
     checked_in_today: bool = False
     handled_on: dt.date | None = None
     next_reminder: str = ""
+    #: "Clinic: emergency contact" of each clinic the patient joined, on an alert or attention card.
+    clinic_contacts: tuple[str, ...] = ()
 
 
 def latest_checkin(db: Session, treatment: Treatment) -> CheckIn | None:
@@ -186,7 +189,23 @@ def card(
         checked_in_today=last is not None and last.checked_on == today,
         handled_on=handled_on,
         next_reminder=reminder,
+        clinic_contacts=_clinic_contacts(db, treatment.user_id) if status in {"alert", "attention"} else (),
     )
+
+
+def _clinic_contacts(db: Session, user_id: int) -> tuple[str, ...]:
+    """ "Name: emergency contact" of each clinic where *user_id* is an active patient."""
+    stmt = (
+        select(Clinic.name, Clinic.emergency_contact)
+        .join(ClinicMembership, ClinicMembership.clinic_id == Clinic.id)
+        .where(
+            ClinicMembership.user_id == user_id,
+            ClinicMembership.role == "patient",
+            ClinicMembership.status == "active",
+        )
+        .order_by(Clinic.name)
+    )
+    return tuple(f"{name}: {contact}" for name, contact in db.execute(stmt))
 
 
 def active(

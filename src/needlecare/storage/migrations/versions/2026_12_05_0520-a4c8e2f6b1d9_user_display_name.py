@@ -3,7 +3,7 @@
 The dermatologist's PDF report and the FHIR Patient name the patient as they entered it, not only by e-mail.
 
 Revision ID: a4c8e2f6b1d9
-Revises: 5e1d7a3c9b20
+Revises: 8d2f61c4b7a3
 Create Date: 2026-12-05 05:20:00+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a4c8e2f6b1d9"
-down_revision: str | Sequence[str] | None = "5e1d7a3c9b20"
+down_revision: str | Sequence[str] | None = "8d2f61c4b7a3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
