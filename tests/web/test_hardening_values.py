@@ -204,3 +204,13 @@ def test_a_500_while_answering_commits_nothing(
         stored = db.get(Treatment, tid)
         assert stored is not None
         assert stored.passes == TREATMENT["passes"]
+
+
+def test_json_and_form_bodies_over_the_text_limit_get_413(client: TestClient) -> None:
+    headers = api_signup(client)
+    big = '{"text": "' + "a" * (1024 * 1024) + '", "day": 1}'
+    r = _json(client, "POST", "/api/v1/ingredients/check", big, headers)
+    assert r.status_code == 413
+    assert r.json()["code"] == "too_large"
+    listed = '{"text": "Aqua, Glycerin", "day": 1, "padding": [' + ", ".join(["1.5"] * 50_000) + "]}"
+    assert _json(client, "POST", "/api/v1/ingredients/check", listed, headers).status_code == 200
