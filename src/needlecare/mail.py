@@ -25,6 +25,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from needlecare.storage.private import private_dir, write_new_private
+
 logger = logging.getLogger(__name__)
 
 #: Value of the RFC 8058 ``List-Unsubscribe-Post`` header.
@@ -148,9 +150,8 @@ class Mailer:
 
     def _write(self, message: EmailMessage) -> None:
         try:
-            self.outbox.mkdir(parents=True, exist_ok=True)
-            path = self.outbox / f"{uuid.uuid4().hex}.eml"
-            path.write_bytes(message.as_bytes())
+            private_dir(self.outbox)
+            write_new_private(self.outbox / f"{uuid.uuid4().hex}.eml", message.as_bytes())
         except OSError as exc:
             raise MailError(f"cannot write to the outbox {self.outbox}: {exc}") from exc
 

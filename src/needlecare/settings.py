@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         routed to the psycopg 3 driver.
     max_upload_bytes
         Largest accepted photo upload, in bytes (larger uploads get HTTP 413).
+    max_upload_megapixels
+        Largest accepted photo in millions of pixels, decided from the file header before decoding (413).
+    photo_concurrency
+        Photo decodes and analyses one process runs at once (uploads, checks and analysis jobs together);
+        the others wait, so memory stays bounded whatever arrives.
+    max_header_bytes, max_header_count
+        Bounds on one request's headers (summed name and value bytes, and their number); a request over
+        either is answered 431 before any header is parsed.
+    login_max_failures, login_address_max_failures, login_window_s
+        Failed logins allowed per account (its normalised e-mail) and per client address inside the window
+        (seconds) before further attempts get 429; the same counts bound password-reset requests per hour.
+    signup_max_per_address, invitations_max_per_hour
+        Sign-ups per client address per hour; invitations per inviting account and per address per hour.
     broker_url
         Task-queue broker: unset runs jobs in-process (nothing extra to start); ``redis://host:port/db``
         shares a Redis queue between several web and ``needlecare worker`` processes.
@@ -58,7 +71,9 @@ class Settings(BaseSettings):
         message may have been lost); a photo never enqueued (broker unreachable) is enqueued at the next tick.
     broker_heartbeat_timeout_ms, broker_maintenance_chance
         Redis broker: a worker silent for this long is dead and its unacknowledged messages are redelivered;
-        chance (per million broker commands) of running that maintenance.
+        chance (per million broker commands) of running that maintenance. Every ``needlecare worker`` also
+        runs it, and refreshes its own heartbeat, every quarter of the timeout, so a dead worker's messages
+        are back on the queue within about 1.25 timeouts (default 15 s: under 20 s).
     worker_threads
         Threads per ``needlecare worker`` process.
     worker_processes
@@ -85,8 +100,15 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
     cookie_secure: bool = True
     max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    max_upload_megapixels: float = Field(default=50.0, gt=0, le=120)
+    photo_concurrency: int = Field(default=2, ge=1, le=64)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    max_header_count: int = Field(default=64, ge=8)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=15 * 60, gt=0)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    signup_max_per_address: int = Field(default=10, ge=1)
+    invitations_max_per_hour: int = Field(default=30, ge=1)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
@@ -99,7 +121,7 @@ class Settings(BaseSettings):
     job_max_backoff_ms: int = Field(default=6 * 3600 * 1000, ge=1)
     job_lease_s: float = Field(default=300.0, gt=0)
     photo_requeue_s: float = Field(default=600.0, gt=0)
-    broker_heartbeat_timeout_ms: int = Field(default=60_000, ge=100)
+    broker_heartbeat_timeout_ms: int = Field(default=15_000, ge=100)
     broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
     worker_threads: int = Field(default=2, ge=1, le=64)
     worker_processes: int = Field(default_factory=lambda: cpu_cores(), ge=1, le=64)
@@ -147,8 +169,9 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text(encoding="utf-8").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        from needlecare.storage.private import private_dir, write_new_private
+
+        private_dir(self.data_dir)
         key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key, encoding="utf-8")
+        write_new_private(path, key.encode("utf-8"))
         return key

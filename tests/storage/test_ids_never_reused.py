@@ -7,14 +7,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Integer, delete, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Integer, delete, func, select, text
 
 from needlecare.storage import clinics as _clinics  # noqa: F401  (its tables are part of Base.metadata)
 from needlecare.storage import newsletter as _newsletter  # noqa: F401  (its table is part of Base.metadata)
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.migrate import upgrade
-from needlecare.storage.models import Base, CheckIn, Treatment, User
+from needlecare.storage.models import Base, Treatment, User
 
 from .conftest import Database
 
@@ -26,20 +25,6 @@ def _treatment(user_id: int) -> Treatment:
         user_id=user_id, treated_on=dt.date(2026, 11, 20), device="pen", depth_mm=1.0, passes=1, area="face",
         skin_type=2, timezone="UTC",
     )  # fmt: skip
-
-
-def _old_user(s: Session, email: str) -> int:
-    """A user row written with the columns of revision ``BEFORE`` (the model has gained columns since)."""
-    s.execute(
-        text(
-            "INSERT INTO users (email, password_hash, session_version, created_at, reminders_enabled) "
-            "VALUES (:email, 'x', 0, :now, 1)"
-        ),
-        {"email": email, "now": dt.datetime(2026, 11, 20, tzinfo=dt.UTC)},
-    )
-    uid = s.scalar(text("SELECT id FROM users WHERE email = :email"), {"email": email})
-    assert isinstance(uid, int)
-    return uid
 
 
 def test_every_table_with_an_integer_id_never_reuses_it_on_sqlite(tmp_path: Path) -> None:
@@ -82,23 +67,43 @@ def test_a_deleted_newest_row_leaves_its_id_unused(db: Database) -> None:
         assert newer.id > old_treatment
 
 
+def _insert_user(conn: Connection, email: str) -> int:
+    conn.execute(
+        text("INSERT INTO users (email, password_hash, session_version, created_at) VALUES (:e, 'x', 0, :t)"),
+        {"e": email, "t": dt.datetime(2026, 11, 20, tzinfo=dt.UTC)},
+    )
+    return int(conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email}).scalar_one())
+
+
+def _insert_treatment(conn: Connection, user_id: int) -> int:
+    conn.execute(
+        text(
+            "INSERT INTO treatments (user_id, treated_on, device, depth_mm, passes, area, skin_type,"
+            " sensitive, rosacea, bleeding, prp, serum, cold_sore, timezone, created_at)"
+            " VALUES (:u, '2026-11-20', 'pen', 1.0, 1, 'face', 2, 0, 0, 0, 0, 0, 0, 'UTC',"
+            " '2026-11-20 00:00:00')"
+        ),
+        {"u": user_id},
+    )
+    return int(conn.execute(text("SELECT max(id) FROM treatments")).scalar_one())
+
+
 def test_the_migration_keeps_rows_ids_and_cascades(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(url, BEFORE)
+    upgrade(url, BEFORE)  # rows are written with SQL: the models describe the newest tables
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
-        users = [_old_user(s, f"u{i}@example.org") for i in range(3)]
-        treatments = [_treatment(u) for u in users]
-        s.add_all(treatments)
-        s.flush()
-        s.add(
-            CheckIn(user_id=users[2], treatment_id=treatments[2].id, checked_on=dt.date(2026, 11, 21),
-                    day=1, self_rating=1, symptoms=[], triage={})
-        )  # fmt: skip
-        s.commit()
-        s.execute(delete(User).where(User.id == users[2]))  # the newest: its ids would be free again
-        s.commit()
-        kept = sorted(s.scalars(select(Treatment.id)))
+    with engine.begin() as conn:
+        users = [_insert_user(conn, f"u{i}@example.org") for i in range(3)]
+        treatments = [_insert_treatment(conn, u) for u in users]
+        conn.execute(
+            text(
+                "INSERT INTO checkins (user_id, treatment_id, checked_on, day, self_rating, symptoms, triage,"
+                " created_at) VALUES (:u, :t, '2026-11-21', 1, 1, '[]', '{}', '2026-11-21 00:00:00')"
+            ),
+            {"u": users[2], "t": treatments[2]},
+        )
+        conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": users[2]})  # the newest: its id is free
+        kept = sorted(conn.execute(text("SELECT id FROM treatments")).scalars())
     engine.dispose()
     upgrade(url)
     engine = make_engine(url)
@@ -121,11 +126,10 @@ def test_the_migration_refuses_a_filled_database_with_foreign_keys_on(tmp_path: 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, BEFORE)
     engine = make_engine(url)  # foreign keys on, as the app's engines have them
-    with make_sessionmaker(engine)() as s:
-        _old_user(s, "a@example.org")
-        s.commit()
+    with engine.begin() as conn:
+        _insert_user(conn, "a@example.org")
     with engine.begin() as conn, pytest.raises(RuntimeError, match="foreign keys are on"):
         upgrade(url, connection=conn)
-    with make_sessionmaker(engine)() as s:
-        assert s.scalar(select(func.count()).select_from(User)) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 1
     engine.dispose()

@@ -87,7 +87,9 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
             page.goto(capture_url)
             page.set_input_files("#file", str(warm_photo(faces_dir / "obama2.jpg", tmp_path)))
             advice = page.locator("#quality")
-            expect(advice).to_contain_text("light differs from your baseline", timeout=30_000)
+            expect(advice).to_contain_text(
+                "same place and light as your before-treatment photo", timeout=30_000
+            )
             expect(advice).not_to_contain_text("_")  # plain-language messages, not warning codes
             page.screenshot(path=ARTIFACTS / "5b-capture-other-light.png", full_page=True)
             page.goto(timeline_url)

@@ -77,11 +77,11 @@ def test_take_a_photo_with_the_camera_inside_the_page(tmp_path: Path, faces_dir:
         video.wait_for(state="visible")
         assert page.locator(".capture .outline").is_visible()
         checked = page.locator("#quality.ok, #quality.warn")
-        for _ in range(50):  # the shutter works once the camera delivers frames
-            page.click("button[data-shoot]")
-            if not video.is_visible():
+        for _ in range(100):  # the shutter works once the camera delivers frames
+            if video.evaluate("v => v.videoWidth") > 0:
                 break
-            page.wait_for_timeout(200)
+            page.wait_for_timeout(100)
+        page.click("button[data-shoot]")
         checked.wait_for(timeout=60_000)
         assert not video.is_visible()  # the camera is switched off once the photo is taken
         assert page.locator("#file").evaluate("input => input.files[0].name") == "camera.jpg"

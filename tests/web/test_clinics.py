@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import re
@@ -125,6 +126,10 @@ def test_whole_flow_through_the_pages(app: FastAPI, ctx: WebContext, settings: S
     assert shown.status_code == 200
     assert "Example Street 1, Berlin" in shown.text
     assert f'href="/treatments/{tid}/plan.ics"' in shown.text
+    # a phone shows today's card first, the message as sent folded below it
+    assert shown.text.index('class="card today') < shown.text.index("<details>")
+    assert f'aria-labelledby="today-{tid}"' in shown.text
+    assert "<summary>The full message from" in shown.text
     api = pat.client.get("/api/v1/clinics/aftercare").json()
     assert [(m["treatment_id"], m["emergency_contact"]) for m in api] == [(tid, CONTACT)]
     assert api[0]["sent_at"] is not None
@@ -303,7 +308,13 @@ def test_future_and_old_treatments_are_not_in_recovery(app: FastAPI) -> None:
     admin = signup(app, "admin@clinic.example")
     cid = create_clinic(admin)
     pat = join(app, admin, cid, "pat@example.org", "patient")
-    staff_treatment(admin, cid, pat, days_ago=-3)  # booked for later
+    later = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)).isoformat()
+    r = admin.client.post(
+        f"/api/v1/clinics/{cid}/patients/{pat.uid}/treatments",
+        json={**TREATMENT, "treated_on": later, "timezone": "UTC"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 422  # a treatment is recorded once it took place, never ahead
     staff_treatment(admin, cid, pat, days_ago=31)
     assert admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json() == []
     tid = staff_treatment(admin, cid, pat, days_ago=30)

@@ -19,7 +19,7 @@ from exports.pdftext import text as pdf_text  # tests/exports: reads the compres
 from needlecare.storage.models import AuditEvent
 from needlecare.web.context import WebContext
 
-from .conftest import api_signup, api_treatment, api_upload, new_client
+from .conftest import api_signup, api_treatment, api_upload, new_client, page_csrf
 
 KINDS = ("measurements.csv", "checkins.csv", "fhir.json", "report.pdf")
 
@@ -167,3 +167,28 @@ def test_every_download_is_in_the_audit_trail(ctx: WebContext, ann: Patient, bob
         *[(ann.uid, {"format": kind}) for kind in KINDS],
         (ann.uid, {"format": "report.pdf", "treatment_id": ann.treatment}),
     ]
+
+
+def test_the_name_entered_for_reports_is_on_the_pdf_and_in_fhir(ann: Patient) -> None:
+    client = ann.client
+    token = page_csrf(client, "/account")
+    assert "pat@" not in pdf_text(client.get("/export/report.pdf").content)
+    assert f"Patient: {ann.email}." in re.sub(r"\s+", " ", pdf_text(client.get("/export/report.pdf").content))
+    r = client.post("/account/name", data={"csrf_token": token, "display_name": "  Ann   Müller-Lee "})
+    assert r.status_code == 200
+    assert "Your name for reports was saved." in r.text
+    assert 'value="Ann Müller-Lee"' in r.text
+    flat = re.sub(r"\s+", " ", pdf_text(client.get("/export/report.pdf").content))
+    assert f"Patient: Ann Müller-Lee ({ann.email})." in flat
+    bundle = client.get("/export/fhir.json").json()
+    [patient] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert patient["name"] == [{"use": "usual", "text": "Ann Müller-Lee"}]
+    Bundle.model_validate(bundle)  # still valid FHIR
+    too_long = client.post("/account/name", data={"csrf_token": token, "display_name": "x" * 121})
+    assert too_long.status_code == 422
+    assert 'id="display_name-error"' in too_long.text
+    assert "120 characters or fewer" in too_long.text
+    client.post("/account/name", data={"csrf_token": token, "display_name": ""})
+    bundle = client.get("/export/fhir.json").json()
+    [patient] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert "name" not in patient

@@ -197,6 +197,7 @@ def test_plain_messages_cover_the_usual_pydantic_errors() -> None:
     cases = {
         "missing": ({}, "Please fill this in."),
         "string_too_long": ({"max_length": 2000}, "Please keep this to 2000 characters or fewer."),
+        "too_long": ({"max_length": 3}, "Please choose at most 3."),
         "string_too_short": ({"min_length": 10}, "Please write at least 10 characters."),
         "less_than_equal": ({"le": 3.5}, "Please enter 3.5 or less."),
         "greater_than_equal": ({"ge": 1}, "Please enter 1 or more."),

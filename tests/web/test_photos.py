@@ -231,7 +231,8 @@ def test_baseline_side_by_side_and_framing_guide(
     assert f"/photos/{body['id']}/face" in page.text
     assert "Before (2026-11-19)" in page.text
     capture = client.get(f"/treatments/{tid}/photos/new")
-    assert f'class="guide" src="/photos/{body["id"]}/face"' in capture.text
+    # the framing guide is the before-treatment photo, the one every later photo is compared with
+    assert f'class="guide" src="/photos/{base.json()["id"]}/face"' in capture.text
     crop = client.get(f"/photos/{body['id']}/face")
     assert crop.status_code == 200
     assert crop.headers["content-type"] == "image/jpeg"

@@ -17,7 +17,7 @@ from needlecare.storage.models import AuditEvent, CheckIn, Treatment, User
 from needlecare.web.app import create_app
 from needlecare.web.context import WebContext
 
-from .conftest import PASSWORD, api_signup, api_treatment, make_settings, new_client
+from .conftest import PASSWORD, TREATMENT, api_signup, api_treatment, make_settings, new_client
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -82,3 +82,26 @@ def test_login_on_postgres(pg_app: FastAPI) -> None:
             headers={"X-CSRF-Token": token},
         )
         assert r.status_code == 200
+
+
+def test_nul_characters_get_422_on_postgres(pg_app: FastAPI) -> None:
+    """PostgreSQL refuses NUL in text: login, sign-up, notes and clinic names answer 422, never 500."""
+    with new_client(pg_app) as client:
+        anonymous = {"X-CSRF-Token": client.get("/api/v1/auth/session").json()["csrf_token"]}
+        nul = "a\x00b@example.org"
+        for url in ("/api/v1/auth/login", "/api/v1/auth/signup"):
+            r = client.post(url, json={"email": nul, "password": PASSWORD}, headers=anonymous)
+            assert r.status_code == 422, (url, r.text)
+        token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = client.post("/login", data={"csrf_token": token, "email": nul, "password": PASSWORD})
+        assert r.status_code == 422
+        headers = api_signup(client)
+        r = client.post("/api/v1/treatments", json={**TREATMENT, "notes": "x\x00"}, headers=headers)
+        assert r.status_code == 422
+        r = client.post(
+            "/api/v1/clinics", json={"name": "A\x00", "emergency_contact": "+1 555"}, headers=headers
+        )
+        assert r.status_code == 422
+        r = client.patch("/api/v1/treatments/1", json={"notes": "\x00"}, headers=headers)
+        assert r.status_code == 422
+        assert client.get("/api/v1/treatments").json() == []

@@ -1,43 +1,11 @@
-"""Security helpers: login rate limiter (sliding window), signed session cookies, password hashing."""
+"""Security helpers: signed session cookies, password hashing (rate limits: test_hardening_ratelimit)."""
 
 from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
 
-from needlecare.web.ratelimit import LoginRateLimiter
 from needlecare.web.security import SessionCodec, SessionData, tokens_match, verify_password
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_rate_limiter_locks_after_max_failures_and_unlocks_after_window() -> None:
-    clock = FakeClock()
-    limiter = LoginRateLimiter(max_failures=3, window_s=60, clock=clock)
-    for _ in range(3):
-        assert limiter.retry_after("Ann@example.org", "1.2.3.4") == 0
-        limiter.record_failure("ann@example.org", "1.2.3.4")
-    assert limiter.retry_after("ann@example.org", "1.2.3.4") == 60
-    assert limiter.retry_after("ann@example.org", "5.6.7.8") == 0  # other address
-    assert limiter.retry_after("bob@example.org", "1.2.3.4") == 0  # other account
-    clock.now += 45
-    assert limiter.retry_after("ann@example.org", "1.2.3.4") == 15
-    clock.now += 15
-    assert limiter.retry_after("ann@example.org", "1.2.3.4") == 0
-
-
-def test_rate_limiter_reset_clears_failures() -> None:
-    limiter = LoginRateLimiter(max_failures=1, window_s=60, clock=FakeClock())
-    limiter.record_failure("a", "ip")
-    assert limiter.retry_after("a", "ip") > 0
-    limiter.reset("a", "ip")
-    assert limiter.retry_after("a", "ip") == 0
 
 
 def test_session_cookie_round_trip_and_tamper_detection() -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 
 import pytest
 from fastapi import FastAPI
@@ -88,9 +87,9 @@ def test_edit_saves_and_shows_on_the_page_and_in_the_api(client: TestClient, ctx
     assert r.headers["location"] == f"/treatments/{tid}"
     page = client.get(f"/treatments/{tid}").text
     assert "Treatment of 18 Nov 2026" in page
-    assert "rf, 1.5 mm, 2 passes" in page
-    assert "<dt>Area</dt><dd>neck</dd>" in page
-    assert "<dt>Extras</dt><dd>sensitive, rosacea</dd>" in page  # bleeding and serum were unticked
+    assert "Radiofrequency microneedling, 1.5 mm, 2 passes" in page
+    assert "<dt>Area</dt><dd>Neck</dd>" in page
+    assert "<dt>Also</dt><dd>Sensitive skin, Rosacea</dd>" in page  # bleeding and serum were unticked
     params = TreatmentParams(depth_mm=1.5, passes=2, device="rf", area="neck", skin_type=4, sensitive=True,
                              rosacea=True)  # fmt: skip
     window = expected_course(params).to_dict()["typical_days"]
@@ -143,8 +142,10 @@ def test_invalid_edit_shows_the_create_forms_error_and_changes_nothing(
         assert f'<a href="#{field}">' in page
         assert f"<li>{field}: " not in page  # no raw field names
     message = re.search(rf'id="{field}-error">(.*?)</p>', r.text, re.S)
-    assert message is not None and message.group(1) in created.text
-    assert "Edit treatment" in r.text and "Record a treatment" in created.text
+    assert message is not None
+    assert message.group(1) in created.text
+    assert "Edit treatment" in r.text
+    assert "Record a treatment" in created.text
     assert api_values(client, tid) == before
     assert [t["id"] for t in client.get("/api/v1/treatments").json()] == [tid]
 

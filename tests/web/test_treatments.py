@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from icalendar import Calendar
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.treatment import TreatmentParams
+from needlecare.knowledge.visibility import visibility
+from needlecare.storage.models import Photo
+from needlecare.web.context import WebContext
 
+from .clinic_setup import Member, add_photo
 from .conftest import TREATMENT, api_signup, api_treatment, page_csrf
 
 
@@ -100,7 +105,8 @@ def test_page_form_with_bad_input_shows_friendly_422(client: TestClient) -> None
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html")
     assert "Please correct these" in r.text
-    assert "Please enter a date" in r.text and "Please enter a number." in r.text
+    assert "Please enter a date" in r.text
+    assert "Please enter a number." in r.text
     assert client.get("/").status_code == 200  # still serving
 
 
@@ -131,3 +137,23 @@ def test_an_old_link_never_opens_a_newer_record(client: TestClient) -> None:
     assert new != old
     assert client.get(f"/treatments/{old}").status_code == 404
     assert client.get(f"/api/v1/treatments/{old}").status_code == 404
+
+
+def test_the_treatment_page_lists_photos_in_plain_words(client: TestClient, ctx: WebContext) -> None:
+    headers = api_signup(client)
+    tid = api_treatment(client, headers, treated_on="2026-11-20", cold_sore=True)
+    me = client.get("/api/v1/auth/me").json()
+    patient = Member(client, headers, me["id"], me["email"])
+    add_photo(ctx, patient, tid, day=-1, index=0.30, baseline=True)
+    add_photo(ctx, patient, tid, day=2, index=0.40)
+    with ctx.sessions() as db:
+        photo = db.scalars(select(Photo).where(Photo.day == 2)).one()
+        photo.analysis = {**photo.analysis, "baseline": {"delta_a_star": 4.0, "comparable": True}}
+        photo.analysis_status = "done"
+        db.commit()
+    page = client.get(f"/treatments/{tid}").text
+    assert "Before treatment · 19 Nov" in page
+    assert f"Day 2 · 22 Nov</a> · {visibility(4.0).headline}" in page
+    assert "OD_hb" not in page.split("<h2>Photos</h2>")[1]  # numbers stay on the photo page, under Details
+    assert "History of cold sores" in page
+    assert "cold_sore" not in page

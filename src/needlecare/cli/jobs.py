@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -69,9 +70,11 @@ def worker(
     in one or more of them (reminders are sent once either way). With several processes this one starts
     them, runs the scheduler if asked, and stops them when it stops. Stops on SIGINT/SIGTERM.
     """
+    from needlecare.jobs.recovery import start_broker_maintenance
     from needlecare.jobs.scheduler import start_in_thread
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
     queue = _queue()
     count = processes or queue.ctx.settings.worker_processes
     stop = threading.Event()
@@ -83,11 +86,13 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     children: list[subprocess.Popen[bytes]] = []
     worker = None
+    maintenance_stop = None
     if count > 1:
         children = _child_workers(count, threads)
     else:
         worker = queue.worker(threads)
         worker.start()
+        maintenance_stop = start_broker_maintenance(queue)  # dead workers' messages back within seconds
     scheduler_stop = start_in_thread(queue) if scheduler else None
     typer.echo(
         f"needlecare worker on queue {queue.ctx.settings.job_queue!r} ({count} process"
@@ -99,6 +104,8 @@ def worker(
             break
     if scheduler_stop is not None:
         scheduler_stop.set()
+    if maintenance_stop is not None:
+        maintenance_stop.set()
     if worker is not None:
         worker.stop()
     for child in children:

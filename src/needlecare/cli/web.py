@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
@@ -78,6 +79,7 @@ def serve(
     from needlecare.jobs.scheduler import start_in_thread
     from needlecare.web.app import create_app
 
+    os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
     configured = _settings()
     settings = with_public_url(configured, host=host, port=port)
     try:

@@ -73,12 +73,16 @@ def _category(code: str, display: str) -> list[dict[str, Any]]:
 
 
 def patient(user: User) -> dict[str, Any]:
-    """Patient: the account's id as identifier and its e-mail as telecom (no name is stored, none is sent)."""
-    return {
+    """Patient: the account's id as identifier, its e-mail as telecom and, when the patient entered one, the
+    name for their reports as ``name.text``."""
+    resource: dict[str, Any] = {
         "resourceType": "Patient",
         "identifier": _identifier("user", user.id),
         "telecom": [{"system": "email", "value": user.email, "use": "home"}],
     }
+    if user.display_name:
+        resource["name"] = [{"use": "usual", "text": user.display_name}]
+    return resource
 
 
 def procedure(t: Treatment, refs: Refs) -> dict[str, Any]:

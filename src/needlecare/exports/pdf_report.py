@@ -25,11 +25,17 @@ from needlecare.exports.pdf_chart import chart
 from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.evidence import evidence
 from needlecare.storage.files import PhotoStore
+from needlecare.storage.models import User
 from needlecare.web.treatments import course
 
 MEDIA_TYPE = "application/pdf"
 TITLE = "needlecare report for the dermatologist"
 FOOTER = "needlecare - decision support, not a diagnosis"
+
+
+def patient_label(user: User) -> str:
+    """The patient as the report names them: the name they entered with their e-mail, or the e-mail alone."""
+    return f"{user.display_name} ({user.email})" if user.display_name else user.email
 
 
 def _sources_cited(expected: dict[str, Any], tr: TreatmentRecord, plan: dict[str, Any]) -> list[str]:
@@ -172,7 +178,10 @@ def pdf_report(
     now = utc(now or dt.datetime.now(dt.UTC))
     story: list[Flowable] = [
         sec.heading(TITLE, 1),
-        sec.para(f"Patient: {record.user.email}. Generated {now:%Y-%m-%d %H:%M} UTC from their own records."),
+        sec.para(
+            f"Patient: {patient_label(record.user)}. "
+            f"Generated {now:%Y-%m-%d %H:%M} UTC from their own records."
+        ),
         sec.para(DISCLAIMER),
         sec.para(
             "Redness index: measured on the patient's photos (OD_hb, optical density of haemoglobin, "

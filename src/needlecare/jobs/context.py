@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from needlecare.jobs.slots import set_photo_concurrency
 from needlecare.mail import Mailer, MailSettings
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.files import PhotoStore
+from needlecare.storage.private import private_dir
 
 
 @dataclass
@@ -31,6 +33,8 @@ class JobContext:
         *mail* defaults to :class:`~needlecare.mail.MailSettings` read from the environment.
         """
         engine = engine or make_engine(settings.sqlalchemy_url)
+        set_photo_concurrency(settings.photo_concurrency)
+        private_dir(settings.data_dir)
         return cls(
             settings=settings,
             sessions=make_sessionmaker(engine),

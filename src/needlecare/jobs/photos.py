@@ -30,6 +30,7 @@ from needlecare.imaging.errors import PhotoError
 from needlecare.jobs import mail
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.errors import PermanentJobError
+from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo, User
 
 if TYPE_CHECKING:
@@ -151,29 +152,30 @@ def measure(
     """
     from needlecare.analysis.pipeline import as_uploaded, compare_photos
 
-    report = as_uploaded(photo_report(jpeg), chroma_step)
-    if baseline_file is not None:
-        try:
-            baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
-        except PhotoError:
+    with photo_slot():  # at most photo_concurrency analyses (and upload decodes) at once in this process
+        report = as_uploaded(photo_report(jpeg), chroma_step)
+        if baseline_file is not None:
+            try:
+                baseline = as_uploaded(baseline_report(baseline_file), baseline_chroma_step)
+            except PhotoError:
+                baseline = None
+            if baseline is not None:
+                report = compare_photos(report, baseline)
+        else:
             baseline = None
-        if baseline is not None:
-            report = compare_photos(report, baseline)
-    else:
-        baseline = None
-    from needlecare.analysis.pictures import treatment_scale
+        from needlecare.analysis.pictures import treatment_scale
 
-    # One colour scale for the treatment: its baseline's, or this photo's own while there is none (a
-    # baseline photo's own scale is the one its follow-ups get).
-    vmin, vmax = treatment_scale(baseline if baseline is not None else report)
-    stored = report.to_dict()
-    stored["heatmap_scale"] = {
-        "min": round(vmin, 4),
-        "max": round(vmax, 4),
-        "unit": report.unit,
-        "from": "baseline" if baseline is not None else "this photo",
-    }
-    return Analysis(report=stored, heatmap_jpeg=_heatmap(jpeg, report, (vmin, vmax)) if heatmap else None)
+        # One colour scale for the treatment: its baseline's, or this photo's own while there is none (a
+        # baseline photo's own scale is the one its follow-ups get).
+        vmin, vmax = treatment_scale(baseline if baseline is not None else report)
+        stored = report.to_dict()
+        stored["heatmap_scale"] = {
+            "min": round(vmin, 4),
+            "max": round(vmax, 4),
+            "unit": report.unit,
+            "from": "baseline" if baseline is not None else "this photo",
+        }
+        return Analysis(report=stored, heatmap_jpeg=_heatmap(jpeg, report, (vmin, vmax)) if heatmap else None)
 
 
 def _baseline(ctx: JobContext, db: Session, photo: Photo) -> tuple[Path | None, float | None]:

@@ -81,8 +81,21 @@ def tick(queue: JobQueue, now: dt.datetime | None = None) -> int:
     return len(jobs)
 
 
-def run_scheduler(queue: JobQueue, stop: threading.Event, interval_s: float = TICK_S) -> None:
-    """Call :func:`tick` every *interval_s* seconds until *stop* is set; errors are logged, never fatal."""
+def run_scheduler(
+    queue: JobQueue, stop: threading.Event, interval_s: float = TICK_S, started_at: dt.datetime | None = None
+) -> None:
+    """Call :func:`tick` every *interval_s* seconds until *stop* is set; errors are logged, never fatal.
+
+    With in-process jobs and *started_at* (when this process started), the photos a dead process left
+    ``pending`` are analysed again first (:func:`~needlecare.jobs.recovery.recover_in_process`).
+    """
+    from needlecare.jobs.recovery import recover_in_process
+
+    if started_at is not None:
+        try:
+            recover_in_process(queue, started_at)
+        except Exception:
+            logger.exception("recovery at start-up failed; the scheduler's sweep retries")
     while not stop.is_set():
         try:
             tick(queue)
@@ -92,10 +105,15 @@ def run_scheduler(queue: JobQueue, stop: threading.Event, interval_s: float = TI
 
 
 def start_in_thread(queue: JobQueue, interval_s: float = TICK_S) -> threading.Event:
-    """Run :func:`run_scheduler` in a daemon thread; set the returned event to stop it."""
+    """Run :func:`run_scheduler` in a daemon thread (recovering first what a dead process left pending); set
+    the returned event to stop it."""
     stop = threading.Event()
+    started_at = dt.datetime.now(dt.UTC)
     thread = threading.Thread(
-        target=run_scheduler, args=(queue, stop, interval_s), name="needlecare-scheduler", daemon=True
+        target=run_scheduler,
+        args=(queue, stop, interval_s, started_at),
+        name="needlecare-scheduler",
+        daemon=True,
     )
     thread.start()
     return stop

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from needlecare.storage.private import private_file, sqlite_path
+
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -20,11 +22,15 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     Parameters
     ----------
     url
-        SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
+        SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``). A SQLite file is created with
+        mode 0600 in a 0700 directory.
     schema
         PostgreSQL only: a schema put first on the ``search_path`` (the tests use one schema per run).
     """
     connect_args: dict[str, Any] = {}
+    database_file = sqlite_path(url)
+    if database_file is not None:
+        private_file(database_file)  # SQLite gives its journal files the database file's mode
     if url.startswith("sqlite"):
         connect_args["check_same_thread"] = False
     elif schema is not None:

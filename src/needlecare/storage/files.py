@@ -1,7 +1,7 @@
 """Photo file store: write to a staging file first, move into place only after the database commit.
 
-Stored paths are relative (``<user_id>/<uuid>.jpg``) and always resolved inside the store's root, so a row can
-never point outside it.
+Directories are created 0700 and files 0600 (:mod:`needlecare.storage.private`). Stored paths are relative
+(``<user_id>/<uuid>.jpg``) and always resolved inside the store's root, so a row can never point outside it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+
+from needlecare.storage.private import private_dir, write_new_private
 
 
 class PhotoStore:
@@ -31,19 +33,15 @@ class PhotoStore:
         return full
 
     def stage(self, data: bytes) -> Path:
-        """Write *data* to a new staging file and return its path (not yet visible as a photo)."""
-        self.staging.mkdir(parents=True, exist_ok=True)
-        staged = self.staging / f"{uuid.uuid4().hex}.part"
-        with open(staged, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return staged
+        """Write *data* to a new staging file (mode 0600) and return its path (not yet visible as a photo)."""
+        private_dir(self.root)
+        private_dir(self.staging)
+        return write_new_private(self.staging / f"{uuid.uuid4().hex}.part", data, sync=True)
 
     def publish(self, staged: Path, relpath: str) -> Path:
         """Move a staged file to its final place (atomic rename on one file system)."""
         final = self.path(relpath)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         os.replace(staged, final)
         return final
 

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
+from needlecare.storage.private import private_file, sqlite_path
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -31,8 +33,9 @@ def alembic_config(url: str, connection: Connection | None = None) -> Config:
 
 def upgrade(url: str, revision: str = "head", connection: Connection | None = None) -> None:
     """Migrate the database at *url* (or on *connection*) up to *revision* (default ``head``)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    database_file = sqlite_path(url)
+    if database_file is not None:
+        private_file(database_file)
     command.upgrade(alembic_config(url, connection), revision)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, String, Text, false, true
+from sqlalchemy import JSON, ForeignKey, MetaData, String, Text, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from needlecare.storage.types import UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,7 +41,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         list[str]: JSON,
-        dt.datetime: DateTime(timezone=True),
+        dt.datetime: UtcDateTime(),  # aware UTC when read, on SQLite too
     }
 
 
@@ -52,6 +54,7 @@ class User(Base):
 
     ``timezone`` (IANA name) is where the patient's morning is for reminders; ``None`` means each treatment's
     own zone. ``calendar_token`` is the unguessable secret in the URL of the patient's calendar feed.
+    ``display_name`` is the name the patient entered for their reports (PDF, FHIR), if any.
     ``email_verified_at`` is when the owner confirmed the address (``None``: not yet).
     """
 
@@ -66,6 +69,7 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     reminders_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    display_name: Mapped[str | None] = mapped_column(String(120), default=None)
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     treatments: Mapped[list[Treatment]] = relationship(

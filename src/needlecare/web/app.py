@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from needlecare import __version__
+from needlecare.knowledge.common import InvalidInputError
 from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import form_errors, routes
+from needlecare.web.api_docs import ERROR_RESPONSES, with_error_bodies
 from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
 from needlecare.web.form_errors import form_page_of
+from needlecare.web.headers import HeaderLimitMiddleware
+from needlecare.web.input_guard import InputGuardMiddleware
 from needlecare.web.middleware import (
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
@@ -31,6 +37,8 @@ from needlecare.web.middleware import (
 from needlecare.web.templating import STATIC_DIR, render
 
 NOT_FOUND_PAGE = "This page does not exist, or it is not yours."
+#: Prefix of the answer when a stored value (recorded before today's rules) cannot be computed with.
+STORED_VALUE = "A stored value cannot be used; correct it: "
 MALFORMED = "The request body could not be read (malformed JSON or form data)."
 
 #: Room for form fields and multipart framing on top of the photo size limit, in bytes.
@@ -45,6 +53,15 @@ def _validation_messages(exc: RequestValidationError) -> list[str]:
     return out
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some API route accepts on the request's path (for the ``Allow`` header)."""
+    methods: set[str] = set()
+    for route in (route for router in routes.API_ROUTERS for route in router.routes):
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def _api_app(ctx: WebContext) -> FastAPI:
     api = FastAPI(
         title="needlecare API",
@@ -54,6 +71,7 @@ def _api_app(ctx: WebContext) -> FastAPI:
         dependencies=[Depends(csrf_header_guard)],
         docs_url=None,  # Swagger UI would load from a CDN; the schema is at /openapi.json
         redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     api.state.ctx = ctx
 
@@ -61,13 +79,24 @@ def _api_app(ctx: WebContext) -> FastAPI:
     async def web_error(_request: Request, exc: WebError) -> Response:
         return JSONResponse({"detail": exc.message, "code": exc.code}, exc.status, headers=exc.headers)
 
+    @api.exception_handler(InvalidInputError)
+    async def stored_value_error(_request: Request, exc: InvalidInputError) -> Response:
+        return JSONResponse({"detail": STORED_VALUE + str(exc), "code": "unprocessable"}, 422)
+
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. invalid UTF-8): invalid input
             return JSONResponse({"detail": MALFORMED, "code": "malformed_body"}, 422)
-        return await http_exception_handler(request, exc)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+        return JSONResponse({"detail": str(exc.detail), "code": code}, exc.status_code, headers=headers)
 
     for router in routes.API_ROUTERS:
+        for route in router.routes:
+            if isinstance(route, APIRoute):  # every error an operation describes gets its declared body
+                route.responses = with_error_bodies(route.responses)
         api.include_router(router)
     return api
 
@@ -122,6 +151,10 @@ def _install_page_handlers(app: FastAPI) -> None:
             _page_response, request, exc.status, message, code=exc.code, field_errors=inline
         )
 
+    @app.exception_handler(InvalidInputError)
+    async def stored_value_error(request: Request, exc: InvalidInputError) -> Response:
+        return await run_in_threadpool(_page_response, request, 422, STORED_VALUE + str(exc))
+
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
         errors = [(form_errors.field_of(e), form_errors.plain_message(e)) for e in exc.errors()]
@@ -175,7 +208,11 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        HeaderLimitMiddleware, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
+    )
     return app

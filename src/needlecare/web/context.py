@@ -13,7 +13,7 @@ from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.files import PhotoStore
-from needlecare.web.ratelimit import LoginRateLimiter
+from needlecare.web.ratelimit import RateLimits
 from needlecare.web.security import SessionCodec, make_hasher
 
 
@@ -27,7 +27,7 @@ class WebContext:
     store: PhotoStore
     hasher: PasswordHasher
     codec: SessionCodec
-    limiter: LoginRateLimiter
+    limits: RateLimits
     jobs: JobQueue
 
     @classmethod
@@ -42,6 +42,6 @@ class WebContext:
             store=PhotoStore(settings.photo_dir),
             hasher=make_hasher(settings),
             codec=SessionCodec(settings.resolve_secret(), settings.session_max_age_s),
-            limiter=LoginRateLimiter(settings.login_max_failures, settings.login_window_s),
+            limits=RateLimits.from_settings(settings),
             jobs=jobs,
         )

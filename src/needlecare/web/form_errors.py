@@ -132,8 +132,10 @@ def plain_message(error: Mapping[str, Any]) -> str:
             if ctx.get("min_length") == 1
             else f"Please write at least {ctx.get('min_length')} characters."
         )
-    if kind == "string_too_long":
+    if kind == "string_too_long" or (kind == "too_long" and isinstance(error.get("input"), str)):
         return f"Please keep this to {ctx.get('max_length')} characters or fewer."
+    if kind == "too_long":
+        return f"Please choose at most {ctx.get('max_length')}."
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         return (

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from needlecare.web.headers import keep_only_cookie
 from needlecare.web.security import COOKIE_NAME, SessionCodec, SessionData
 
 SESSION_SCOPE_KEY = "needlecare.session"
@@ -28,6 +28,8 @@ SECURITY_HEADERS = {
 class SessionMiddleware:
     """Load the session from its cookie into ``scope['needlecare.session']``; send a cookie when it changed.
 
+    Every other cookie is removed from the request before the app sees it (the app reads no other).
+
     New visitors get a session (with a CSRF token) on their first response.
     """
 
@@ -38,11 +40,8 @@ class SessionMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw = ""
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                morsel = SimpleCookie(value.decode("latin-1")).get(COOKIE_NAME)
-                raw = morsel.value if morsel else raw
+        raw, headers = keep_only_cookie(list(scope.get("headers", [])), COOKIE_NAME)
+        scope = {**scope, "headers": headers}
         session = self.codec.loads(raw)
         if session is None:
             session = SessionData(modified=True)

@@ -9,7 +9,7 @@ from needlecare.web.accounts import recovery, schemas, service
 from needlecare.web.accounts.tokens import AccountTokens
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
-from needlecare.web.errors import RateLimitedError
+from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -55,13 +55,15 @@ def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
 
 
 @router.post("/signup", status_code=status.HTTP_202_ACCEPTED)
-def signup(body: schemas.SignupIn, db: DbDep, ctx: CtxDep) -> schemas.SignupAccepted:
+def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> schemas.SignupAccepted:
     """Ask for an account: the same answer whether or not the address has one.
 
     A new address gets an account and a mail with its verification link (log in with the password at any
     time; mails and joining a clinic wait for the verification). An address that has an account gets a
-    note to its owner instead, and the account is not changed.
+    note to its owner instead, and the account is not changed. Sign-ups per client address are limited
+    (429).
     """
+    enforce(ctx.limits, "signup", ip=client_ip(request))
     signup_and_mail(db, ctx, email=body.email, password=body.password)
     return schemas.SignupAccepted()
 
@@ -90,8 +92,10 @@ def resend_verification(user: CurrentUser, db: DbDep, ctx: CtxDep) -> schemas.Si
 
 
 @router.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
-def forgot_password(body: schemas.EmailIn, db: DbDep, ctx: CtxDep) -> dict[str, str]:
-    """Mail a reset link if the address has an account; the answer is the same either way."""
+def forgot_password(body: schemas.EmailIn, request: Request, db: DbDep, ctx: CtxDep) -> dict[str, str]:
+    """Mail a reset link if the address has an account; the answer is the same either way. Requests per
+    account and per client address are limited (429)."""
+    enforce(ctx.limits, "password-reset", email=body.email, ip=client_ip(request))
     forgot_and_mail(db, ctx, email=body.email)
     return {"detail": FORGOT_ANSWER}
 
@@ -122,19 +126,23 @@ def login(
 
 
 def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, password: str) -> User:
-    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash."""
-    ip = client_ip(request)
-    wait = ctx.limiter.retry_after(email, ip)
+    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash.
+
+    Failures are counted per account (its normalised e-mail, whatever the spelling) and per client address;
+    either at its limit refuses further attempts with 429, the right password included. A success clears
+    the account's count.
+    """
+    counters = (("login", account_key(email)), ("login-address", address_key(client_ip(request))))
+    wait = max(ctx.limits.retry_after(rule, key) for rule, key in counters)
     if wait:
-        raise RateLimitedError(
-            f"Too many failed attempts. Try again in {wait} seconds.", headers={"Retry-After": str(wait)}
-        )
+        raise refuse(wait, "failed attempts")
     try:
         user = service.authenticate(db, email=email, password=password, hasher=ctx.hasher)
     except Exception:
-        ctx.limiter.record_failure(email, ip)
+        for rule, key in counters:
+            ctx.limits.hit(rule, key)
         raise
-    ctx.limiter.reset(email, ip)
+    ctx.limits.clear(*counters[0])
     db.commit()
     return user
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -9,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
 from needlecare.web.accounts.api import (
     FORGOT_ANSWER,
@@ -18,8 +20,10 @@ from needlecare.web.accounts.api import (
     tokens_of,
 )
 from needlecare.web.clinics import photos as clinic_photos
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep
-from needlecare.web.errors import InvalidCredentialsError, UnprocessableError, WebError
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
+from needlecare.web.errors import InvalidCredentialsError, NotAuthenticatedError, UnprocessableError, WebError
+from needlecare.web.form_errors import shows_errors_on
+from needlecare.web.ratelimit import enforce
 from needlecare.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,8 +35,8 @@ def _see_other(url: str) -> RedirectResponse:
 
 def _account(request: Request, db: Session, context: dict[str, Any], status_code: int = 200) -> Response:
     """The account page, with the audit trail of clinic staff viewing the user's shared photos."""
-    views = clinic_photos.views_of(db, user=context["user"])
-    return render(request, "account.html", context | {"photo_views": views}, status_code=status_code)
+    page = _account_context(request, db, context["user"], {})
+    return render(request, "account.html", page | context, status_code=status_code)
 
 
 NextPath = Annotated[str | None, Query(max_length=2000)]
@@ -56,6 +60,7 @@ def signup(
     next: NextField = None,
 ) -> Response:
     """Ask for an account; the page says the same whether or not the address has one (see the API)."""
+    enforce(ctx.limits, "signup", ip=client_ip(request))
     signup_and_mail(db, ctx, email=form.email, password=form.password, next_path=recovery.safe_next(next))
     context = {"title": "Check your inbox", "message": schemas.SignupAccepted().detail}
     return render(request, "account_message.html", context)
@@ -104,7 +109,9 @@ def forgot_page(request: Request) -> Response:
 
 @router.post("/password/forgot")
 def forgot(request: Request, form: Annotated[schemas.EmailIn, Form()], db: DbDep, ctx: CtxDep) -> Response:
-    """Mail a reset link if the address has an account; the page says the same either way."""
+    """Mail a reset link if the address has an account; the page says the same either way (limited per
+    account and client address: 429)."""
+    enforce(ctx.limits, "password-reset", email=form.email, ip=client_ip(request))
     forgot_and_mail(db, ctx, email=form.email)
     return render(request, "account_message.html", {"title": "Check your inbox", "message": FORGOT_ANSWER})
 
@@ -182,6 +189,18 @@ def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
     return _see_other("/")
 
 
+def _account_context(
+    _request: Request, db: Session, user: User | None, _params: Mapping[str, Any]
+) -> dict[str, Any]:
+    if user is None:
+        raise NotAuthenticatedError("Please log in.")
+    return {
+        "user": user,
+        "values": {"display_name": user.display_name or ""},
+        "photo_views": clinic_photos.views_of(db, user=user),
+    }
+
+
 @router.post("/account/logout-everywhere")
 def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Response:
     """End every session of the account (all browsers and apps) and return to the front page."""
@@ -193,8 +212,19 @@ def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Resp
 
 @router.get("/account")
 def account_page(request: Request, user: CurrentUser, db: DbDep) -> Response:
-    """Password change and account deletion."""
-    return _account(request, db, {"user": user})
+    """The name for reports, downloads, password change and account deletion."""
+    return render(request, "account.html", _account_context(request, db, user, {}))
+
+
+@router.post("/account/name")
+@shows_errors_on("account.html", _account_context, {"display_name": "Your name"})
+def save_display_name(
+    request: Request, form: Annotated[schemas.DisplayNameIn, Form()], user: CurrentUser, db: DbDep
+) -> Response:
+    """Store the name the patient wants on their reports (trimmed; empty removes it)."""
+    user.display_name = " ".join(form.display_name.split()) or None
+    db.commit()
+    return _account(request, db, {"user": user, "message": "Your name for reports was saved."})
 
 
 @router.post("/account/password")

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from needlecare.web.accounts import passwords
+from needlecare.web.validators import SafeText, clean_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -20,7 +21,7 @@ MAX_ANY_PASSWORD = 1024
 
 
 def _normalise_email(value: str) -> str:
-    value = value.strip().lower()
+    value = clean_text(value).strip().lower()
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not an e-mail address")
     return value
@@ -75,7 +76,7 @@ class VerifyIn(BaseModel):
 class LoginIn(BaseModel):
     """Log in."""
 
-    email: Annotated[str, Field(min_length=1, max_length=320)]
+    email: Annotated[SafeText, Field(min_length=1, max_length=320)]
     password: AnyPassword
 
 
@@ -108,3 +109,9 @@ class SessionPublic(BaseModel):
 
     csrf_token: str
     user: UserPublic | None
+
+
+class DisplayNameIn(BaseModel):
+    """The name for the patient's reports; empty removes it."""
+
+    display_name: Annotated[SafeText, Field(max_length=120)] = ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments import today
+from needlecare.web.validators import EventDate
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +66,7 @@ def create_checkin(
     db: DbDep,
     ctx: CtxDep,
     symptoms: Annotated[list[str] | None, Form()] = None,
-    checked_on: Annotated[dt.date | None, Form()] = None,
+    checked_on: Annotated[EventDate | None, Form()] = None,
 ) -> RedirectResponse:
     """Triage and store the check-in, then show the verdict."""
     try:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.triage import SYMPTOMS
+from needlecare.web.validators import EventDate
 
 
 def rating_labels() -> dict[int, str]:
@@ -42,7 +43,7 @@ class CheckInCreate(BaseModel):
 
     self_rating: int = Field(ge=0, le=4, description="self-rated redness, 0 (none) to 4 (severe)")
     symptoms: SymptomList = Field(default_factory=list)
-    checked_on: dt.date | None = None
+    checked_on: EventDate | None = None
 
 
 class CheckInPublic(BaseModel):

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from needlecare.knowledge.evidence import URGENCY_ORDER
 from needlecare.storage.clinics import STAFF_ROLES
-from needlecare.storage.models import User
+from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
     alerts,
@@ -26,6 +26,7 @@ from needlecare.web.clinics import (
 )
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, RowId
 from needlecare.web.templating import render
+from needlecare.web.treatments import today
 from needlecare.web.treatments.pages import FORM_CHOICES, form_values
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
 
@@ -90,10 +91,19 @@ def join(
 
 
 @router.get("/clinics/aftercare/{message_id}")
-def show_aftercare(request: Request, message_id: RowId, user: CurrentUser, db: DbDep) -> Response:
-    """Aftercare instructions a clinic sent me."""
+def show_aftercare(
+    request: Request, message_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
+) -> Response:
+    """Aftercare instructions a clinic sent me: today's card of the treatment first (the status and today's
+    steps, from the same rules as the message), the message as sent folded below it."""
     message = aftercare.get_received(db, user=user, message_id=message_id)
-    return render(request, "clinic_aftercare.html", {"user": user, "m": message})
+    treatment = db.get(Treatment, message.treatment_id) if message.treatment_id else None
+    card = (
+        today.card(db, treatment, reminder_hour=ctx.settings.reminder_hour)
+        if treatment is not None and treatment.user_id == user.id
+        else None
+    )
+    return render(request, "clinic_aftercare.html", {"user": user, "m": message, "c": card})
 
 
 def _clinic_page(

@@ -24,6 +24,7 @@ from needlecare.web.deps import CtxDep, DbDep, OptionalUser, client_ip
 from needlecare.web.newsletter import service
 from needlecare.web.newsletter.service import CONSENT_TEXT, CONSENT_VERSION, Newsletter
 from needlecare.web.newsletter.tokens import MAX_TOKEN_LENGTH, TokenError
+from needlecare.web.ratelimit import address_key
 from needlecare.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,8 +37,8 @@ WORDING_CHANGED = (
     "The wording of the consent has changed since you opened this page; please read it and tick again."
 )
 EXPIRED = "This link has expired. Please subscribe again to get a new confirmation link."
-#: Key of the per-client limit on subscribe requests (the limiter is keyed by account and IP).
-LIMIT_KEY = "newsletter-subscribe"
+#: Rate-limit rule of subscribe requests, counted per client address.
+LIMIT_KEY = "newsletter"
 STALE = "This link is no longer valid: a newer link was sent, or the address was unsubscribed since."
 
 
@@ -46,7 +47,7 @@ def newsletter_of(request: Request, ctx: WebContext) -> Newsletter:
     state = request.app.state
     existing: Newsletter | None = getattr(state, "newsletter", None)
     if existing is None:
-        existing = Newsletter.build(ctx.settings)
+        existing = Newsletter.build(ctx.settings, ctx.limits)
         state.newsletter = existing
     return existing
 
@@ -106,14 +107,14 @@ def subscribe(
         return _form(request, user, error=BAD_EMAIL, email=email, status=422)
     nl = newsletter_of(request, ctx)
     ip = client_ip(request)
-    wait_s = nl.limiter.retry_after(LIMIT_KEY, ip)
+    wait_s = nl.limits.retry_after(LIMIT_KEY, address_key(ip))
     if wait_s > 0:
         minutes = -(-wait_s // 60)
         message = f"Too many subscription requests from your network. Please try again in {minutes} minutes."
         response = _message(request, "Please wait a little", message, status=429, user=user)
         response.headers["Retry-After"] = str(wait_s)
         return response
-    nl.limiter.record_failure(LIMIT_KEY, ip)  # every request counts, whatever happens next
+    nl.limits.hit(LIMIT_KEY, address_key(ip))  # every request counts, whatever happens next
     sub = service.request_subscription(db, address, now=utcnow(), resend_after_s=nl.settings.resend_after_s)
     if sub is not None:
         delivery_id = nl.queue_confirmation(db, nl.base_url(ctx.settings.base_url), sub)

@@ -29,7 +29,7 @@ from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
 from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
-from needlecare.web.ratelimit import LoginRateLimiter
+from needlecare.web.ratelimit import RateLimits, Rule
 
 #: Version of :data:`CONSENT_TEXT`; bump it whenever the wording changes (it is stored with each consent).
 CONSENT_VERSION = "2026-11-23"
@@ -91,20 +91,23 @@ class Newsletter:
 
     settings: NewsletterSettings
     tokens: NewsletterTokens
-    limiter: LoginRateLimiter
+    limits: RateLimits
 
     @classmethod
-    def build(cls, app_settings: Settings) -> Newsletter:
-        """From the environment, signing with the app's secret."""
+    def build(cls, app_settings: Settings, limits: RateLimits | None = None) -> Newsletter:
+        """From the environment, signing with the app's secret; the ``newsletter`` rule is added to *limits*
+        (the app's, shared between processes; a process-local set when omitted)."""
         settings = NewsletterSettings()
         if settings.public_url is None and app_settings.environment == "production":
             logger.warning(
                 "NEEDLECARE_NEWSLETTER_PUBLIC_URL is not set: mailed links use the Host header of the request"
             )
+        limits = limits or RateLimits("memory://")
+        limits.add(Rule("newsletter", settings.max_requests_per_ip, settings.request_window_s))
         return cls(
             settings=settings,
             tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
-            limiter=LoginRateLimiter(settings.max_requests_per_ip, settings.request_window_s),
+            limits=limits,
         )
 
     def base_url(self, request_base_url: str) -> str:

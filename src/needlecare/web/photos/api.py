@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
+from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo, Treatment
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
@@ -16,8 +17,9 @@ from needlecare.web.photos import schemas, service
 from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.photos.sanitize import sanitize
-from needlecare.web.photos.upload import read_limited
+from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
+from needlecare.web.validators import BASELINE_LEAD_DAYS, EventDate
 
 router = APIRouter(tags=["photos"])
 
@@ -45,8 +47,9 @@ def check_photo(
     """
     treatment = treatments.get(db, user=user, treatment_id=treatment_id) if treatment_id else None
     base_photo = service.baseline_of(db, treatment=treatment) if treatment else None
-    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    report = service.analyse(clean, base_photo, ctx.store).report
+    data = read_upload(file, ctx.settings)
+    with photo_slot():
+        report = service.analyse(sanitize(data), base_photo, ctx.store).report
     comparison = report.get("baseline")
     light = None
     if base_photo is not None and comparison is not None:
@@ -71,7 +74,7 @@ def upload_photo(
     db: DbDep,
     ctx: CtxDep,
     is_baseline: Annotated[bool, Form()] = False,
-    taken_on: Annotated[dt.date | None, Form()] = None,
+    taken_on: Annotated[EventDate | None, Form()] = None,
 ) -> schemas.PhotoPublic:
     """Upload a photo (multipart field ``file``): EXIF stripped, checked, stored with the consent choice.
 
@@ -89,8 +92,8 @@ def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baselin
     Raises
     ------
     UnprocessableError
-        A date after today, or a photo other than the baseline dated before the treatment (a baseline is the
-        photo from before it).
+        A date after today, a photo other than the baseline dated before the treatment (a baseline is the
+        photo from before it), or a baseline from longer than ``BASELINE_LEAD_DAYS`` before it.
     """
     today = treatments.today(treatment)
     taken_on = taken_on or today
@@ -104,6 +107,13 @@ def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baselin
             f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). A photo from before the "
             "treatment is your baseline: tick “This is my before-treatment (baseline) photo”, or correct "
             "the date.",
+            field="taken_on",
+        )
+    earliest = treatment.treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS)
+    if taken_on < earliest:
+        raise UnprocessableError(
+            f"A before-treatment photo is one from the {BASELINE_LEAD_DAYS} days before the treatment "
+            f"(from {earliest:%d %b %Y}); this date is earlier.",
             field="taken_on",
         )
     return taken_on
@@ -122,16 +132,17 @@ def store_upload(
     """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
     taken_on = check_taken_on(treatment, taken_on, is_baseline=is_baseline)
-    clean = sanitize(read_limited(file, ctx.settings.max_upload_bytes))
-    photo = service.save_upload(
-        db,
-        ctx.store,
-        treatment=treatment,
-        clean=clean,
-        consent=consent,
-        taken_on=taken_on,
-        is_baseline=is_baseline,
-    )
+    data = read_upload(file, ctx.settings)
+    with photo_slot():
+        photo = service.save_upload(
+            db,
+            ctx.store,
+            treatment=treatment,
+            clean=sanitize(data),
+            consent=consent,
+            taken_on=taken_on,
+            is_baseline=is_baseline,
+        )
     ctx.jobs.enqueue("analyse_photo", photo.id)
     db.refresh(photo)
     return photo
@@ -144,19 +155,19 @@ def list_photos(treatment_id: RowId, user: CurrentUser, db: DbDep) -> list[schem
     return [schemas.PhotoPublic.of(p) for p in service.get_all(db, treatment=treatment)]
 
 
-@router.get("/photos/{photo_id}", responses=ERRORS)
+@router.get("/photos/{photo_id:int}", responses=ERRORS)
 def read_photo(photo_id: RowId, user: CurrentUser, db: DbDep) -> schemas.PhotoPublic:
     """One photo with its analysis."""
     return schemas.PhotoPublic.of(service.get(db, user=user, photo_id=photo_id))
 
 
-@router.get("/photos/{photo_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+@router.get("/photos/{photo_id:int}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored (EXIF-free) JPEG."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
-@router.get("/photos/{photo_id}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
+@router.get("/photos/{photo_id:int}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The redness heatmap drawn at upload (404 when none was drawn)."""
     return image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
@@ -179,7 +190,7 @@ def image_response(ctx: WebContext, photo: Photo, *, heatmap: bool = False) -> R
     return FileResponse(ctx.store.path(relpath), media_type="image/jpeg", headers=headers)
 
 
-@router.delete("/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+@router.delete("/photos/{photo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def delete_photo(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """Delete a photo (row and file)."""
     files = service.delete(db, photo=service.get(db, user=user, photo_id=photo_id))

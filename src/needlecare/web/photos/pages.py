@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
+from needlecare.web.validators import EventDate
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,7 +64,7 @@ def upload(
     db: DbDep,
     ctx: CtxDep,
     is_baseline: Annotated[bool, Form()] = False,
-    taken_on: Annotated[dt.date | None, Form()] = None,
+    taken_on: Annotated[EventDate | None, Form()] = None,
 ) -> RedirectResponse:
     """Store the photo and show its analysis."""
     photo = api.store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
-from needlecare.jobs.photos import PENDING, Analysis, heatmap_relpath, measure
+from needlecare.jobs.photos import FAILED, PENDING, Analysis, heatmap_relpath, measure
+from needlecare.knowledge.visibility import visibility
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
 from needlecare.web.errors import one_or_not_found
@@ -78,14 +79,16 @@ def save_upload(
     taken_on: dt.date,
     is_baseline: bool,
 ) -> Photo:
-    """Check and store one photo as a single unit of work: the row is committed, then the file published.
+    """Check and store one photo as a single unit of work: the file is put in place, then the row committed.
 
     The photo is measured first (a photo that cannot be measured, e.g. without a face, is refused with a 4xx
     and nothing is stored); it is then stored with ``analysis_status = "pending"``: the caller enqueues the
     ``analyse_photo`` job, which stores the analysis against the baseline and draws the heatmap.
 
-    The cleaned JPEG is written to a staging file first; if the insert or the commit fails, the staging file
-    is removed and the transaction rolled back, so a failed upload leaves no file and no row.
+    The cleaned JPEG is written to a staging file first and moved to its place before the commit, so a
+    process killed at any moment never leaves a row without its file (at worst a file without a row). If the
+    insert or the commit fails, the file is removed and the transaction rolled back, so a failed upload
+    leaves no file and no row.
     """
     analyse(clean)
     staged = [(store.stage(clean.jpeg), store.new_relpath(treatment.user_id))]
@@ -115,14 +118,15 @@ def save_upload(
                 detail={"consent": consent},
             )
         )
+        for path, relpath in staged:  # in place before the row exists: a stored row always has its file
+            store.publish(path, relpath)
         db.commit()
     except BaseException:
         db.rollback()
-        for path, _ in staged:
+        for path, relpath in staged:
             store.discard(path)
+            store.delete(relpath)
         raise
-    for path, relpath in staged:
-        store.publish(path, relpath)
     return photo
 
 
@@ -139,3 +143,22 @@ def delete(db: Session, *, photo: Photo) -> list[str]:
     db.delete(photo)
     db.flush()
     return files
+
+
+def plain_summary(photo: Photo) -> str:
+    """One line in the patient's words for a list of photos: what the measurement says, no numbers.
+
+    Examples are "Before treatment", "Redder than before treatment — visible", "Being measured…" and "Not
+    compared with your before-treatment photo" (other light, several faces, or no baseline yet).
+    """
+    if photo.is_baseline:
+        return "Before treatment"
+    if photo.analysis_status == PENDING:
+        return "Being measured…"
+    if photo.analysis_status == FAILED:
+        return "Could not be measured"
+    comparison = (photo.analysis or {}).get("baseline") or {}
+    change = comparison.get("delta_a_star")
+    if change is None or comparison.get("comparable") is False:
+        return "Not compared with your before-treatment photo"
+    return visibility(float(change)).headline

@@ -1,10 +1,12 @@
-"""Reading an uploaded file within the configured size limit."""
+"""Reading an uploaded file within the configured size limits (bytes and megapixels)."""
 
 from __future__ import annotations
 
 from fastapi import UploadFile
 
+from needlecare.settings import Settings
 from needlecare.web.errors import PayloadTooLargeError, UnsupportedMediaError
+from needlecare.web.photos.limits import check_megapixels
 
 
 def read_limited(file: UploadFile, limit: int) -> bytes:
@@ -17,4 +19,14 @@ def read_limited(file: UploadFile, limit: int) -> bytes:
         )
     if not data:
         raise UnsupportedMediaError("The upload was empty; please choose a JPEG, PNG or HEIC photo.")
+    return data
+
+
+def read_upload(file: UploadFile, settings: Settings) -> bytes:
+    """The upload's bytes within both limits of *settings*: bytes, and megapixels as the header states them.
+
+    Nothing is decoded here: a photo over either limit is refused (413) before any decoder runs.
+    """
+    data = read_limited(file, settings.max_upload_bytes)
+    check_megapixels(data, settings.max_upload_megapixels)
     return data

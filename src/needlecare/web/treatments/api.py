@@ -37,8 +37,9 @@ def list_treatments(user: CurrentUser, db: DbDep) -> list[schemas.TreatmentPubli
 def create_treatment(body: schemas.TreatmentCreate, user: CurrentUser, db: DbDep) -> schemas.TreatmentDetail:
     """Record a treatment."""
     treatment = service.create(db, user=user, data=body)
+    out = detail(treatment)  # computed before the commit: a value it cannot compute with is never stored
     db.commit()
-    return detail(treatment)
+    return out
 
 
 @router.get("/{treatment_id}", responses=NOT_FOUND)
@@ -53,8 +54,9 @@ def update_treatment(
 ) -> schemas.TreatmentDetail:
     """Change the fields sent."""
     treatment = service.update(db, treatment=service.get(db, user=user, treatment_id=treatment_id), data=body)
+    out = detail(treatment)  # computed before the commit, as in create_treatment
     db.commit()
-    return detail(treatment)
+    return out
 
 
 @router.delete("/{treatment_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.storage.models import Treatment
@@ -21,10 +22,17 @@ def expected(treatment: Treatment) -> dict[str, Any]:
 
 
 def plan(treatment: Treatment) -> dict[str, Any]:
-    """The day-by-day aftercare plan, ``{"days": [{"day", "date", "do", "avoid"}, ...]}``."""
+    """The day-by-day aftercare plan, ``{"days": [{"day", "date", "do", "avoid"}, ...]}``.
+
+    A row stored with a date the plan cannot be computed for (near the end of the calendar) has an empty plan
+    (``{"days": [], "reasons": []}``) rather than failing every page that shows it.
+    """
     from needlecare.knowledge.plan import aftercare_plan
 
-    return aftercare_plan(treatment.treated_on, params_of(treatment), tz=treatment.timezone).to_dict()
+    try:
+        return aftercare_plan(treatment.treated_on, params_of(treatment), tz=treatment.timezone).to_dict()
+    except InvalidInputError:
+        return {"days": [], "reasons": []}
 
 
 def plan_for(treatment: Treatment, on: dt.date) -> dict[str, Any] | None:

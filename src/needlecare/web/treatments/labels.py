@@ -33,6 +33,9 @@ FLAGS = {
     "cold_sore": "I have had cold sores",
 }
 
+#: The factors as a treatment's summary names them.
+FACTOR_NAMES = {**FLAGS, "cold_sore": "History of cold sores"}
+
 #: Every editable field, in the form's order.
 FIELD_NAMES = {
     "treated_on": "Date of treatment",

@@ -138,6 +138,10 @@ def show_treatment(
         "deleted": request.query_params.get("deleted"),
         "plan_reasons": course.plan(treatment).get("reasons", []),
         "photos": photos.get_all(db, treatment=treatment),
+        "photo_summary": photos.plain_summary,
+        "factor_names": labels.FACTOR_NAMES,
+        "device_names": labels.DEVICE_NAMES,
+        "skin_types": labels.SKIN_TYPES,
         "checkins": checkins.get_all(db, treatment=treatment),
     }
     return render(request, "treatment.html", context)

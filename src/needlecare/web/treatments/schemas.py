@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from needlecare.knowledge.treatment import MAX_DEPTH_MM, MAX_PASSES
+from needlecare.web.validators import SafeText, TreatmentDate, clean_text
 
 Device = Literal["roller", "pen", "rf", "stamp"]
 Area = Literal["face", "neck", "chest", "body", "scalp"]
@@ -26,8 +27,13 @@ def _blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_zone)]
+TimeZone = Annotated[
+    str, Field(min_length=1, max_length=64), AfterValidator(clean_text), AfterValidator(_check_zone)
+]
 OptionalText = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)]
+OptionalSafeText = Annotated[
+    Annotated[SafeText, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)
+]
 
 
 class TreatmentBase(BaseModel):
@@ -50,13 +56,16 @@ class TreatmentBase(BaseModel):
 
 
 class TreatmentCreate(TreatmentBase):
-    """Record a treatment."""
+    """Record a treatment: dated from 2000-01-01 to today, notes without NUL characters or lone surrogates."""
+
+    treated_on: TreatmentDate
+    notes: OptionalSafeText = None
 
 
 class TreatmentUpdate(BaseModel):
     """Partial update: only the fields sent are changed."""
 
-    treated_on: dt.date | None = None
+    treated_on: TreatmentDate | None = None
     device: Device | None = None
     depth_mm: float | None = Field(default=None, gt=0, le=MAX_DEPTH_MM)
     passes: int | None = Field(default=None, ge=1, le=MAX_PASSES)
@@ -69,7 +78,7 @@ class TreatmentUpdate(BaseModel):
     serum: bool | None = None
     cold_sore: bool | None = None
     timezone: TimeZone | None = None
-    notes: OptionalText = None
+    notes: OptionalSafeText = None
 
 
 class TreatmentPublic(TreatmentBase):

@@ -1,0 +1,115 @@
+"""Recovery after a crash, in seconds: dead workers' messages back on the queue, dead processes' photos again.
+
+Two kinds of work can be left behind by a process that died (``kill -9``, power loss):
+
+- A Redis worker's fetched but unacknowledged messages. Dramatiq's Redis broker moves them back to the
+  queue during its "maintenance", which it runs only by chance (``maintenance_chance`` per million broker
+  commands) once the worker's heartbeat is older than ``heartbeat_timeout``. Every ``needlecare worker`` runs
+  that maintenance itself every quarter of the heartbeat timeout (:func:`start_broker_maintenance`), which
+  also keeps its own heartbeat fresh while all its threads are busy; a dead worker's messages are back on
+  the queue within about 1.25 heartbeat timeouts (default 15 s).
+- Photos an in-process ``needlecare serve`` was analysing. The analysis runs inside the process, so a
+  ``pending`` photo whose analysis was handed over before this process started has no one working on it;
+  :func:`pending_before` finds them and the scheduler's first tick runs them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import dq_name
+from sqlalchemy import or_, select
+
+from needlecare.jobs import photos
+from needlecare.jobs.queue import JobQueue
+from needlecare.storage.models import Photo
+
+logger = logging.getLogger(__name__)
+
+#: The broker's scale of ``maintenance_chance`` (a chance per million commands).
+_MAINTENANCE_SCALE = 1_000_000
+
+
+def run_broker_maintenance(queue: JobQueue) -> None:
+    """Move the unacknowledged messages of dead workers back to the queue (and its delay queue) now.
+
+    A worker is dead when its heartbeat is older than ``broker_heartbeat_timeout_ms``. Does nothing without
+    a Redis broker.
+    """
+    broker = queue.broker
+    if not isinstance(broker, RedisBroker):
+        return
+    name = queue.ctx.settings.job_queue
+    saved = broker.maintenance_chance
+    broker.maintenance_chance = _MAINTENANCE_SCALE  # the next commands certainly run the maintenance
+    try:
+        for queue_name in (name, dq_name(name)):
+            broker.do_qsize(queue_name)
+    finally:
+        broker.maintenance_chance = saved
+
+
+def start_broker_maintenance(queue: JobQueue, interval_s: float | None = None) -> threading.Event:
+    """Run :func:`run_broker_maintenance` now and then every *interval_s* seconds in a daemon thread.
+
+    Parameters
+    ----------
+    queue
+        The worker's queue.
+    interval_s
+        Seconds between two runs; default a quarter of ``broker_heartbeat_timeout_ms``.
+
+    Returns
+    -------
+    threading.Event
+        Set it to stop the thread.
+    """
+    interval = interval_s or queue.ctx.settings.broker_heartbeat_timeout_ms / 4000
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                run_broker_maintenance(queue)
+            except Exception:  # Redis away for a moment: the next run tries again
+                logger.exception("broker maintenance failed")
+            if stop.wait(interval):
+                return
+
+    threading.Thread(target=loop, name="needlecare-broker-maintenance", daemon=True).start()
+    return stop
+
+
+def recover_in_process(queue: JobQueue, started_at: dt.datetime) -> int:
+    """In-process jobs: run the analyses a dead process left ``pending`` again; returns how many.
+
+    Nothing to do with a broker (its messages survive the process that sent them).
+    """
+    if not queue.in_process:
+        return 0
+    left = pending_before(queue, started_at)
+    if left:
+        logger.info("recovering %d photo analyses left pending by a process that stopped", len(left))
+    for photo_id in left:
+        queue.enqueue("analyse_photo", photo_id)
+    return len(left)
+
+
+def pending_before(queue: JobQueue, started_at: dt.datetime) -> list[int]:
+    """Photos still ``pending`` whose analysis was handed over before *started_at* (or never).
+
+    With in-process jobs these were being analysed by a process that is gone.
+    """
+    with queue.ctx.sessions() as db:
+        stmt = (
+            select(Photo.id)
+            .where(
+                Photo.analysis_status == photos.PENDING,
+                or_(Photo.analysis_enqueued_at.is_(None), Photo.analysis_enqueued_at < started_at),
+            )
+            .order_by(Photo.id)
+        )
+        return list(db.scalars(stmt))

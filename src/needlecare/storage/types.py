@@ -1,0 +1,34 @@
+"""Column types: datetimes read back as timezone-aware UTC on every database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """``DateTime(timezone=True)`` that stores UTC and always reads an aware UTC datetime.
+
+    PostgreSQL keeps the zone; SQLite stores the wall-clock digits only, so values are converted to UTC
+    before they are written and given the UTC zone when read (RFC 3339 times in every API answer).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """An aware *value* converted to UTC (a naive one is taken as UTC already)."""
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """The stored value as an aware UTC datetime."""
+        if value is None:
+            return None
+        moment: dt.datetime = value
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
