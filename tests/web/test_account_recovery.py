@@ -3,13 +3,16 @@ app and the SMTP sink."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from jobs.conftest import Sink
+from needlecare.storage.models import EndedSession, utcnow
 from needlecare.web.accounts import passwords, tokens
 from needlecare.web.context import WebContext
 
@@ -266,3 +269,24 @@ def test_an_invitation_link_survives_sign_up_and_log_in(app: FastAPI, smtp: Sink
         data["csrf_token"] = api_csrf(c)  # renewed by the login
         r = c.post("/login", data=data | {"next": "//evil.example/"})  # never off-site
         assert r.headers["location"] == "/"
+
+
+def test_records_of_ended_sessions_are_dropped_once_their_cookies_expired(
+    app: FastAPI, ctx: WebContext
+) -> None:
+    with new_client(app) as c:
+        api_signup(c)
+        c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": api_csrf(c)})
+        with ctx.sessions() as db:
+            (ended,) = db.scalars(select(EndedSession)).all()
+            ended.ended_at = utcnow() - dt.timedelta(seconds=ctx.settings.session_max_age_s + 1)
+            db.commit()
+        r = c.post(
+            "/api/v1/auth/login",
+            json={"email": "ann@example.org", "password": PASSWORD},
+            headers={"X-CSRF-Token": api_csrf(c)},
+        )
+        assert r.status_code == 200
+        c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    with ctx.sessions() as db:
+        assert len(db.scalars(select(EndedSession)).all()) == 1  # only the one ended just now

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from jobs.conftest import Sink
+from needlecare.jobs import photos
 from needlecare.storage.models import AuditEvent
 from needlecare.web.clinics import dashboard
 from needlecare.web.context import WebContext
@@ -200,3 +201,18 @@ def test_no_alert_mail_without_an_alert_address_but_the_flag_shows(app: FastAPI,
     assert len(smtp.received) == before
     (row,) = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
     assert [f["urgency"] for f in row["flags"]] == ["same_day"]
+
+
+def test_a_photo_analysis_that_shows_an_off_course_recovery_alerts_at_once(
+    scene: Setup, smtp: Sink, ctx: WebContext
+) -> None:
+    doc, pat, cid = scene.doc, scene.pat, scene.cid
+    tid = staff_treatment(doc, cid, pat, days_ago=12)
+    add_photo(ctx, pat, tid, -1, 0.50, baseline=True)
+    for day, index in ((1, 1.50), (3, 1.45), (6, 1.40), (10, 1.38)):
+        add_photo(ctx, pat, tid, day, index)
+    assert alerts_in(smtp) == []
+    photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # what the analysis job does once it stored a measurement
+    assert len(alerts_in(smtp)) == 1
+    photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # a duplicated job message
+    assert len(alerts_in(smtp)) == 1

@@ -155,10 +155,10 @@ def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, pass
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
     """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
         db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
