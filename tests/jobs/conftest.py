@@ -30,7 +30,7 @@ from needlecare.mail import MailSettings
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine
 from needlecare.storage.migrate import upgrade
-from needlecare.storage.models import Photo, Treatment, User
+from needlecare.storage.models import Photo, Treatment, User, utcnow
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "obama-480p.jpg"
@@ -161,9 +161,9 @@ def make_queue(settings: Settings, port: int | None = None) -> JobQueue:
 
 
 def add_user(queue: JobQueue, email_: str, *, timezone: str | None = None, treated_on: dt.date) -> Treatment:
-    """A user with one treatment (treatment zone UTC unless the user has one)."""
+    """A user with a confirmed address and one treatment (treatment zone UTC unless the user has one)."""
     with queue.ctx.sessions() as db:
-        user = User(email=email_, password_hash="x", timezone=timezone)
+        user = User(email=email_, password_hash="x", timezone=timezone, email_verified_at=utcnow())
         db.add(user)
         db.flush()
         treatment = Treatment(

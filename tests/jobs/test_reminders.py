@@ -33,7 +33,9 @@ def utc(text: str) -> dt.datetime:
 CASES = [
     ("Europe/Berlin", "2026-11-23T06:59", None),
     ("Europe/Berlin", "2026-11-23T07:00", 3),
-    ("Europe/Berlin", "2026-11-23T22:59", 3),
+    ("Europe/Berlin", "2026-11-23T09:59", 3),  # 10:59 local: still the morning's reminder
+    ("Europe/Berlin", "2026-11-23T10:00", None),  # 11:00 local: that day's reminder is skipped
+    ("Europe/Berlin", "2026-11-23T17:49", None),  # 18:49 local: never a "good morning" in the evening
     ("Europe/Berlin", "2026-11-23T23:00", None),  # local midnight: day 4, before 08:00
     ("America/New_York", "2026-11-23T07:00", None),
     ("America/New_York", "2026-11-23T12:59", None),
@@ -61,9 +63,11 @@ def test_user_zone_overrides_the_treatments_and_opting_out_stops_reminders(tmp_p
     treatment = add_user(queue, "ann@example.org", timezone=None, treated_on=TREATED)
     with queue.ctx.sessions() as db:
         treatment_row = db.merge(treatment)
-        treatment_row.timezone = "Asia/Tokyo"  # 11:00 UTC is 20:00 in Tokyo, 06:00 in New York
+        treatment_row.timezone = (
+            "Asia/Tokyo"  # 00:00 UTC is 09:00 in Tokyo, 19:00 (the day before) in New York
+        )
         db.commit()
-        assert [d.key for d in due_reminders(db, utc("2026-11-23T11:00"), hour=8, base_url=BASE)] == [
+        assert [d.key for d in due_reminders(db, utc("2026-11-23T00:00"), hour=8, base_url=BASE)] == [
             reminder_key(treatment.id, 3)
         ]
         db.rollback()
@@ -71,7 +75,7 @@ def test_user_zone_overrides_the_treatments_and_opting_out_stops_reminders(tmp_p
         assert user is not None
         user.timezone = "America/New_York"
         db.commit()
-        assert due_reminders(db, utc("2026-11-23T11:00"), hour=8, base_url=BASE) == []
+        assert due_reminders(db, utc("2026-11-23T00:00"), hour=8, base_url=BASE) == []
         user.reminders_enabled = False
         db.commit()
         assert due_reminders(db, utc("2026-11-23T13:00"), hour=8, base_url=BASE) == []

@@ -17,16 +17,16 @@ from needlecare.storage.models import MailDelivery
 from .conftest import add_user, job_settings, make_queue, queue_test_mail, wait_for
 
 
-def _zone_at_noon(now: dt.datetime) -> tuple[str, dt.date]:
-    """A fixed-offset zone where it is now about noon (past the 08:00 reminder), and its local date."""
-    offset = (12 - now.hour + 12) % 24 - 12  # in -12..11 hours
+def _zone_at_nine(now: dt.datetime) -> tuple[str, dt.date]:
+    """A fixed-offset zone where it is now 09:xx (within the 08:00 reminder's morning), and its local date."""
+    offset = (9 - now.hour + 12) % 24 - 12  # in -12..11 hours
     name = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-5 is UTC+5
     return name, (now + dt.timedelta(hours=offset)).date()
 
 
 def test_scheduler_thread_mails_todays_reminder_once(tmp_path: Path) -> None:
     queue = make_queue(job_settings(tmp_path, None))
-    zone, today = _zone_at_noon(dt.datetime.now(dt.UTC))
+    zone, today = _zone_at_nine(dt.datetime.now(dt.UTC))
     add_user(queue, "ann@example.org", timezone=zone, treated_on=today - dt.timedelta(days=2))
     outbox = tmp_path / "data" / "outbox"
     stop = start_in_thread(queue, interval_s=0.05)

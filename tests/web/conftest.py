@@ -41,6 +41,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_kib": 64,
         "max_upload_bytes": 2 * 1024 * 1024,
+        # The test client's origin: links in mails and pages are built from the public URL.
+        "public_url": "https://testserver",
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -30,9 +30,9 @@ def free_port() -> int:
 @contextmanager
 def live_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
     """Serve a fresh app (own SQLite database and photo directory) and yield its base URL."""
-    settings = make_settings(tmp_path, **overrides)
-    app = create_app(settings, migrate=True)
     port = free_port()
+    settings = make_settings(tmp_path, **({"public_url": f"http://localhost:{port}"} | overrides))
+    app = create_app(settings, migrate=True)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -30,7 +30,7 @@ def test_unsafe_production_config_exits_2(monkeypatch: pytest.MonkeyPatch) -> No
     assert "Traceback" not in result.output
 
 
-def test_serve_creates_and_migrates_the_database(tmp_path: Path) -> None:
+def test_serve_creates_and_migrates_the_database_and_names_its_public_url(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys
@@ -42,12 +42,14 @@ def test_serve_creates_and_migrates_the_database(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "NEEDLECARE_DATA_DIR": str(tmp_path / "data"), "NEEDLECARE_ARGON2_MEMORY_KIB": "64"}
     env.pop("DATABASE_URL", None)
+    env.pop("NEEDLECARE_PUBLIC_URL", None)
     code = "from needlecare.cli.main import main; main()"
+    stderr = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     try:
         deadline = time.monotonic() + 60
@@ -63,6 +65,9 @@ def test_serve_creates_and_migrates_the_database(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        stderr.close()
+    said = (tmp_path / "stderr.txt").read_text()
+    assert f"links in mails and pages use http://127.0.0.1:{port} (derived from the address served on" in said
     engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'needlecare.db'}")
     assert {"users", "photos", "alembic_version"} <= set(inspect(engine).get_table_names())
     engine.dispose()

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from jobs.conftest import Sink
+from needlecare.jobs import photos
 from needlecare.storage.models import AuditEvent
+from needlecare.web.clinics import dashboard
 from needlecare.web.context import WebContext
 
-from .clinic_setup import CONTACT, Member, checkin, create_clinic, join, signup, staff_treatment
+from .clinic_setup import CONTACT, Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
 from .conftest import api_treatment
 
 ALERTS = "alerts@skin.example"
@@ -155,3 +157,62 @@ def test_the_today_card_shows_the_clinic_contact_with_a_red_verdict(scene: Setup
     checkin(pat, tid, 1, 1, ["fever"])
     page = pat.client.get(f"/treatments/{tid}").text
     assert "Your clinic, Skin Studio: Call 030 1234 5678" in page
+
+
+def test_a_recovery_that_turns_off_course_alerts_once_until_handled(
+    scene: Setup, smtp: Sink, ctx: WebContext
+) -> None:
+    doc, pat, cid = scene.doc, scene.pat, scene.cid
+    tid = staff_treatment(doc, cid, pat, days_ago=12)
+    add_photo(ctx, pat, tid, -1, 0.50, baseline=True)
+    for day, index in ((1, 1.50), (3, 1.45), (6, 1.40), (10, 1.38)):  # still red after day 7
+        add_photo(ctx, pat, tid, day, index)
+    assert checkin(pat, tid, 12, 1, []) not in dashboard.RED_FLAGS  # the next look raises the flag
+    subjects = alerts_in(smtp)
+    assert len(subjects) == 1
+    assert "recovery off course" in subjects[0]
+    (row,) = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    (flag,) = row["flags"]
+    assert flag["kind"] == "off_course"
+    assert row["status"] == "attention"
+    checkin(pat, tid, 12, 1, [])
+    assert len(alerts_in(smtp)) == 1  # the same event: no second mail
+    r = doc.client.post(
+        f"/api/v1/clinics/{cid}/flags/{flag['id']}/handled",
+        json={"note": "Seen; topical plan."},
+        headers=doc.headers,
+    )
+    assert r.status_code == 200
+    (row,) = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    assert row["flags"] == []
+    assert row["outside_expected"] is True  # the measurement still says so ...
+    assert row["status"] == "on_track"  # ... but staff have dealt with it
+    checkin(pat, tid, 12, 1, [])
+    assert len(alerts_in(smtp)) == 1  # handled flags are not mailed again
+
+
+def test_no_alert_mail_without_an_alert_address_but_the_flag_shows(app: FastAPI, smtp: Sink) -> None:
+    doc = signup(app, "doc@example.org")
+    cid = create_clinic(doc)
+    pat = join(app, doc, cid, "pat@example.org", "patient", "Pat")
+    tid = staff_treatment(doc, cid, pat, days_ago=1)
+    before = len(smtp.received)
+    checkin(pat, tid, 1, 1, ["fever"])
+    assert len(smtp.received) == before
+    (row,) = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    assert [f["urgency"] for f in row["flags"]] == ["same_day"]
+
+
+def test_a_photo_analysis_that_shows_an_off_course_recovery_alerts_at_once(
+    scene: Setup, smtp: Sink, ctx: WebContext
+) -> None:
+    doc, pat, cid = scene.doc, scene.pat, scene.cid
+    tid = staff_treatment(doc, cid, pat, days_ago=12)
+    add_photo(ctx, pat, tid, -1, 0.50, baseline=True)
+    for day, index in ((1, 1.50), (3, 1.45), (6, 1.40), (10, 1.38)):
+        add_photo(ctx, pat, tid, day, index)
+    assert alerts_in(smtp) == []
+    photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # what the analysis job does once it stored a measurement
+    assert len(alerts_in(smtp)) == 1
+    photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # a duplicated job message
+    assert len(alerts_in(smtp)) == 1

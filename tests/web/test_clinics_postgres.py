@@ -9,9 +9,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from needlecare.storage.clinics import ClinicInvitation
+from needlecare.storage.models import MailDelivery, User
+from needlecare.web.accounts.tokens import AccountTokens
 from needlecare.web.context import WebContext
 
 from .clinic_setup import checkin, create_clinic, invite, join, signup, staff_treatment
+from .conftest import api_csrf
 from .test_postgres import pg_app
 
 pytestmark = pytest.mark.postgres
@@ -103,3 +106,45 @@ def test_invitation_withdrawal_on_postgres(pg_app: FastAPI) -> None:
     assert page.status_code == 410
     assert "This invitation was withdrawn by the clinic" in page.text
     assert wrong.client.get("/api/v1/clinics").json() == []
+
+
+def test_flags_alerts_and_password_reset_on_postgres(pg_app: FastAPI) -> None:
+    ctx: WebContext = pg_app.state.ctx
+    admin = signup(pg_app, "admin@clinic.example")
+    cid = create_clinic(admin)
+    r = admin.client.patch(
+        f"/api/v1/clinics/{cid}", json={"alert_email": "alerts@clinic.example"}, headers=admin.headers
+    )
+    assert r.status_code == 200
+    pat = join(pg_app, admin, cid, "pat@example.org", "patient", "Pat")
+    older = staff_treatment(admin, cid, pat, days_ago=3)
+    assert checkin(pat, older, 2, 2, ["pus"]) == "same_day"
+    staff_treatment(admin, cid, pat, days_ago=0)
+    checkin(pat, older, 3, 1, [])  # a second look finds the same event
+    (row,) = admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    (flag,) = row["flags"]
+    assert (row["red_flag"], flag["treatment_id"]) == (True, older)
+    with ctx.sessions() as db:
+        alerts = db.scalars(
+            select(MailDelivery).where(MailDelivery.to_address == "alerts@clinic.example")
+        ).all()
+    assert len(alerts) == 1
+    r = admin.client.post(
+        f"/api/v1/clinics/{cid}/flags/{flag['id']}/handled", json={"note": "Called."}, headers=admin.headers
+    )
+    assert r.status_code == 200
+    assert admin.client.get(f"/api/v1/clinics/{cid}/dashboard").json()[0]["flags"] == []
+
+    h = {"X-CSRF-Token": api_csrf(pat.client)}
+    assert (
+        pat.client.post("/api/v1/auth/password/forgot", json={"email": pat.email}, headers=h).status_code
+        == 202
+    )
+    with ctx.sessions() as db:
+        user = db.get(User, pat.uid)
+        assert user is not None
+        token = AccountTokens(ctx.settings.resolve_secret()).reset(user)
+    body = {"token": token, "new_password": "a brand new pass phrase"}
+    assert pat.client.post("/api/v1/auth/password/reset", json=body, headers=h).status_code == 204
+    h = {"X-CSRF-Token": api_csrf(pat.client)}
+    assert pat.client.post("/api/v1/auth/password/reset", json=body, headers=h).status_code == 410

@@ -95,6 +95,7 @@ def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, st
         "newsletter": "/newsletter",
         "password-forgot": "/password/forgot",
         "password-reset": "/password/reset?token=from-the-mail",
+        "verify-link-used": "/account/verify?token=not-a-real-token",
     }
 
 

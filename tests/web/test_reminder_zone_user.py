@@ -89,17 +89,17 @@ def test_clearing_the_zone_moves_a_sent_reminder_to_the_date_it_reached_in_the_t
     client: TestClient, ctx: WebContext
 ) -> None:
     headers = api_signup(client)
-    _set_my_zone(client, headers, "Europe/London")
-    tid = api_treatment(client, headers, timezone="Asia/Tokyo")
-    ((key, _),) = record_reminders(ctx, "2026-11-22T23:30", sent=True)  # 23:30 on 22 Nov in London: day 2
-    assert key == reminder_key(tid, 2)
-    # In Tokyo that mail arrived at 08:30 on 23 Nov: 23 Nov (day 3) had its mail, 22 Nov is in the past.
+    _set_my_zone(client, headers, "Asia/Tokyo")
+    tid = api_treatment(client, headers, timezone="America/Los_Angeles")
+    ((key, _),) = record_reminders(ctx, "2026-11-22T23:30", sent=True)  # 08:30 on 23 Nov in Tokyo: day 3
+    assert key == reminder_key(tid, 3)
+    # In Los Angeles that mail arrived at 15:30 on 22 Nov: 22 Nov (day 2) had its mail, 23 Nov is open.
     _set_my_zone(client, headers, None)
-    assert mail_keys(ctx) == {reminder_key(tid, 3): "sent"}
-    assert record_reminders(ctx, "2026-11-23T00:00", sent=True) == []  # 09:00 on 23 Nov in Tokyo
-    ((key, body),) = record_reminders(ctx, "2026-11-23T23:00", sent=True)  # 08:00 on 24 Nov
-    assert key == reminder_key(tid, 4)
-    assert morning("2026-11-24", 4) in body
+    assert mail_keys(ctx) == {reminder_key(tid, 2): "sent"}
+    assert record_reminders(ctx, "2026-11-23T15:59", sent=True) == []  # 07:59 on 23 Nov in Los Angeles
+    ((key, body),) = record_reminders(ctx, "2026-11-23T16:00", sent=True)  # 08:00 on 23 Nov
+    assert key == reminder_key(tid, 3)
+    assert morning("2026-11-23", 3) in body
 
 
 def test_only_treatments_whose_reminder_zone_changes_are_rescheduled(
@@ -110,8 +110,10 @@ def test_only_treatments_whose_reminder_zone_changes_are_rescheduled(
     new_york = api_treatment(client, headers, timezone="America/New_York")
     with new_client(app) as other:  # another patient in UTC
         other_tid = api_treatment(other, api_signup(other, "bob@example.org"), timezone="UTC")
+    recorded = [key for key, _ in record_reminders(ctx, "2026-11-23T09:00", sent=False)]
+    assert recorded == [reminder_key(t, 3) for t in (utc, other_tid)]  # 09:00 in UTC, 04:00 in New York
     recorded = [key for key, _ in record_reminders(ctx, "2026-11-23T13:00", sent=False)]
-    assert recorded == [reminder_key(t, 3) for t in (utc, new_york, other_tid)]  # 08:00 in New York
+    assert recorded == [reminder_key(new_york, 3)]  # 08:00 in New York
 
     _set_my_zone(client, headers, "America/New_York")  # moves the UTC treatment's reminders only
     assert mail_keys(ctx) == {reminder_key(new_york, 3): "queued", reminder_key(other_tid, 3): "queued"}
@@ -144,7 +146,9 @@ def test_the_reminders_page_moves_them_and_a_refused_zone_moves_nothing(
     data = {"csrf_token": token, "timezone": "Asia/Tokyo", "reminders_enabled": "true"}
     r = client.post("/reminders", data=data)
     assert (r.status_code, r.headers["location"]) == (303, "/reminders?saved=1")
-    assert mail_keys(ctx) == {}  # 09:00 UTC was 18:00 in Tokyo: day 3's mail is recorded again for Tokyo
-    ((key, body),) = record_reminders(ctx, "2026-11-23T09:01", sent=False)
-    assert key == reminder_key(tid, 3)
-    assert morning("2026-11-23", 3) in body
+    assert mail_keys(ctx) == {}  # the unsent mail moves to Tokyo's mornings
+    # 09:01 UTC is 18:01 in Tokyo: day 3's morning there is over, so the next mail is day 4's at 08:00
+    assert record_reminders(ctx, "2026-11-23T09:01", sent=False) == []
+    ((key, body),) = record_reminders(ctx, "2026-11-23T23:01", sent=False)
+    assert key == reminder_key(tid, 4)
+    assert morning("2026-11-24", 4) in body

@@ -79,10 +79,10 @@ def test_a_date_that_had_its_mail_in_the_new_zone_gets_no_second_one(
 def test_two_mails_that_reached_one_date_keep_one_key(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers, timezone="Asia/Tokyo")
-    ((late, _),) = record_reminders(ctx, "2026-11-22T14:00", sent=True)  # day 2, sent late: 23:00 in Tokyo
+    ((late, _),) = record_reminders(ctx, "2026-11-22T01:30", sent=True)  # day 2 at 10:30 in Tokyo
     ((next_morning, _),) = record_reminders(ctx, "2026-11-22T23:30", sent=True)  # day 3 at 08:30 in Tokyo
     assert (late, next_morning) == (reminder_key(tid, 2), reminder_key(tid, 3))
-    # In London both went out on 22 Nov (14:00 and 23:30): that date is day 2, and 23 Nov is still open.
+    # In London both went out on 22 Nov (01:30 and 23:30): that date is day 2, and 23 Nov is still open.
     _set_zone(client, headers, tid, "Europe/London")
     keys = mail_keys(ctx)
     assert reminder_key(tid, 2) in keys
@@ -99,7 +99,7 @@ def test_reminders_in_the_patients_own_zone_do_not_move(client: TestClient, ctx:
     r = client.put("/api/v1/reminders", json={"timezone": "Europe/London"}, headers=headers)
     assert r.status_code == 200, r.text
     tid = api_treatment(client, headers, timezone="Asia/Tokyo")
-    ((key, _),) = record_reminders(ctx, "2026-11-22T23:30", sent=True)  # 23:30 in London: day 2
+    ((key, _),) = record_reminders(ctx, "2026-11-22T08:30", sent=True)  # 08:30 in London: day 2
     assert key == reminder_key(tid, 2)
     _set_zone(client, headers, tid, "America/New_York")  # the treatment's zone; mails follow London's
     assert mail_keys(ctx) == {reminder_key(tid, 2): "sent"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import typer
@@ -36,6 +37,35 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     typer.echo(f"database at revision {revision}")
 
 
+def derived_public_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` for the address served on; a wildcard address names this machine instead.
+
+    >>> derived_public_url("127.0.0.1", 8765)
+    'http://127.0.0.1:8765'
+    >>> derived_public_url("::1", 8000)
+    'http://[::1]:8000'
+    """
+    if host in {"0.0.0.0", "::", ""}:
+        host = socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def with_public_url(settings: Settings, *, host: str | None, port: int | None) -> Settings:
+    """*settings* serving on *host* and *port* (when given), with ``public_url`` derived from them when
+    ``NEEDLECARE_PUBLIC_URL`` is unset, so that every link in mails and pages points at this server."""
+    update: dict[str, object] = {}
+    if host is not None:
+        update["host"] = host
+    if port is not None:
+        update["port"] = port
+    served = settings.model_copy(update=update)
+    if served.public_url is None:
+        served = served.model_copy(update={"public_url": derived_public_url(served.host, served.port)})
+    return served
+
+
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default from settings: 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default from settings: 8000)."),
@@ -50,7 +80,8 @@ def serve(
     from needlecare.web.app import create_app
 
     os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
-    settings = _settings()
+    configured = _settings()
+    settings = with_public_url(configured, host=host, port=port)
     try:
         app = create_app(settings, migrate=settings.migrate_on_start)
     except Exception as exc:
@@ -59,8 +90,14 @@ def serve(
     ctx = app.state.ctx
     if ctx.jobs.in_process:
         start_in_thread(ctx.jobs)
-    print(f"needlecare serving on http://{host or settings.host}:{port or settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    print(f"needlecare serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    origin = "NEEDLECARE_PUBLIC_URL" if configured.public_url else "derived from the address served on"
+    print(
+        f"needlecare: links in mails and pages use {settings.base_url} ({origin}; "
+        "set NEEDLECARE_PUBLIC_URL to the address people open)",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:

@@ -236,11 +236,11 @@ def analyse_photo(ctx: JobContext, photo_id: int) -> str:
         ctx.store.delete(heatmap)
         return "gone"
     if updated:
-        _alert_clinics(ctx, user_id)
+        alert_clinics(ctx, user_id)
     return "done"
 
 
-def _alert_clinics(ctx: JobContext, user_id: int) -> None:
+def alert_clinics(ctx: JobContext, user_id: int) -> None:
     """Raise the clinic flags a new measurement may have caused and send their alert mails now.
 
     A mail that fails here stays ``retrying`` for the scheduler's sweep; the analysis is stored either way.

@@ -128,6 +128,10 @@ def _date_shift(moment: dt.datetime, old_zone: str, new_zone: str) -> int:
     return (moment.astimezone(zone(new_zone)).date() - moment.astimezone(zone(old_zone)).date()).days
 
 
+#: Hours after the reminder hour during which a day's reminder may still be recorded.
+SEND_WINDOW_H = 3
+
+
 def reminder_text(treatment: Treatment, day: PlanDay, base_url: str) -> tuple[str, str]:
     """Subject and plain-text body of the reminder for *day* of *treatment*."""
     subject = f"Day {day.day} after your microneedling: today's aftercare"
@@ -163,7 +167,9 @@ def due_reminders(db: Session, now: dt.datetime, *, hour: int, base_url: str) ->
     now
         Timezone-aware instant.
     hour
-        Local hour (0-23) from which a day's reminder is due.
+        Local hour (0-23) from which a day's reminder is due; it stays due for :data:`SEND_WINDOW_H` hours
+        (a scheduler that was down a little catches up), then that day's reminder is skipped: a morning
+        reminder never goes out in the evening.
     base_url
         Base of the links in the mail (no trailing slash).
 
@@ -191,7 +197,7 @@ def due_reminders(db: Session, now: dt.datetime, *, hour: int, base_url: str) ->
         tz = reminder_zone(user, treatment)
         local = now.astimezone(zone(tz))
         day = (local.date() - treatment.treated_on).days
-        if 0 <= day <= PLAN_DAYS and local.hour >= hour:
+        if 0 <= day <= PLAN_DAYS and hour <= local.hour < hour + SEND_WINDOW_H:
             candidates.append((reminder_key(treatment.id, day), day, tz, treatment, user))
     keys = [c[0] for c in candidates]
     recorded = set(db.scalars(select(MailDelivery.key).where(MailDelivery.key.in_(keys)))) if keys else set()

@@ -92,8 +92,35 @@ def _validate(day: int, symptoms: Iterable[str], redness: int | None) -> list[st
     return chosen
 
 
+def onset_phrase(onset: str) -> str:
+    """A rule's ``onset`` (``red_flags.yaml``) as words that follow "Usually appears".
+
+    >>> onset_phrase("days"), onset_phrase("day 0")
+    ('within days of the treatment', 'on the day of the treatment')
+    >>> onset_phrase("days 1-5"), onset_phrase("day 3 onwards"), onset_phrase("after day 7")
+    ('on days 1-5 after the treatment', 'from day 3 onwards', 'after day 7')
+    >>> onset_phrase("any time"), onset_phrase("24-48 hours"), onset_phrase("about 3 weeks")
+    ('at any time', 'within 24-48 hours', 'after about 3 weeks')
+    """
+    if onset == "day 0":
+        return "on the day of the treatment"
+    if onset in {"days", "weeks"}:
+        return f"within {onset} of the treatment"
+    if onset.endswith("onwards"):
+        return f"from {onset}"
+    if onset.startswith(("day ", "days ")):
+        return f"on {onset} after the treatment"
+    if onset.startswith(("after ", "within ", "at ")):
+        return onset
+    if onset == "any time":
+        return "at any time"
+    if onset.startswith("about "):
+        return f"after {onset}"
+    return f"within {onset}"
+
+
 def _rule_text(rule: FlagRule) -> str:
-    return f"{rule.sign} {rule.action} Usually appears: {rule.onset}."
+    return f"{rule.sign} {rule.action} Usually appears {onset_phrase(rule.onset)}."
 
 
 def redness_band(redness: int, day: int, course: ExpectedCourse) -> tuple[str, RednessBand]:

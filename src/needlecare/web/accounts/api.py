@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 
 from needlecare.storage.models import User
@@ -12,6 +14,11 @@ from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, Sessio
 from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
+
+LINK_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Tampered with, or not a link of this kind"},
+    410: {"description": "Expired, or already used"},
+}
 
 
 @router.get("/session")
@@ -68,7 +75,7 @@ def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> 
     return schemas.SignupAccepted()
 
 
-@router.post("/verify")
+@router.post("/verify", responses=LINK_ERRORS)
 def verify_email(
     body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: SessionDep
 ) -> schemas.SessionPublic:
@@ -106,7 +113,7 @@ FORGOT_ANSWER = (
 )
 
 
-@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=LINK_ERRORS)
 def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: SessionDep) -> Response:
     """Set a new password from a reset link; every session of the account ends (log in again)."""
     recovery.reset(db, tokens=tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher)
@@ -148,10 +155,10 @@ def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, pass
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
     """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
         db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

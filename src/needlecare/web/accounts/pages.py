@@ -180,10 +180,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(db: DbDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
     """Log out of this browser and return to the front page."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
         db.commit()
     session.log_out()
     return _see_other("/")

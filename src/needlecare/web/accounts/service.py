@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from argon2 import PasswordHasher
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from needlecare.storage.models import AuditEvent, EndedSession, User
+from needlecare.storage.models import AuditEvent, EndedSession, User, utcnow
 from needlecare.web.accounts import passwords
 from needlecare.web.errors import ConflictError, InvalidCredentialsError, UnprocessableError
 from needlecare.web.security import verify_password
@@ -72,11 +75,15 @@ def revoke_sessions(db: Session, *, user: User) -> None:
     db.add(AuditEvent(user_id=user.id, action="logged_out_everywhere"))
 
 
-def end_session(db: Session, *, user: User, sid: str) -> None:
+def end_session(db: Session, *, user: User, sid: str, max_age_s: int) -> None:
     """End the one session *sid* of *user* (its cookie stops working; the user's other sessions go on).
 
-    A session from before session ids (``sid`` empty) can only be ended with all the others.
+    A session from before session ids (``sid`` empty) can only be ended with all the others. Records of
+    sessions ended more than *max_age_s* seconds ago (the session cookie's lifetime) are dropped: their
+    cookies have expired anyway.
     """
+    cutoff = utcnow() - dt.timedelta(seconds=max_age_s)
+    db.execute(sql_delete(EndedSession).where(EndedSession.ended_at < cutoff))
     if not sid:
         user.session_version += 1
     elif db.get(EndedSession, sid) is None:

@@ -57,9 +57,9 @@ def tokens_of(ctx: WebContext) -> invitations.InvitationTokens:
     return invitations.InvitationTokens(ctx.settings.resolve_secret())
 
 
-def join_link(request: Request, token: str) -> str:
-    """Absolute URL of the page that accepts *token*."""
-    return f"{request.url.scheme}://{request.url.netloc}/clinics/join?token={token}"
+def join_link(ctx: WebContext, token: str) -> str:
+    """Absolute URL (from the site's public URL) of the page that accepts *token*."""
+    return f"{ctx.settings.base_url}/clinics/join?token={token}"
 
 
 def membership_public(member: ClinicMembership) -> schemas.MembershipPublic:
@@ -107,7 +107,7 @@ def send_invitation(
 ) -> tuple[ClinicInvitation, str, bool]:
     """Create and commit an invitation, then mail it through the job queue; ``(invitation, link, mailed)``."""
     invitation = invitations.create(db, user=user, clinic_id=clinic_id, data=data)
-    link = join_link(request, tokens_of(ctx).dumps(invitation))
+    link = join_link(ctx, tokens_of(ctx).dumps(invitation))
     message = messages.invitation_message(db, clinic=invitation.clinic, invitation=invitation, link=link)
     db.commit()
     mailed = messages.send_queued(db, jobs=ctx.jobs, message=message)

@@ -71,7 +71,7 @@ def join_page(
         "token": token,
         "invitation": invitation,
         "consent_text": invitations.consent_text(invitation.clinic.name),
-        "link": str(request.url),
+        "link": api.join_link(ctx, token),
         "here": f"/clinics/join?token={token}",
     }
     return render(request, "clinic_join.html", context)

@@ -50,9 +50,9 @@ def record(db: Session, *, user: User, treatment_id: int | None) -> PatientRecor
         raise NotFoundError(str(exc)) from exc
 
 
-def site_url(request: Request) -> str:
-    """``scheme://host[:port]`` of the request; photo URLs start at the site root, not at /api/v1."""
-    return f"{request.url.scheme}://{request.url.netloc}"
+def site_url(ctx: WebContext) -> str:
+    """The site's public URL (``NEEDLECARE_PUBLIC_URL``); photo URLs start at the site root, not /api/v1."""
+    return ctx.settings.base_url
 
 
 def build(kind: Kind, rec: PatientRecord, *, ctx: WebContext, request: Request) -> bytes:
@@ -62,7 +62,7 @@ def build(kind: Kind, rec: PatientRecord, *, ctx: WebContext, request: Request) 
     if kind == "checkins.csv":
         return csv_export.checkins_csv(rec).encode("utf-8")
     if kind == "fhir.json":
-        return fhir.fhir_json(rec, base_url=site_url(request)).encode("utf-8")
+        return fhir.fhir_json(rec, base_url=site_url(ctx)).encode("utf-8")
     return pdf_report.pdf_report(rec, ctx.store)
 
 

@@ -117,7 +117,7 @@ def subscribe(
     nl.limits.hit(LIMIT_KEY, address_key(ip))  # every request counts, whatever happens next
     sub = service.request_subscription(db, address, now=utcnow(), resend_after_s=nl.settings.resend_after_s)
     if sub is not None:
-        delivery_id = nl.queue_confirmation(db, nl.base_url(str(request.base_url)), sub)
+        delivery_id = nl.queue_confirmation(db, nl.base_url(ctx.settings.base_url), sub)
         db.commit()
         # After the response: the answer takes the same time whether or not a mail is sent (no enumeration);
         # the row is committed, so a lost enqueue is picked up by the scheduler's sweep.

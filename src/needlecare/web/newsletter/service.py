@@ -111,7 +111,7 @@ class Newsletter:
         )
 
     def base_url(self, request_base_url: str) -> str:
-        """Base for mailed links: the configured ``public_url``, else the request's; no trailing slash."""
+        """Base for mailed links: the newsletter's own ``public_url``, else the site's; no trailing slash."""
         return (self.settings.public_url or request_base_url).rstrip("/")
 
     def confirm_url(self, base: str, sub: NewsletterSubscription) -> str:
