@@ -24,7 +24,7 @@ from needlecare.settings import Settings
 from needlecare.storage.db import make_engine
 from needlecare.storage.models import MailDelivery, Photo
 from web.conftest import PASSWORD, TREATMENT
-from web.live import free_port
+from web.live import free_port, http_signup
 
 from .conftest import (
     FACE,
@@ -98,13 +98,7 @@ def test_server_killed_mid_upload_analyses_the_photos_within_a_minute_of_restart
     server = _serve(settings, port, log)
     try:
         client = httpx.Client(base_url=base, timeout=60)
-        csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
-        r = client.post(
-            "/api/v1/auth/signup",
-            json={"email": "ann@example.org", "password": PASSWORD},
-            headers={"X-CSRF-Token": csrf},
-        )
-        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        headers = http_signup(client, "ann@example.org", PASSWORD)
         tid = client.post("/api/v1/treatments", json=TREATMENT, headers=headers).json()["id"]
         cookies = dict(client.cookies)
         client.close()

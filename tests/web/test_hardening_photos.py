@@ -23,7 +23,7 @@ from needlecare.jobs import slots
 from needlecare.web.photos.limits import check_megapixels, header_size
 
 from .conftest import PASSWORD, api_signup, api_treatment, api_upload, make_settings
-from .live import free_port
+from .live import free_port, http_signup
 
 NEEDLECARE = str(Path(sys.executable).parent / "needlecare")
 
@@ -129,13 +129,7 @@ def _ten_checks_at_once(tmp_path: Path, photo: bytes) -> tuple[list[int], float,
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
         with httpx.Client(base_url=base, timeout=120) as client:
-            csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
-            r = client.post(
-                "/api/v1/auth/signup",
-                json={"email": "ann@example.org", "password": PASSWORD},
-                headers={"X-CSRF-Token": csrf},
-            )
-            headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+            headers = http_signup(client, "ann@example.org", PASSWORD)
             cookies = dict(client.cookies)
         start = time.monotonic()
 
