@@ -58,6 +58,7 @@ def test_red_flag_on_an_older_treatment_stays_on_the_dashboard_until_handled(
     assert row["status"] == "attention"
     (flag,) = row["flags"]
     assert (flag["kind"], flag["urgency"], flag["treatment_id"]) == ("red_flag", "same_day", own)
+    assert "same day (pus, warmth; redness 2/4)" in flag["summary"]
     page = doc.client.get(f"/clinics/{cid}/dashboard")
     assert f'data-flag="{flag["id"]}"' in page.text
 
