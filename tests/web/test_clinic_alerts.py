@@ -61,6 +61,8 @@ def test_red_flag_on_an_older_treatment_stays_on_the_dashboard_until_handled(
     assert "same day (pus, warmth; redness 2/4)" in flag["summary"]
     page = doc.client.get(f"/clinics/{cid}/dashboard")
     assert f'data-flag="{flag["id"]}"' in page.text
+    same_day = doc.client.get(f"/api/v1/clinics/{cid}/dashboard?urgency=same_day").json()
+    assert [r["patient_id"] for r in same_day] == [pat.uid]  # found by its open flag
 
     assert len(alerts_in(smtp)) == 1  # the same-day verdict alerted the clinic once
     mail = next(m for m in smtp.received if m["To"] == ALERTS)
