@@ -16,7 +16,7 @@ from needlecare.web.clinics import dashboard
 from needlecare.web.context import WebContext
 
 from .clinic_setup import CONTACT, Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
-from .conftest import api_treatment
+from .conftest import api_treatment, page_csrf
 
 ALERTS = "alerts@skin.example"
 
@@ -61,6 +61,7 @@ def test_red_flag_on_an_older_treatment_stays_on_the_dashboard_until_handled(
     assert "same day (pus, warmth; redness 2/4)" in flag["summary"]
     page = doc.client.get(f"/clinics/{cid}/dashboard")
     assert f'data-flag="{flag["id"]}"' in page.text
+    assert f'data-flag="{flag["id"]}"' in doc.client.get(f"/clinics/{cid}/patients/{pat.uid}").text
     same_day = doc.client.get(f"/api/v1/clinics/{cid}/dashboard?urgency=same_day").json()
     assert [r["patient_id"] for r in same_day] == [pat.uid]  # found by its open flag
 
@@ -105,6 +106,15 @@ def test_one_alert_per_urgent_event_and_none_for_less_urgent_ones(scene: Setup, 
     assert any("emergency" in s for s in subjects)
     rows = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
     assert [f["urgency"] for f in rows[0]["flags"]] == ["emergency", "same_day"]
+    # handled through the dashboard's form
+    first = rows[0]["flags"][0]["id"]
+    token = page_csrf(doc.client, f"/clinics/{cid}/dashboard")
+    r = doc.client.post(
+        f"/clinics/{cid}/flags/{first}/handled", data={"csrf_token": token, "note": "Ambulance called."}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/clinics/{cid}/dashboard")
+    rows = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    assert [f["urgency"] for f in rows[0]["flags"]] == ["same_day"]
 
 
 def test_patient_sees_emergency_services_first_then_the_clinic_contact(scene: Setup) -> None:
