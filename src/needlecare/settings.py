@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     photo_concurrency
         Photo decodes and analyses one process runs at once (uploads, checks and analysis jobs together);
         the others wait, so memory stays bounded whatever arrives.
+    max_text_body_bytes
+        Largest JSON or URL-encoded form body in bytes (413); photos come as multipart, bounded by
+        ``max_upload_bytes``.
     max_header_bytes, max_header_count
         Bounds on one request's headers (summed name and value bytes, and their number); a request over
         either is answered 431 before any header is parsed.
@@ -102,6 +105,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
     max_upload_megapixels: float = Field(default=50.0, gt=0, le=120)
     photo_concurrency: int = Field(default=2, ge=1, le=64)
+    max_text_body_bytes: int = Field(default=1024 * 1024, ge=4096)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     max_header_count: int = Field(default=64, ge=8)
     login_max_failures: int = Field(default=5, ge=1)

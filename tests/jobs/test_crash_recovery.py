@@ -18,14 +18,25 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from needlecare.jobs import mail
 from needlecare.jobs.recovery import pending_before, recover_in_process
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine
-from needlecare.storage.models import Photo
+from needlecare.storage.models import MailDelivery, Photo
 from web.conftest import PASSWORD, TREATMENT
-from web.live import free_port
+from web.live import free_port, http_signup
 
-from .conftest import FACE, REDIS_URL, add_pending_photo, add_user, job_settings, make_queue, wait_for
+from .conftest import (
+    FACE,
+    REDIS_URL,
+    Sink,
+    add_pending_photo,
+    add_user,
+    job_settings,
+    make_queue,
+    queue_test_mail,
+    wait_for,
+)
 
 NEEDLECARE = str(Path(sys.executable).parent / "needlecare")
 BIG_FACE = FACE.parent / "obama-1080p.jpg"
@@ -87,13 +98,7 @@ def test_server_killed_mid_upload_analyses_the_photos_within_a_minute_of_restart
     server = _serve(settings, port, log)
     try:
         client = httpx.Client(base_url=base, timeout=60)
-        csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
-        r = client.post(
-            "/api/v1/auth/signup",
-            json={"email": "ann@example.org", "password": PASSWORD},
-            headers={"X-CSRF-Token": csrf},
-        )
-        headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+        headers = http_signup(client, "ann@example.org", PASSWORD)
         tid = client.post("/api/v1/treatments", json=TREATMENT, headers=headers).json()["id"]
         cookies = dict(client.cookies)
         client.close()
@@ -213,3 +218,22 @@ def test_worker_killed_mid_analysis_the_photo_is_analysed_within_a_minute(
         client.close()
     print(f"worker killed to photo analysed: {recovered_s:.1f} s")
     assert recovered_s < RECOVERY_LIMIT_S
+
+
+def test_recover_in_process_sends_the_mails_a_dead_process_left(
+    tmp_path: Path, smtp: tuple[Sink, int]
+) -> None:
+    sink, port = smtp
+    queue = make_queue(job_settings(tmp_path, None), port)
+    claimed = queue_test_mail(queue, "test:claimed", "ann@example.org")
+    waiting = queue_test_mail(queue, "test:waiting", "bob@example.org")
+    now = dt.datetime.now(dt.UTC)
+    with queue.ctx.sessions() as db:
+        row = db.get(MailDelivery, claimed)
+        assert row is not None
+        row.status, row.claimed_at, row.attempts = mail.SENDING, now - dt.timedelta(seconds=5), 1
+        db.commit()
+    assert recover_in_process(queue, now + dt.timedelta(seconds=1)) == 2
+    with queue.ctx.sessions() as db:
+        assert {db.get(MailDelivery, i).status for i in (claimed, waiting)} == {mail.SENT}  # type: ignore[union-attr]
+    assert sorted(m["To"] for m in sink.received) == ["ann@example.org", "bob@example.org"]

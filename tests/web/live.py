@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from needlecare.web.app import create_app
@@ -64,3 +65,18 @@ def mailed_link(tmp_path: Path, to: str, path: str) -> str:
             found.append((eml.stat().st_mtime, match.group(1)))
     assert found, f"no {path} link mailed to {to}"
     return max(found)[1]
+
+
+def http_signup(client: httpx.Client, email: str, password: str) -> dict[str, str]:
+    """Sign up through the API of a running server, then log in (an unverified account may log in);
+    returns the headers for further unsafe API calls."""
+    csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
+    r = client.post(
+        "/api/v1/auth/signup", json={"email": email, "password": password}, headers={"X-CSRF-Token": csrf}
+    )
+    assert r.status_code == 202, r.text
+    r = client.post(
+        "/api/v1/auth/login", json={"email": email, "password": password}, headers={"X-CSRF-Token": csrf}
+    )
+    assert r.status_code == 200, r.text
+    return {"X-CSRF-Token": r.json()["csrf_token"]}

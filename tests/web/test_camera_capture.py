@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .live import live_server
+from .live import live_server, mailed_link
 from .test_pages_a11y import ARGS, CHROMIUM
 
 pytestmark = [
@@ -57,6 +57,8 @@ def test_take_a_photo_with_the_camera_inside_the_page(tmp_path: Path, faces_dir:
         page.fill("#email", "pat@example.org")
         page.fill("#password", "a long enough passphrase")
         page.click("main button[type=submit]")
+        page.get_by_role("heading", name="Check your inbox").wait_for()
+        page.goto(base + mailed_link(tmp_path, "pat@example.org", "/account/verify"))
         page.goto(f"{base}/treatments/new")
         page.fill("#treated_on", today.isoformat())
         page.fill("#depth_mm", "1.0")

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -22,7 +23,7 @@ from needlecare.jobs import slots
 from needlecare.web.photos.limits import check_megapixels, header_size
 
 from .conftest import PASSWORD, api_signup, api_treatment, api_upload, make_settings
-from .live import free_port
+from .live import free_port, http_signup
 
 NEEDLECARE = str(Path(sys.executable).parent / "needlecare")
 
@@ -89,7 +90,11 @@ def _peak_rss_mib(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
-def test_ten_oversize_photos_at_once_keep_server_memory_under_1_gib(tmp_path: Path) -> None:
+def _ten_checks_at_once(tmp_path: Path, photo: bytes) -> tuple[list[int], float, float]:
+    """Start ``needlecare serve``, send *photo* to ``POST /api/v1/photos/check`` ten times at once.
+
+    Returns the ten status codes, the seconds they took and the server's peak resident memory in MiB.
+    """
     settings = make_settings(tmp_path)
     env = {
         **os.environ,
@@ -104,8 +109,6 @@ def test_ten_oversize_photos_at_once_keep_server_memory_under_1_gib(tmp_path: Pa
     env.pop("NEEDLECARE_BROKER_URL", None)
     port = free_port()
     log = tmp_path / "serve.log"
-    big = _jpeg(10_900, 10_900)  # 119 MP in about 2 MB: under the byte limit
-    assert len(big) < 15 * 2**20
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [NEEDLECARE, "serve", "--port", str(port)],
@@ -126,28 +129,38 @@ def test_ten_oversize_photos_at_once_keep_server_memory_under_1_gib(tmp_path: Pa
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
         with httpx.Client(base_url=base, timeout=120) as client:
-            csrf = client.get("/api/v1/auth/session").json()["csrf_token"]
-            r = client.post(
-                "/api/v1/auth/signup",
-                json={"email": "ann@example.org", "password": PASSWORD},
-                headers={"X-CSRF-Token": csrf},
-            )
-            headers = {"X-CSRF-Token": r.json()["csrf_token"]}
+            headers = http_signup(client, "ann@example.org", PASSWORD)
             cookies = dict(client.cookies)
         start = time.monotonic()
 
         def check(_: int) -> int:
             with httpx.Client(base_url=base, timeout=120, cookies=cookies) as c:
-                files = {"file": ("big.jpg", big, "image/jpeg")}
+                files = {"file": ("photo.jpg", photo, "image/jpeg")}
                 return c.post("/api/v1/photos/check", files=files, headers=headers).status_code
 
         with ThreadPoolExecutor(10) as pool:
             codes = list(pool.map(check, range(10)))
-        elapsed = time.monotonic() - start
-        peak = _peak_rss_mib(proc.pid)
-        print(f"ten oversize checks: {elapsed:.2f} s, server peak RSS {peak:.0f} MiB")
-        assert codes == [413] * 10
-        assert peak < 1024
+        return codes, time.monotonic() - start, _peak_rss_mib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_ten_oversize_photos_at_once_keep_server_memory_under_1_gib(tmp_path: Path) -> None:
+    big = _jpeg(10_900, 10_900)  # 119 MP in about 2 MB: under the byte limit
+    assert len(big) < 15 * 2**20
+    codes, elapsed, peak = _ten_checks_at_once(tmp_path, big)
+    print(f"ten oversize checks: {elapsed:.2f} s, server peak RSS {peak:.0f} MiB")
+    assert codes == [413] * 10
+    assert peak < 1024
+
+
+def test_ten_48_megapixel_photos_at_once_keep_server_memory_under_1_gib(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texture = Image.fromarray((rng.random((600, 800, 3)) * 255).astype(np.uint8)).resize((8000, 6000))
+    buffer = io.BytesIO()
+    texture.save(buffer, "JPEG", quality=90)  # 48 MP in about 13 MB: under both limits, decoded in full
+    codes, elapsed, peak = _ten_checks_at_once(tmp_path, buffer.getvalue())
+    print(f"ten 48-MP checks: {elapsed:.2f} s, server peak RSS {peak:.0f} MiB")
+    assert codes == [422] * 10  # no face: measured and refused
+    assert peak < 1024

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from needlecare.storage.models import CheckIn, Photo, Treatment, User
 from needlecare.web.context import WebContext
 
+from .clinic_setup import create_clinic, join, signup, staff_treatment, today
 from .conftest import PASSWORD, TREATMENT, api_csrf, api_signup, api_treatment
 
 
@@ -160,3 +162,55 @@ def test_rows_already_out_of_range_are_read_without_500(client: TestClient, ctx:
     assert statuses.pop(f"/treatments/{tid}/plan.ics") == 422
     assert statuses.pop(feed) == 422  # the feed holds every treatment's plan
     assert set(statuses.values()) == {200}, statuses
+
+
+def test_staff_cannot_store_extreme_dates_through_the_clinic(app: FastAPI, ctx: WebContext) -> None:
+    admin = signup(app, "admin@example.org")
+    cid = create_clinic(admin)
+    patient = join(app, admin, cid, "pat@example.org", "patient")
+    tid = staff_treatment(admin, cid, patient, days_ago=3)
+    url = f"/api/v1/clinics/{cid}/patients/{patient.uid}/treatments"
+    for treated_on in ("9999-12-31", "0001-01-01"):
+        r = admin.client.post(url, json={**TREATMENT, "treated_on": treated_on}, headers=admin.headers)
+        assert r.status_code == 422, r.text
+        r = admin.client.patch(f"{url}/{tid}", json={"treated_on": treated_on}, headers=admin.headers)
+        assert r.status_code == 422, r.text
+    assert _count(ctx, Treatment) == 1
+    with ctx.sessions() as db:
+        stored = db.get(Treatment, tid)
+        assert stored is not None
+        assert stored.treated_on == today() - dt.timedelta(days=3)
+
+
+def test_a_500_while_answering_commits_nothing(
+    app: FastAPI, ctx: WebContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from needlecare.web.treatments import course
+
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        headers = api_signup(client)
+        tid = api_treatment(client, headers)
+
+        def broken(_treatment: object) -> dict[str, object]:
+            raise RuntimeError("the answer cannot be computed")
+
+        monkeypatch.setattr(course, "expected", broken)
+        r = client.post("/api/v1/treatments", json={**TREATMENT, "treated_on": "2026-11-01"}, headers=headers)
+        assert r.status_code == 500
+        r = client.patch(f"/api/v1/treatments/{tid}", json={"passes": 5}, headers=headers)
+        assert r.status_code == 500
+    assert _count(ctx, Treatment) == 1
+    with ctx.sessions() as db:
+        stored = db.get(Treatment, tid)
+        assert stored is not None
+        assert stored.passes == TREATMENT["passes"]
+
+
+def test_json_and_form_bodies_over_the_text_limit_get_413(client: TestClient) -> None:
+    headers = api_signup(client)
+    big = '{"text": "' + "a" * (1024 * 1024) + '", "day": 1}'
+    r = _json(client, "POST", "/api/v1/ingredients/check", big, headers)
+    assert r.status_code == 413
+    assert r.json()["code"] == "too_large"
+    listed = '{"text": "Aqua, Glycerin", "day": 1, "padding": [' + ", ".join(["1.5"] * 50_000) + "]}"
+    assert _json(client, "POST", "/api/v1/ingredients/check", listed, headers).status_code == 200

@@ -83,6 +83,8 @@ def _seed(page: Any, base: str, faces_dir: Path, tmp_path: Path) -> dict[str, st
         "checkin-new": f"{treatment}/checkins/new",
         "checkin": checkin,
         "checkin-red": red_checkin,
+        "photo-delete": f"{photo}/delete",
+        "treatment-delete": f"{treatment}/delete",
         "ingredients": f"/ingredients?treatment={treatment.rsplit('/', 1)[-1]}",
         "learn": "/learn",
         "learn-ingredients": "/learn/soothing-and-avoid-ingredients",
@@ -216,6 +218,12 @@ def _form_errors_and_first_screen(page: Any, base: str, pages: dict[str, str]) -
     assert _in_first_screen(page, 'section.today a:has-text("Take today\'s photo")')
     page.goto(f"{base}{pages['photo-new']}")
     assert _in_first_screen(page, "button[data-pick-camera]")
+    page.goto(f"{base}{pages['photo']}")  # a delete asks first; cancelling keeps the photo
+    page.click("a:has-text('Delete this photo')")
+    page.wait_for_url(re.compile(r"/photos/\d+/delete$"))
+    assert page.locator("main button:has-text('Delete')").is_visible()
+    page.click("main a:has-text('Cancel')")
+    page.wait_for_url(re.compile(r"/photos/\d+$"))
     page.goto(f"{base}{pages['photo']}")
     slider = page.locator("figure.slider input[type=range]")
     assert slider.is_visible()

@@ -8,9 +8,9 @@ Two kinds of work can be left behind by a process that died (``kill -9``, power 
   that maintenance itself every quarter of the heartbeat timeout (:func:`start_broker_maintenance`), which
   also keeps its own heartbeat fresh while all its threads are busy; a dead worker's messages are back on
   the queue within about 1.25 heartbeat timeouts (default 15 s).
-- Photos an in-process ``needlecare serve`` was analysing. The analysis runs inside the process, so a
-  ``pending`` photo whose analysis was handed over before this process started has no one working on it;
-  :func:`pending_before` finds them and the scheduler's first tick runs them again.
+- Photos an in-process ``needlecare serve`` was analysing and mails it was sending. The jobs run inside the
+  process, so a ``pending`` photo or an unsent mail from before this process started has no one working on
+  it; :func:`recover_in_process` runs them again when the scheduler thread starts.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import threading
 
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import dq_name
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from needlecare.jobs import photos
+from needlecare.jobs import mail, photos
 from needlecare.jobs.queue import JobQueue
-from needlecare.storage.models import Photo
+from needlecare.storage.models import MailDelivery, Photo
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +84,44 @@ def start_broker_maintenance(queue: JobQueue, interval_s: float | None = None) -
 
 
 def recover_in_process(queue: JobQueue, started_at: dt.datetime) -> int:
-    """In-process jobs: run the analyses a dead process left ``pending`` again; returns how many.
+    """In-process jobs: run again what a dead process left unfinished; returns how many jobs.
 
-    Nothing to do with a broker (its messages survive the process that sent them).
+    Photos still ``pending`` and mails still waiting (``queued``, ``retrying``) or being sent (``sending``,
+    claimed by the dead process: it may or may not have handed the mail over, so it is sent again rather
+    than lost) from before *started_at*. Nothing to do with a broker (its messages survive the process
+    that sent them).
     """
     if not queue.in_process:
         return 0
-    left = pending_before(queue, started_at)
-    if left:
-        logger.info("recovering %d photo analyses left pending by a process that stopped", len(left))
-    for photo_id in left:
+    photo_ids = pending_before(queue, started_at)
+    mail_ids = unsent_before(queue, started_at)
+    if photo_ids or mail_ids:
+        logger.info(
+            "recovering %d photo analyses and %d mails left by a process that stopped",
+            len(photo_ids),
+            len(mail_ids),
+        )
+    for photo_id in photo_ids:
         queue.enqueue("analyse_photo", photo_id)
-    return len(left)
+    for mail_id in mail_ids:
+        queue.enqueue("send_mail", mail_id)
+    return len(photo_ids) + len(mail_ids)
+
+
+def unsent_before(queue: JobQueue, started_at: dt.datetime) -> list[int]:
+    """Mails created before *started_at* and not sent yet; those a dead process was sending are released
+    (``retrying``) so that they can be claimed again at once."""
+    with queue.ctx.sessions() as db:
+        db.execute(
+            update(MailDelivery)
+            .where(MailDelivery.status == mail.SENDING, MailDelivery.claimed_at < started_at)
+            .values(status=mail.RETRYING)
+        )
+        db.commit()
+        stmt = select(MailDelivery.id).where(
+            MailDelivery.status.in_((mail.QUEUED, mail.RETRYING)), MailDelivery.created_at < started_at
+        )
+        return list(db.scalars(stmt.order_by(MailDelivery.id)))
 
 
 def pending_before(queue: JobQueue, started_at: dt.datetime) -> list[int]:

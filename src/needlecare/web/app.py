@@ -208,7 +208,7 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
-    app.add_middleware(InputGuardMiddleware)
+    app.add_middleware(InputGuardMiddleware, max_body=settings.max_text_body_bytes)
     app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from needlecare.web.validators import clean_text
@@ -79,11 +80,27 @@ def _content_type(scope: Scope) -> bytes:
     return b""
 
 
-class InputGuardMiddleware:
-    """Answer 422 to a request whose query string, JSON body or URL-encoded form holds an unusable value."""
+#: Default bound on a JSON or URL-encoded form body, in bytes (photos come as multipart, bounded separately).
+DEFAULT_MAX_TEXT_BODY = 1024 * 1024
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+#: Bodies up to this size are checked on the event loop; larger ones in a worker thread.
+_INLINE_CHECK_BYTES = 64 * 1024
+
+
+class InputGuardMiddleware:
+    """Answer 422 to a request whose query string, JSON body or URL-encoded form holds an unusable value,
+    and 413 to a JSON or form body over *max_body* bytes (so no large text body is parsed at all).
+
+    Parameters
+    ----------
+    app
+        The wrapped ASGI app.
+    max_body
+        Largest JSON or URL-encoded form body, in bytes.
+    """
+
+    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_TEXT_BODY) -> None:
+        self.app, self.max_body = app, max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +117,7 @@ class InputGuardMiddleware:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
@@ -107,18 +125,41 @@ class InputGuardMiddleware:
                 await self.app(scope, _replay([message]), send)
                 return
             chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                await _too_large(send, self.max_body)
+                return
             more = message.get("more_body", False)
         body = b"".join(chunks)
         try:
             if kind == b"application/x-www-form-urlencoded":
                 if any(nul in body.lower() for nul in _ENCODED_NUL):
                     raise InvalidValueError("text may not contain the character U+0000")
-            else:
+            elif len(body) <= _INLINE_CHECK_BYTES:
                 check_json(body)
+            else:  # parsing a large body would hold up every other request on the event loop
+                await run_in_threadpool(check_json, body)
         except InvalidValueError as exc:
             await _reject(scope, send, "body", str(exc))
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}]), send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {
+            "detail": f"Request body too large: the limit is {limit} bytes for JSON and forms.",
+            "code": "too_large",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(messages: list[Message]) -> Receive:

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 #: Earliest accepted treatment date.
 EARLIEST_TREATMENT = dt.date(2000, 1, 1)
@@ -24,6 +24,9 @@ BASELINE_LEAD_DAYS = 90
 _MAX_UTC_OFFSET = dt.timedelta(hours=14)
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+#: JSON Schema pattern of text without NUL (lone surrogates cannot be written in valid UTF-8 JSON at all).
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 def latest_today(now: dt.datetime | None = None) -> dt.date:
@@ -83,8 +86,8 @@ def finite(value: float) -> float:
     return value
 
 
-#: Text without NUL characters or lone surrogates.
-SafeText = Annotated[str, AfterValidator(clean_text)]
+#: Text without NUL characters or lone surrogates (the schema states the NUL rule as a pattern).
+SafeText = Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN), AfterValidator(clean_text)]
 
 #: A treatment date: 2000-01-01 to today.
 TreatmentDate = Annotated[dt.date, AfterValidator(treatment_date)]

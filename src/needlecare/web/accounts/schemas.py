@@ -27,7 +27,13 @@ def _normalise_email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(_normalise_email)]
+#: What an e-mail address looks like, as the schema states it (surrounding white space is ignored).
+EMAIL_PATTERN = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s.\x00]+\s*$"
+
+#: The pattern is stated in the schema only; :func:`_normalise_email` applies the same rule, in words.
+Email = Annotated[
+    str, Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN}), AfterValidator(_normalise_email)
+]
 NewPassword = Annotated[str, Field(max_length=MAX_ANY_PASSWORD), AfterValidator(passwords.check)]
 AnyPassword = Annotated[str, Field(min_length=1, max_length=MAX_ANY_PASSWORD)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]

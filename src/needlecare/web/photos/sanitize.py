@@ -34,21 +34,29 @@ if TYPE_CHECKING:
 ACCEPTED_FORMATS = ("JPEG", "PNG", "HEIF")
 #: JPEG quality of a re-encoded stored copy (visually lossless for skin-tone photos).
 STORED_JPEG_QUALITY = 92
+#: Shorter side of the first, reduced decode of a JPEG (libjpeg-turbo's DCT scaling still reads every
+#: block, so a damaged file is found): an upright JPEG is stored without ever being decoded in full.
+SCAN_MIN_SIDE = 512
 
 
 @dataclass(frozen=True)
 class CleanPhoto:
-    """A sanitised upload: ``jpeg`` is what gets stored, ``rgb`` the (H, W, 3) uint8 sRGB pixels in it."""
+    """A sanitised upload: ``jpeg`` is what gets stored, ``rgb`` the (H, W, 3) uint8 sRGB pixels in it (for a
+    losslessly stored JPEG, at a reduced DCT scale)."""
 
     jpeg: bytes
     rgb: ImageU8
     #: The upload's JPEG colour quantisation step (see :class:`~needlecare.imaging.loading.LoadedPhoto`);
     #: a re-encoded stored copy has quality 92, so only the upload itself tells how compressed it was.
     chroma_step: float | None = None
+    #: (width, height) of the stored picture when ``rgb`` is a reduced decode of it.
+    full_size: tuple[int, int] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) in pixels."""
+        """(width, height) of the stored picture in pixels."""
+        if self.full_size is not None:
+            return self.full_size
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
@@ -77,7 +85,7 @@ def sanitize(data: bytes) -> CleanPhoto:
     from needlecare.imaging.loading import load_photo
 
     try:
-        loaded = load_photo(data)
+        loaded = load_photo(data, min_side=SCAN_MIN_SIDE)  # other formats than JPEG decode in full anyway
     except PhotoError as exc:
         raise photo_error_to_http(exc) from exc
     if loaded.format not in ACCEPTED_FORMATS:
@@ -85,9 +93,17 @@ def sanitize(data: bytes) -> CleanPhoto:
             f"This is a {loaded.format} file; please upload a JPEG, PNG or HEIC photo."
         )
     jpeg = _lossless_copy(data, loaded)
-    if jpeg is None:
-        jpeg = _reencode(loaded.rgb)
-    return CleanPhoto(jpeg=jpeg, rgb=loaded.rgb, chroma_step=loaded.chroma_step)
+    if jpeg is not None:
+        width, height = (int(n) for n in loaded.full_size)
+        return CleanPhoto(
+            jpeg=jpeg, rgb=loaded.rgb, chroma_step=loaded.chroma_step, full_size=(width, height)
+        )
+    if loaded.scale != 1.0:  # re-encoding needs every pixel
+        try:
+            loaded = load_photo(data)
+        except PhotoError as exc:
+            raise photo_error_to_http(exc) from exc
+    return CleanPhoto(jpeg=_reencode(loaded.rgb), rgb=loaded.rgb, chroma_step=loaded.chroma_step)
 
 
 def _lossless_copy(data: bytes, loaded: LoadedPhoto) -> bytes | None:

@@ -27,8 +27,14 @@ def _blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+#: The IANA time zone names the schema lists (the zone database the server has).
+ZONE_NAMES = sorted(zoneinfo.available_timezones())
+
 TimeZone = Annotated[
-    str, Field(min_length=1, max_length=64), AfterValidator(clean_text), AfterValidator(_check_zone)
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"enum": ZONE_NAMES}),
+    AfterValidator(clean_text),
+    AfterValidator(_check_zone),
 ]
 OptionalText = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_blank_to_none)]
 OptionalSafeText = Annotated[
