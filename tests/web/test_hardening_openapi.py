@@ -71,7 +71,7 @@ def test_every_answer_conforms_to_the_schema(tmp_path: Path) -> None:
     text without NUL, time-zone names, number ranges, finite numbers) is in the schema.
     """
     with live_server(tmp_path, cookie_secure=False) as base:
-        session = _login(base)
+        session = _login(base, tmp_path)
         schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         operations.sort(key=lambda op: op.path in SESSION_ENDING)
