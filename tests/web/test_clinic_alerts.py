@@ -229,3 +229,17 @@ def test_a_photo_analysis_that_shows_an_off_course_recovery_alerts_at_once(
     assert len(alerts_in(smtp)) == 1
     photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # a duplicated job message
     assert len(alerts_in(smtp)) == 1
+
+
+@pytest.mark.parametrize("address", ["a@", "not an address", "x" * 330 + "@example.org"])
+def test_an_alert_address_that_cannot_be_mailed_is_refused(app: FastAPI, address: str) -> None:
+    doc = signup(app, "doc@example.org")
+    cid = create_clinic(doc)
+    r = doc.client.patch(f"/api/v1/clinics/{cid}", json={"alert_email": address}, headers=doc.headers)
+    assert r.status_code == 422
+    r = doc.client.patch(
+        f"/api/v1/clinics/{cid}", json={"alert_email": " Alerts@Example.org "}, headers=doc.headers
+    )
+    assert r.json()["clinic"]["alert_email"] == "alerts@example.org"
+    r = doc.client.patch(f"/api/v1/clinics/{cid}", json={"alert_email": None}, headers=doc.headers)
+    assert r.json()["clinic"]["alert_email"] is None
