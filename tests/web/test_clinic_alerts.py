@@ -131,6 +131,16 @@ def test_patient_sees_emergency_services_first_then_the_clinic_contact(scene: Se
     page = pat.client.get(f"/checkins/{checkins[-1]['id']}").text
     assert "Call your local emergency number" not in page
     assert CONTACT.split(" · ")[0] in page
+    api = pat.client.get(f"/api/v1/checkins/{checkins[-1]['id']}").json()
+    assert api["clinic_contacts"] == [
+        {"clinic_id": scene.cid, "name": "Skin Studio", "emergency_contact": CONTACT}
+    ]
+    calm = pat.client.post(
+        f"/api/v1/treatments/{tid}/checkins",
+        json={"self_rating": 1, "symptoms": []},
+        headers=pat.headers,
+    )
+    assert calm.json()["clinic_contacts"] == []  # nothing urgent: no contacts pushed
 
 
 def test_a_patient_of_no_clinic_is_told_to_call_emergency_services(app: FastAPI) -> None:
