@@ -16,7 +16,7 @@ from needlecare.web.clinics import dashboard
 from needlecare.web.context import WebContext
 
 from .clinic_setup import CONTACT, Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
-from .conftest import api_treatment
+from .conftest import api_treatment, page_csrf
 
 ALERTS = "alerts@skin.example"
 
@@ -58,8 +58,12 @@ def test_red_flag_on_an_older_treatment_stays_on_the_dashboard_until_handled(
     assert row["status"] == "attention"
     (flag,) = row["flags"]
     assert (flag["kind"], flag["urgency"], flag["treatment_id"]) == ("red_flag", "same_day", own)
+    assert "same day (pus, warmth; redness 2/4)" in flag["summary"]
     page = doc.client.get(f"/clinics/{cid}/dashboard")
     assert f'data-flag="{flag["id"]}"' in page.text
+    assert f'data-flag="{flag["id"]}"' in doc.client.get(f"/clinics/{cid}/patients/{pat.uid}").text
+    same_day = doc.client.get(f"/api/v1/clinics/{cid}/dashboard?urgency=same_day").json()
+    assert [r["patient_id"] for r in same_day] == [pat.uid]  # found by its open flag
 
     assert len(alerts_in(smtp)) == 1  # the same-day verdict alerted the clinic once
     mail = next(m for m in smtp.received if m["To"] == ALERTS)
@@ -102,6 +106,15 @@ def test_one_alert_per_urgent_event_and_none_for_less_urgent_ones(scene: Setup, 
     assert any("emergency" in s for s in subjects)
     rows = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
     assert [f["urgency"] for f in rows[0]["flags"]] == ["emergency", "same_day"]
+    # handled through the dashboard's form
+    first = rows[0]["flags"][0]["id"]
+    token = page_csrf(doc.client, f"/clinics/{cid}/dashboard")
+    r = doc.client.post(
+        f"/clinics/{cid}/flags/{first}/handled", data={"csrf_token": token, "note": "Ambulance called."}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/clinics/{cid}/dashboard")
+    rows = doc.client.get(f"/api/v1/clinics/{cid}/dashboard").json()
+    assert [f["urgency"] for f in rows[0]["flags"]] == ["same_day"]
 
 
 def test_patient_sees_emergency_services_first_then_the_clinic_contact(scene: Setup) -> None:
@@ -118,6 +131,16 @@ def test_patient_sees_emergency_services_first_then_the_clinic_contact(scene: Se
     page = pat.client.get(f"/checkins/{checkins[-1]['id']}").text
     assert "Call your local emergency number" not in page
     assert CONTACT.split(" · ")[0] in page
+    api = pat.client.get(f"/api/v1/checkins/{checkins[-1]['id']}").json()
+    assert api["clinic_contacts"] == [
+        {"clinic_id": scene.cid, "name": "Skin Studio", "emergency_contact": CONTACT}
+    ]
+    calm = pat.client.post(
+        f"/api/v1/treatments/{tid}/checkins",
+        json={"self_rating": 1, "symptoms": []},
+        headers=pat.headers,
+    )
+    assert calm.json()["clinic_contacts"] == []  # nothing urgent: no contacts pushed
 
 
 def test_a_patient_of_no_clinic_is_told_to_call_emergency_services(app: FastAPI) -> None:
@@ -216,3 +239,17 @@ def test_a_photo_analysis_that_shows_an_off_course_recovery_alerts_at_once(
     assert len(alerts_in(smtp)) == 1
     photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # a duplicated job message
     assert len(alerts_in(smtp)) == 1
+
+
+@pytest.mark.parametrize("address", ["a@", "not an address", "x" * 330 + "@example.org"])
+def test_an_alert_address_that_cannot_be_mailed_is_refused(app: FastAPI, address: str) -> None:
+    doc = signup(app, "doc@example.org")
+    cid = create_clinic(doc)
+    r = doc.client.patch(f"/api/v1/clinics/{cid}", json={"alert_email": address}, headers=doc.headers)
+    assert r.status_code == 422
+    r = doc.client.patch(
+        f"/api/v1/clinics/{cid}", json={"alert_email": " Alerts@Example.org "}, headers=doc.headers
+    )
+    assert r.json()["clinic"]["alert_email"] == "alerts@example.org"
+    r = doc.client.patch(f"/api/v1/clinics/{cid}", json={"alert_email": None}, headers=doc.headers)
+    assert r.json()["clinic"]["alert_email"] is None

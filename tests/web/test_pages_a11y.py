@@ -113,6 +113,37 @@ def _sideways(page: Any) -> int:
     return width
 
 
+def _clinic(browser: Any, base: str, tmp_path: Path, patient: Any) -> tuple[Any, dict[str, str]]:
+    """A clinic whose admin invites the seeded patient, who joins (their red check-in becomes a flag); the
+    admin's browser page and the staff pages to visit."""
+    staff = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True).new_page()
+    staff.goto(f"{base}/signup")
+    staff.fill("#email", "doc@example.org")
+    staff.fill("#password", "a long enough passphrase")
+    staff.click("main button[type=submit]")
+    staff.wait_for_selector("text=Check your inbox")
+    staff.goto(base + mailed_link(tmp_path, "doc@example.org", "/account/verify"))
+    staff.goto(f"{base}/clinics")
+    staff.fill("#name", "Skin Studio")
+    staff.fill("#emergency_contact", "Call 030 1234 5678 (24 h) · Example Street 1, Berlin")
+    staff.click("main button:has-text('Create clinic')")
+    staff.wait_for_url(re.compile(r"/clinics/\d+$"))
+    clinic = staff.url.removeprefix(base)
+    staff.fill("#email", "pat@example.org")
+    staff.select_option("#role", "patient")
+    staff.click("main button:has-text('Send invitation')")
+    link = staff.locator("code.invite-link").inner_text()
+    patient.goto(link)
+    patient.check("input[name=consent]")
+    patient.click("main button:has-text('Join')")
+    patient.wait_for_url(re.compile(r"/clinics/\d+$"))
+    staff.goto(f"{base}{clinic}/dashboard")
+    staff.wait_for_selector("ul.flags li")
+    patient_page = staff.locator("ul.flags a").first.get_attribute("href")
+    assert patient_page is not None
+    return staff, {"clinic": clinic, "dashboard": f"{clinic}/dashboard", "clinic-patient": patient_page}
+
+
 def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -124,6 +155,7 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
         context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
         page = context.new_page()
         pages = _seed(page, base, faces_dir, tmp_path)
+        staff, staff_pages = _clinic(browser, base, tmp_path, page)
         page.goto(f"{base}{pages['ingredients']}")
         page.fill(
             "#text", "Aqua, Tocopherol, Parfum, Retinol, Ethylhexyl Methoxycinnamate, Panthenol, Xyzzy Root"
@@ -131,17 +163,19 @@ def test_every_page_is_accessible_and_reflows_on_a_phone(tmp_path: Path, faces_d
         page.click("main button:has-text('Check')")
         page.screenshot(path=ARTIFACTS / "ingredients-result-phone.png", full_page=True)
         problems["ingredients-result"] = {"axe": _axe(page), "sideways": 0}
-        for name, path in pages.items():
+        visits = [(page, name, path) for name, path in pages.items()]
+        visits += [(staff, name, path) for name, path in staff_pages.items()]
+        for viewer, name, path in visits:
             for size, (width, height) in SIZES.items():
-                page.set_viewport_size({"width": width, "height": height})
-                page.goto(f"{base}{path}")
-                page.screenshot(path=ARTIFACTS / f"{name}-{size}.png", full_page=True)
-                found = _axe(page)
+                viewer.set_viewport_size({"width": width, "height": height})
+                viewer.goto(f"{base}{path}")
+                viewer.screenshot(path=ARTIFACTS / f"{name}-{size}.png", full_page=True)
+                found = _axe(viewer)
                 if found:
                     problems[f"{name}-{size}"] = {"axe": found}
-            page.set_viewport_size({"width": 320, "height": 700})
-            page.goto(f"{base}{path}")
-            if (extra := _sideways(page)) > 0:
+            viewer.set_viewport_size({"width": 320, "height": 700})
+            viewer.goto(f"{base}{path}")
+            if (extra := _sideways(viewer)) > 0:
                 problems.setdefault(f"{name}-320", {})["sideways"] = extra
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{base}{pages['timeline']}")

@@ -99,6 +99,12 @@ def worker(
         f"{'es' if count > 1 else ''})",
         err=True,
     )
+    if queue.ctx.settings.public_url is None:
+        typer.echo(
+            f"needlecare worker: NEEDLECARE_PUBLIC_URL is unset, links in mails use "
+            f"{queue.ctx.settings.base_url}; set it to the address people open",
+            err=True,
+        )
     while not stop.wait(1.0):
         if children and all(child.poll() is not None for child in children):
             break

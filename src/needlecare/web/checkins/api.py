@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from sqlalchemy.orm import Session
 
 from needlecare.knowledge.triage import SYMPTOMS
+from needlecare.storage.models import CheckIn, User
 from needlecare.web.checkins import schemas, service
 from needlecare.web.clinics import alerts
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
@@ -25,6 +27,19 @@ def list_symptoms() -> dict[str, str]:
     return dict(SYMPTOMS)
 
 
+def public(db: Session, user: User, checkin: CheckIn) -> schemas.CheckInPublic:
+    """The API view of *checkin*, with the clinics' emergency contacts when its verdict is urgent."""
+    out = schemas.CheckInPublic.model_validate(checkin)
+    if str(checkin.triage.get("urgency")) in alerts.URGENT_FOR_PATIENT:
+        out.clinic_contacts = [
+            schemas.ClinicContact(
+                clinic_id=m.clinic.id, name=m.clinic.name, emergency_contact=m.clinic.emergency_contact
+            )
+            for m in alerts.patient_clinics(db, user=user)
+        ]
+    return out
+
+
 @router.post("/treatments/{treatment_id}/checkins", status_code=status.HTTP_201_CREATED, responses=NOT_FOUND)
 def create_checkin(
     treatment_id: RowId, body: schemas.CheckInCreate, user: CurrentUser, db: DbDep, ctx: CtxDep
@@ -39,7 +54,7 @@ def create_checkin(
     )
     db.commit()
     alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
-    return schemas.CheckInPublic.model_validate(checkin)
+    return public(db, user, checkin)
 
 
 @router.get("/treatments/{treatment_id}/checkins", responses=NOT_FOUND)
@@ -52,7 +67,7 @@ def list_checkins(treatment_id: RowId, user: CurrentUser, db: DbDep) -> list[sch
 @router.get("/checkins/{checkin_id}", responses=NOT_FOUND)
 def read_checkin(checkin_id: RowId, user: CurrentUser, db: DbDep) -> schemas.CheckInPublic:
     """One check-in with its verdict."""
-    return schemas.CheckInPublic.model_validate(service.get(db, user=user, checkin_id=checkin_id))
+    return public(db, user, service.get(db, user=user, checkin_id=checkin_id))
 
 
 @router.delete("/checkins/{checkin_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)

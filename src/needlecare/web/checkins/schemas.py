@@ -46,6 +46,14 @@ class CheckInCreate(BaseModel):
     checked_on: EventDate | None = None
 
 
+class ClinicContact(BaseModel):
+    """A clinic's emergency contact, shown with an urgent verdict."""
+
+    clinic_id: int
+    name: str
+    emergency_contact: str
+
+
 class CheckInPublic(BaseModel):
     """A stored check-in with its triage verdict (``urgency``, ``reasons`` with sources, ``disclaimer``)."""
 
@@ -59,3 +67,8 @@ class CheckInPublic(BaseModel):
     symptoms: list[str]
     triage: dict[str, Any]
     created_at: dt.datetime
+    clinic_contacts: list[ClinicContact] = Field(
+        default_factory=list,
+        description="For a verdict more urgent than routine: the emergency contact of each clinic the "
+        "patient joined (an emergency verdict still means calling the local emergency number first)",
+    )

@@ -55,9 +55,10 @@ def _events(db: Session, *, patient: User) -> list[tuple[str, str, Treatment, Ch
         for checkin in treatment.checkins:
             urgency = str(checkin.triage.get("urgency", ""))
             if urgency in dashboard.RED_FLAGS:
+                reported = ", ".join(s.replace("_", " ") for s in checkin.symptoms) or "no symptoms ticked"
                 summary = (
                     f"Check-in on day {checkin.day} ({checkin.checked_on:%d %b %Y}): "
-                    f"{urgency.replace('_', ' ')}"
+                    f"{urgency.replace('_', ' ')} ({reported}; redness {checkin.self_rating}/4)"
                 )
                 found.append((f"checkin:{checkin.id}", "red_flag", treatment, checkin, urgency, summary))
         day = treatments.day_number(treatment, treatments.today(treatment))

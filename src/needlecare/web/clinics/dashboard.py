@@ -139,9 +139,11 @@ def _sort_key(row: DashboardRow) -> tuple[int, int, int, str]:
 
 
 def _matches(row: DashboardRow, query: DashboardQuery) -> bool:
+    """*row* passes the filters: ``urgency`` matches the latest check-in's verdict or an open flag's."""
     if query.status is not None and row.status != query.status:
         return False
-    if query.urgency is not None and (row.triage is None or row.triage["urgency"] != query.urgency):
+    urgencies = {f.urgency for f in row.flags} | ({row.triage["urgency"]} if row.triage else set())
+    if query.urgency is not None and query.urgency not in urgencies:
         return False
     needle = (query.q or "").strip().lower()
     return not needle or needle in row.email.lower() or needle in (row.name or "").lower()

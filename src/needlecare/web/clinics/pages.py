@@ -203,7 +203,9 @@ def show_patient(
     edited."""
     rec = patients.record(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
     clinic = service.membership(db, user=user, clinic_id=clinic_id).clinic
-    return render(request, "clinic_patient.html", {"user": user, "clinic": clinic, "rec": rec})
+    flags = alerts.open_flags(db, clinic_id=clinic_id, patient_id=patient_id)
+    context = {"user": user, "clinic": clinic, "rec": rec, "flags": flags}
+    return render(request, "clinic_patient.html", context)
 
 
 @router.get("/clinics/{clinic_id}/patients/{patient_id}/treatments/new")

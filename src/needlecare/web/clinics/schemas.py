@@ -21,7 +21,7 @@ DashboardStatus = Literal["attention", "on_track"]
 def _mailable(value: str) -> str:
     try:
         Address(addr_spec=value)
-    except (ValueError, MessageError) as exc:
+    except (ValueError, IndexError, MessageError) as exc:  # the header parser raises IndexError too
         raise ValueError(f"{value!r} is not an address we can send e-mail to") from exc
     return value
 
@@ -35,10 +35,7 @@ Contact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, 
 OptionalName = Annotated[Annotated[str, Field(max_length=200)] | None, BeforeValidator(_blank_to_none)]
 
 
-AlertEmail = Annotated[
-    Annotated[str, StringConstraints(max_length=320), AfterValidator(_mailable)] | None,
-    BeforeValidator(_blank_to_none),
-]
+AlertEmail = Annotated[Annotated[Email, AfterValidator(_mailable)] | None, BeforeValidator(_blank_to_none)]
 
 
 class ClinicCreate(BaseModel):
