@@ -201,6 +201,8 @@ def test_plain_messages_cover_the_usual_pydantic_errors() -> None:
         "string_too_short": ({"min_length": 10}, "Please write at least 10 characters."),
         "less_than_equal": ({"le": 3.5}, "Please enter 3.5 or less."),
         "greater_than_equal": ({"ge": 1}, "Please enter 1 or more."),
+        "greater_than": ({"gt": 0}, "Please enter more than 0."),
+        "less_than": ({"lt": 10}, "Please enter less than 10."),
         "literal_error": ({}, "Please choose one of the options."),
         "date_from_datetime_parsing": ({}, "Please enter a date (for example 2026-05-31)."),
     }

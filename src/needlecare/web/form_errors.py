@@ -109,6 +109,15 @@ def submitted_values(request: Request) -> dict[str, Any]:
     return dict(values)
 
 
+#: Pydantic's bound errors: the context key of the bound and how the bound is said.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "{} or more"),
+    "greater_than": ("gt", "more than {}"),
+    "less_than_equal": ("le", "{} or less"),
+    "less_than": ("lt", "less than {}"),
+}
+
+
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -136,20 +145,9 @@ def plain_message(error: Mapping[str, Any]) -> str:
         return f"Please keep this to {ctx.get('max_length')} characters or fewer."
     if kind == "too_long":
         return f"Please choose at most {ctx.get('max_length')}."
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt"))
-        return (
-            f"Please enter {_number(bound)} or more."
-            if kind == "greater_than_equal"
-            else (f"Please enter more than {_number(bound)}.")
-        )
-    if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
-        return (
-            f"Please enter {_number(bound)} or less."
-            if kind == "less_than_equal"
-            else (f"Please enter less than {_number(bound)}.")
-        )
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"Please enter {words.format(_number(ctx.get(key)))}."
     if kind in ("int_parsing", "int_from_float"):
         return "Please enter a whole number."
     if kind in ("float_parsing", "finite_number", "decimal_parsing"):

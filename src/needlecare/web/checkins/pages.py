@@ -18,7 +18,7 @@ from needlecare.storage.models import AuditEvent, User
 from needlecare.web.checkins import schemas, service
 from needlecare.web.clinics import alerts
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotAuthenticatedError, UnprocessableError
+from needlecare.web.errors import UnprocessableError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
@@ -31,9 +31,7 @@ router = APIRouter(include_in_schema=False)
 def _form_context(
     _request: Request, db: Session, user: User | None, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    if user is None:
-        raise NotAuthenticatedError("Please log in.")
-    treatment = treatments.get(db, user=user, treatment_id=int(params["treatment_id"]))
+    treatment = treatments.of_form_path(db, user, params)
     today = treatments.today(treatment)
     return {
         "user": user,

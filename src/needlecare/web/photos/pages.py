@@ -16,7 +16,6 @@ from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.visibility import visibility
 from needlecare.storage.models import Photo, Treatment, User
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotAuthenticatedError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import api, schemas, service
 from needlecare.web.templating import render
@@ -29,9 +28,7 @@ router = APIRouter(include_in_schema=False)
 def _capture_context(
     _request: Request, db: Session, user: User | None, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    if user is None:
-        raise NotAuthenticatedError("Please log in.")
-    treatment = treatments.get(db, user=user, treatment_id=int(params["treatment_id"]))
+    treatment = treatments.of_form_path(db, user, params)
     return {
         "user": user,
         "t": treatment,

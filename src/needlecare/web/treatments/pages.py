@@ -14,7 +14,6 @@ from needlecare.knowledge.treatment import AREAS, DEVICES, FLAG_FIELDS, MAX_DEPT
 from needlecare.storage.models import Treatment, User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotAuthenticatedError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
@@ -66,9 +65,7 @@ def _new_context(
 def _edit_context(
     _request: Request, db: Session, user: User | None, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    if user is None:
-        raise NotAuthenticatedError("Please log in.")
-    treatment = service.get(db, user=user, treatment_id=int(params["treatment_id"]))
+    treatment = service.of_form_path(db, user, params)
     return {
         "user": user,
         "t": treatment,

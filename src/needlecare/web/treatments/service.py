@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
+from needlecare.web.deps import current_user
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
 
@@ -48,6 +49,19 @@ def get(db: Session, *, user: User, treatment_id: int) -> Treatment:
     """The user's treatment *treatment_id*; raises :class:`NotFoundError` if it is missing or not theirs."""
     stmt = select(Treatment).where(Treatment.id == treatment_id, Treatment.user_id == user.id)
     return one_or_not_found(db, stmt, f"No treatment {treatment_id}.")
+
+
+def of_form_path(db: Session, user: User | None, params: Mapping[str, Any]) -> Treatment:
+    """The treatment a form page's path names (``treatment_id``), the logged-in user's own.
+
+    Raises
+    ------
+    NotAuthenticatedError
+        Nobody is logged in.
+    NotFoundError
+        The treatment is missing or not theirs.
+    """
+    return get(db, user=current_user(user), treatment_id=int(params["treatment_id"]))
 
 
 def get_all(db: Session, *, user: User) -> Sequence[Treatment]:
