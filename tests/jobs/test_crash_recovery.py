@@ -19,7 +19,8 @@ import redis
 from sqlalchemy import select
 
 from needlecare.jobs import mail
-from needlecare.jobs.recovery import pending_before, recover_in_process
+from needlecare.jobs.recovery import pending_before, queued_photo_ids, recover_in_process
+from needlecare.jobs.scheduler import tick
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine
 from needlecare.storage.models import MailDelivery, Photo
@@ -237,3 +238,22 @@ def test_recover_in_process_sends_the_mails_a_dead_process_left(
     with queue.ctx.sessions() as db:
         assert {db.get(MailDelivery, i).status for i in (claimed, waiting)} == {mail.SENT}  # type: ignore[union-attr]
     assert sorted(m["To"] for m in sink.received) == ["ann@example.org", "bob@example.org"]
+
+
+@pytest.mark.redis
+def test_a_photo_whose_message_redis_lost_is_enqueued_again_after_a_minute(
+    tmp_path: Path, namespace: str
+) -> None:
+    queue = make_queue(job_settings(tmp_path, namespace))
+    assert queue.ctx.settings.photo_requeue_s == 600
+    photo = add_pending_photo(queue, add_user(queue, "ann@example.org", treated_on=dt.date(2026, 11, 20)))
+    sent = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    assert queue.enqueue("analyse_photo", photo.id, sent)
+    assert queued_photo_ids(queue) == {photo.id}
+    assert tick(queue, sent + dt.timedelta(seconds=61)) == 0  # its message is still waiting: no duplicate
+    assert queue.broker is not None
+    queue.broker.flush(queue.ctx.settings.job_queue)  # Redis restarted without its data
+    assert queued_photo_ids(queue) == set()
+    assert tick(queue, sent + dt.timedelta(seconds=59)) == 0
+    assert tick(queue, sent + dt.timedelta(seconds=61)) == 1
+    assert queued_photo_ids(queue) == {photo.id}

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import threading
 
+from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import dq_name
 from sqlalchemy import or_, select, update
@@ -28,6 +29,10 @@ from needlecare.jobs.queue import JobQueue
 from needlecare.storage.models import MailDelivery, Photo
 
 logger = logging.getLogger(__name__)
+
+#: Seconds after its last enqueue from which a pending photo whose message Redis does not hold is enqueued
+#: again (the scheduler ticks every minute).
+LOST_AFTER_S = 60.0
 
 #: The broker's scale of ``maintenance_chance`` (a chance per million commands).
 _MAINTENANCE_SCALE = 1_000_000
@@ -50,6 +55,25 @@ def run_broker_maintenance(queue: JobQueue) -> None:
             broker.do_qsize(queue_name)
     finally:
         broker.maintenance_chance = saved
+
+
+def queued_photo_ids(queue: JobQueue) -> set[int]:
+    """Photos whose analysis message is in Redis: waiting, delayed for a retry, or being processed.
+
+    Dramatiq keeps every message body in the queue's ``.msgs`` hash (and the delay queue's) until it is
+    acknowledged; an empty set without a Redis broker.
+    """
+    broker = queue.broker
+    if not isinstance(broker, RedisBroker):
+        return set()
+    name = queue.ctx.settings.job_queue
+    found: set[int] = set()
+    for queue_name in (name, dq_name(name)):
+        for data in broker.client.hvals(f"{broker.namespace}:{queue_name}.msgs"):
+            message = Message.decode(data if isinstance(data, bytes) else str(data).encode())
+            if message.actor_name == "analyse_photo" and message.args and isinstance(message.args[0], int):
+                found.add(message.args[0])
+    return found
 
 
 def start_broker_maintenance(queue: JobQueue, interval_s: float | None = None) -> threading.Event:

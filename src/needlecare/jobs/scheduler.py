@@ -16,6 +16,7 @@ import logging
 import threading
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from needlecare.jobs import mail, photos
 from needlecare.jobs.queue import JobQueue
@@ -34,7 +35,8 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
     Mails waiting longer than the lease: with a broker only mails never claimed are taken (retries are the
     broker's); in-process, failed mails (``retrying``) are retried here too, and mails past their retries are
     given up. Photos still ``pending`` whose analysis was never enqueued (``analysis_enqueued_at`` missing,
-    e.g. the broker was unreachable at upload) or last enqueued more than ``photo_requeue_s`` before *now*.
+    e.g. the broker was unreachable at upload) or last enqueued more than ``photo_requeue_s`` before *now*;
+    with Redis also those pending for over a minute whose message Redis no longer holds (lost).
     """
     ctx = queue.ctx
     stale = now - dt.timedelta(seconds=ctx.settings.job_lease_s)
@@ -62,7 +64,33 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
             .order_by(Photo.id)
         )
         out += [("analyse_photo", photo_id) for photo_id in pending]
+        out += [("analyse_photo", photo_id) for photo_id in _lost(queue, db, now, requeue)]
     return out
+
+
+def _lost(queue: JobQueue, db: Session, now: dt.datetime, requeue: dt.datetime) -> list[int]:
+    """Redis broker: photos pending for over ``LOST_AFTER_S`` (but not yet ``photo_requeue_s``) whose
+    analysis message Redis no longer holds."""
+    from needlecare.jobs.recovery import LOST_AFTER_S, queued_photo_ids
+
+    if queue.in_process:
+        return []
+    stale = now - dt.timedelta(seconds=LOST_AFTER_S)
+    candidates = list(
+        db.scalars(
+            select(Photo.id)
+            .where(
+                Photo.analysis_status == photos.PENDING,
+                Photo.analysis_enqueued_at < stale,
+                Photo.analysis_enqueued_at >= requeue,
+            )
+            .order_by(Photo.id)
+        )
+    )
+    if not candidates:
+        return []
+    present = queued_photo_ids(queue)
+    return [photo_id for photo_id in candidates if photo_id not in present]
 
 
 def tick(queue: JobQueue, now: dt.datetime | None = None) -> int:
