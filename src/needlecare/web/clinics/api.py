@@ -23,8 +23,9 @@ from needlecare.web.clinics import (
 )
 from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId, client_ip
 from needlecare.web.photos.api import face_response
+from needlecare.web.ratelimit import enforce
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
@@ -105,7 +106,12 @@ def send_invitation(
     clinic_id: int,
     data: schemas.InvitationCreate,
 ) -> tuple[ClinicInvitation, str, bool]:
-    """Create and commit an invitation, then mail it through the job queue; ``(invitation, link, mailed)``."""
+    """Create and commit an invitation, then mail it through the job queue; ``(invitation, link, mailed)``.
+
+    Invitations per inviting account and per client address are limited (429, ``invitation`` rule), on top
+    of the clinic's own daily count (:func:`invitations.create`).
+    """
+    enforce(ctx.limits, "invitation", email=user.email, ip=client_ip(request))
     invitation = invitations.create(db, user=user, clinic_id=clinic_id, data=data)
     link = join_link(ctx, tokens_of(ctx).dumps(invitation))
     message = messages.invitation_message(db, clinic=invitation.clinic, invitation=invitation, link=link)
