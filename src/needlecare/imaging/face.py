@@ -24,6 +24,7 @@ import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8
 from needlecare.imaging.errors import NoFaceError
+from needlecare.imaging.validation import check_rgb8
 
 #: Side of the square image given to the face mesh, px (its own input is 192 px; 384 keeps detail for the
 #: crop detector).
@@ -156,7 +157,13 @@ def detect_faces(rgb: ImageU8) -> list[FaceBox]:
     -------
     list of FaceBox
         Boxes in pixels of *rgb*, clipped to the image, largest first; empty when no face is found.
+
+    Raises
+    ------
+    TypeError, ValueError
+        *rgb* is not an (H, W, 3) uint8 image (:func:`~needlecare.imaging.validation.check_rgb8`).
     """
+    rgb = check_rgb8(rgb, image=True)
     height, width = rgb.shape[:2]
     full_range, short_range, _ = _solutions()
     boxes: list[FaceBox] = []
@@ -253,7 +260,10 @@ def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
     ------
     NoFaceError
         When the mesh finds no face in the crop (e.g. a false detection).
+    TypeError, ValueError
+        *rgb* is not an (H, W, 3) uint8 image.
     """
+    rgb = check_rgb8(rgb, image=True)
     found = [(points, weight) for transform, weight in mesh_crops(box)
              if (points := _mesh_in_crop(rgb, transform)) is not None]  # fmt: skip
     if not found:

@@ -24,6 +24,7 @@ import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8
 from needlecare.imaging.colour import LINEAR_FLOOR, linear_to_lab, optical_density_lut, to_linear
+from needlecare.imaging.validation import check_linear, check_rgb8
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def haemoglobin_index(rgb: ImageU8) -> FloatArray:
     >>> bool(np.allclose(haemoglobin_index(grey), 0.0, atol=1e-5))  # neutral pixels carry no haemoglobin
     True
     """
+    rgb = check_rgb8(rgb)
     luts = _haemoglobin_luts()
     result: FloatArray = luts[0][rgb[..., 0]] + luts[1][rgb[..., 1]] + luts[2][rgb[..., 2]]
     return result
@@ -94,6 +96,7 @@ def haemoglobin_index(rgb: ImageU8) -> FloatArray:
 
 def haemoglobin_index_from_linear(linear: FloatArray) -> FloatArray:
     """Haemoglobin index (OD_hb) of linear-light pixels (..., 3), e.g. after colour correction."""
+    linear = check_linear(linear)
     od = -np.log(np.maximum(linear, LINEAR_FLOOR))
     weights = chromophores().haemoglobin_weights.astype(np.float32)
     result: FloatArray = (od @ weights).astype(np.float32)
@@ -135,14 +138,14 @@ def a_star_change(skin_linear: Float64Array, delta_od_hb: float) -> float:
 
 def erythema_index(rgb: ImageU8) -> FloatArray:
     """Camera erythema index ``100 log10(R_lin / G_lin)`` of 8-bit sRGB pixels (..., 3) -> (...)."""
-    linear = np.maximum(to_linear(rgb), LINEAR_FLOOR)
+    linear = np.maximum(to_linear(check_rgb8(rgb)), LINEAR_FLOOR)
     result: FloatArray = (100.0 * np.log10(linear[..., 0] / linear[..., 1])).astype(np.float32)
     return result
 
 
 def a_star(rgb: ImageU8) -> FloatArray:
     """CIELAB a* (D65 white) of 8-bit sRGB pixels (..., 3) -> (...)."""
-    result: FloatArray = linear_to_lab(to_linear(rgb))[..., 1]
+    result: FloatArray = linear_to_lab(to_linear(check_rgb8(rgb)))[..., 1]
     return result
 
 
@@ -159,7 +162,9 @@ def redness_map(rgb: ImageU8, method: str = "haemoglobin") -> FloatArray:
     Raises
     ------
     ValueError
-        For an unknown method; the message lists the valid names.
+        For an unknown method (the message lists the valid names), or an image that is not (..., 3).
+    TypeError
+        For an image that is not uint8 (see :func:`needlecare.imaging.validation.check_rgb8`).
     """
     try:
         function = REDNESS_METHODS[method]
