@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Integer, delete, func, select, text
 
-from needlecare.storage import clinics as _clinics  # noqa: F401  (its tables are part of Base.metadata)
-from needlecare.storage import newsletter as _newsletter  # noqa: F401  (its table is part of Base.metadata)
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.migrate import upgrade
-from needlecare.storage.models import Base, Treatment, User
+from needlecare.storage.models import Treatment, User
+from needlecare.storage.tables import metadata
 
 from .conftest import Database
 
@@ -36,13 +35,13 @@ def test_every_table_with_an_integer_id_never_reuses_it_on_sqlite(tmp_path: Path
     engine.dispose()
     tables = [
         t.name
-        for t in Base.metadata.sorted_tables
+        for t in metadata.sorted_tables
         if [c.name for c in t.primary_key.columns] == ["id"] and isinstance(t.c.id.type, Integer)
     ]
     assert len(tables) >= 11
     for name in tables:
         assert "AUTOINCREMENT" in schema[name].upper(), name
-        assert Base.metadata.tables[name].dialect_options["sqlite"]["autoincrement"], name
+        assert metadata.tables[name].dialect_options["sqlite"]["autoincrement"], name
 
 
 def test_a_deleted_newest_row_leaves_its_id_unused(db: Database) -> None:

@@ -6,10 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from needlecare.storage import clinics as _clinics  # noqa: F401  (its tables are part of Base.metadata)
-from needlecare.storage import newsletter as _newsletter  # noqa: F401  (its table is part of Base.metadata)
 from needlecare.storage.migrate import MIGRATIONS_DIR, downgrade, upgrade
-from needlecare.storage.models import Base
+from needlecare.storage.tables import metadata
 
 from .conftest import Database
 
@@ -33,7 +31,7 @@ def test_upgrade_creates_every_table(db: Database) -> None:
 
 def test_migrations_match_models(db: Database) -> None:
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
 
 
@@ -53,3 +51,13 @@ def test_revision_files_are_date_first() -> None:
         year, month, day = name.split("_")[:3]
         assert (len(year), len(month), len(day)) == (4, 2, 2), name
         assert (year + month + day).isdigit(), name
+
+
+def test_the_tables_module_registers_every_table_in_a_fresh_interpreter() -> None:
+    import ast
+    import subprocess
+    import sys
+
+    code = "from needlecare.storage.tables import metadata; print(sorted(metadata.tables))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert set(ast.literal_eval(out)) >= TABLES

@@ -5,12 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from needlecare.storage import clinics as _clinics  # noqa: F401  (registers its tables on Base)
-from needlecare.storage import newsletter as _newsletter  # noqa: F401  (registers its table on Base)
 from needlecare.storage.db import make_engine
-from needlecare.storage.models import Base
+from needlecare.storage.tables import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:
