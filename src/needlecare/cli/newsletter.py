@@ -24,6 +24,7 @@ from needlecare.cli.jobs import _queue
 from needlecare.cli.logs import one_line_logs
 from needlecare.cli.progress import Advance, progress
 from needlecare.cli.web import _settings
+from needlecare.jobs.queue import SEND_MAIL
 
 if TYPE_CHECKING:
     from needlecare.jobs.queue import JobQueue
@@ -157,7 +158,7 @@ def _hand_over(queue: JobQueue, row_ids: list[int], advance: Advance) -> list[bo
     """Enqueue ``send_mail`` for each of *row_ids*, advancing the bar after each; whether each succeeded."""
     results = []
     for row_id in row_ids:
-        results.append(queue.enqueue("send_mail", row_id))
+        results.append(queue.enqueue(SEND_MAIL, row_id))
         advance(1)
     return results
 

@@ -1,4 +1,4 @@
-"""The application's job queue: ``enqueue("analyse_photo", photo_id)`` from the web app or the scheduler.
+"""The application's job queue: ``enqueue(ANALYSE_PHOTO, photo_id)`` from the web app or the scheduler.
 
 :class:`JobQueue` declares one Dramatiq actor per task on its own broker (so several queues, e.g. one per
 test, can live in one process) or, without a broker, runs each task in-process right away.
@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final, Literal
 
 import dramatiq
 
@@ -25,14 +25,21 @@ Task = Callable[[JobContext, int], str]
 GiveUpFn = Callable[[JobContext, int, str], None]
 EnqueuedFn = Callable[[JobContext, int, dt.datetime], None]
 
+#: The name of every task (the Dramatiq actor name, kept in queued messages: a rename strands them).
+JobName = Literal["analyse_photo", "send_mail"]
+#: Measure a photo and draw its heatmap (:func:`needlecare.jobs.photos.analyse_photo`).
+ANALYSE_PHOTO: Final = "analyse_photo"
+#: Send one recorded mail delivery (:func:`needlecare.jobs.mail.send_delivery`).
+SEND_MAIL: Final = "send_mail"
+
 #: Every task by actor name: what it does, and what marks its row failed when it is given up.
-TASKS: dict[str, tuple[Task, GiveUpFn]] = {
-    "analyse_photo": (photos.analyse_photo, photos.give_up),
-    "send_mail": (mail.send_delivery, mail.give_up),
+TASKS: dict[JobName, tuple[Task, GiveUpFn]] = {
+    ANALYSE_PHOTO: (photos.analyse_photo, photos.give_up),
+    SEND_MAIL: (mail.send_delivery, mail.give_up),
 }
 
 #: Tasks whose row records when the task was last handed to the queue (the scheduler's stall check reads it).
-ON_ENQUEUED: dict[str, EnqueuedFn] = {"analyse_photo": photos.mark_enqueued}
+ON_ENQUEUED: dict[JobName, EnqueuedFn] = {ANALYSE_PHOTO: photos.mark_enqueued}
 
 
 def give_up(ctx: JobContext, name: str, args: tuple[Any, ...], error: str) -> None:
@@ -78,7 +85,7 @@ class JobQueue:
         """Whether tasks run in-process (no broker)."""
         return self.broker is None
 
-    def enqueue(self, name: str, row_id: int, now: dt.datetime | None = None) -> bool:
+    def enqueue(self, name: JobName, row_id: int, now: dt.datetime | None = None) -> bool:
         """Run task *name* on row *row_id*: send a message, or run it now when in-process.
 
         Failures are logged, not raised, so the caller's request still succeeds: the row keeps its state
@@ -111,7 +118,7 @@ class JobQueue:
             return False
         return True
 
-    def _mark_enqueued(self, name: str, row_id: int, now: dt.datetime) -> None:
+    def _mark_enqueued(self, name: JobName, row_id: int, now: dt.datetime) -> None:
         """Record the hand-over of *name* on *row_id* (logged, never raised: the message is already out)."""
         mark = ON_ENQUEUED.get(name)
         if mark is None:

@@ -25,7 +25,7 @@ from dramatiq.common import dq_name
 from sqlalchemy import or_, select, update
 
 from needlecare.jobs import mail, photos
-from needlecare.jobs.queue import JobQueue
+from needlecare.jobs.queue import ANALYSE_PHOTO, SEND_MAIL, JobQueue
 from needlecare.storage.models import MailDelivery, Photo
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def queued_photo_ids(queue: JobQueue) -> set[int]:
     for queue_name in (name, dq_name(name)):
         for data in broker.client.hvals(f"{broker.namespace}:{queue_name}.msgs"):
             message = Message.decode(data if isinstance(data, bytes) else str(data).encode())
-            if message.actor_name == "analyse_photo" and message.args and isinstance(message.args[0], int):
+            if message.actor_name == ANALYSE_PHOTO and message.args and isinstance(message.args[0], int):
                 found.add(message.args[0])
     return found
 
@@ -126,9 +126,9 @@ def recover_in_process(queue: JobQueue, started_at: dt.datetime) -> int:
             len(mail_ids),
         )
     for photo_id in photo_ids:
-        queue.enqueue("analyse_photo", photo_id)
+        queue.enqueue(ANALYSE_PHOTO, photo_id)
     for mail_id in mail_ids:
-        queue.enqueue("send_mail", mail_id)
+        queue.enqueue(SEND_MAIL, mail_id)
     return len(photo_ids) + len(mail_ids)
 
 

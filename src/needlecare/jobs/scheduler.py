@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from needlecare.jobs import mail, photos
-from needlecare.jobs.queue import JobQueue
+from needlecare.jobs.queue import ANALYSE_PHOTO, SEND_MAIL, JobName, JobQueue
 from needlecare.jobs.reminders import due_reminders
 from needlecare.storage.models import MailDelivery, Photo
 
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 TICK_S = 60.0
 
 
-def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
+def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[JobName, int]]:
     """Jobs whose message may never have been sent or may have been lost.
 
     Mails waiting longer than the lease: with a broker only mails never claimed are taken (retries are the
@@ -41,7 +41,7 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
     ctx = queue.ctx
     stale = now - dt.timedelta(seconds=ctx.settings.job_lease_s)
     statuses = (mail.QUEUED,) if not queue.in_process else (mail.QUEUED, mail.RETRYING)
-    out: list[tuple[str, int]] = []
+    out: list[tuple[JobName, int]] = []
     with ctx.sessions() as db:
         rows = db.execute(
             select(MailDelivery.id, MailDelivery.attempts).where(
@@ -53,7 +53,7 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
             if attempts > ctx.settings.job_max_retries:
                 mail.give_up(ctx, row_id, "retries exhausted")
             else:
-                out.append(("send_mail", row_id))
+                out.append((SEND_MAIL, row_id))
         requeue = now - dt.timedelta(seconds=ctx.settings.photo_requeue_s)
         pending = db.scalars(
             select(Photo.id)
@@ -63,8 +63,8 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[str, int]]:
             )
             .order_by(Photo.id)
         )
-        out += [("analyse_photo", photo_id) for photo_id in pending]
-        out += [("analyse_photo", photo_id) for photo_id in _lost(queue, db, now, requeue)]
+        out += [(ANALYSE_PHOTO, photo_id) for photo_id in pending]
+        out += [(ANALYSE_PHOTO, photo_id) for photo_id in _lost(queue, db, now, requeue)]
     return out
 
 
@@ -100,7 +100,7 @@ def tick(queue: JobQueue, now: dt.datetime | None = None) -> int:
     with ctx.sessions() as db:
         due = due_reminders(db, now, hour=ctx.settings.reminder_hour, base_url=ctx.settings.base_url)
         db.commit()
-        jobs = [("send_mail", row.id) for row in due]
+        jobs: list[tuple[JobName, int]] = [(SEND_MAIL, row.id) for row in due]
     jobs += _stalled(queue, now)
     for name, row_id in jobs:
         queue.enqueue(name, row_id, now)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
 from needlecare.web.accounts.tokens import AccountTokens
@@ -48,7 +49,7 @@ def signup_and_mail(
         next_path=next_path,
     )
     db.commit()
-    ctx.jobs.enqueue("send_mail", delivery_id)
+    ctx.jobs.enqueue(SEND_MAIL, delivery_id)
 
 
 def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
@@ -58,7 +59,7 @@ def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
     )
     db.commit()
     if delivery_id is not None:
-        ctx.jobs.enqueue("send_mail", delivery_id)
+        ctx.jobs.enqueue(SEND_MAIL, delivery_id)
 
 
 @router.post("/signup", status_code=status.HTTP_202_ACCEPTED)
@@ -94,7 +95,7 @@ def resend_verification(user: CurrentUser, db: DbDep, ctx: CtxDep) -> schemas.Si
             db, user=user, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
         )
         db.commit()
-        ctx.jobs.enqueue("send_mail", delivery_id)
+        ctx.jobs.enqueue(SEND_MAIL, delivery_id)
     return schemas.SignupAccepted()
 
 

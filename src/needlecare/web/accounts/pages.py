@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
 from needlecare.web.accounts.api import (
@@ -97,7 +98,7 @@ def resend_verification(request: Request, user: CurrentUser, db: DbDep, ctx: Ctx
             db, user=user, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
         )
         db.commit()
-        ctx.jobs.enqueue("send_mail", delivery_id)
+        ctx.jobs.enqueue(SEND_MAIL, delivery_id)
     return _account(request, db, {"user": user, "message": "We sent you a new link."})
 
 

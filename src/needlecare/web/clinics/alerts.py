@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.mail import queue_mail
-from needlecare.jobs.queue import JobQueue
+from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.storage.clinics import Clinic, ClinicFlag, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, Treatment, User, utcnow
 from needlecare.web.clinics import dashboard, service
@@ -144,7 +144,7 @@ def notify(db: Session, *, jobs: JobQueue, patient: User, base_url: str) -> None
     delivery_ids = sync(db, patient=patient, base_url=base_url)
     db.commit()
     for delivery_id in delivery_ids:
-        jobs.enqueue("send_mail", delivery_id)
+        jobs.enqueue(SEND_MAIL, delivery_id)
 
 
 def open_flags(db: Session, *, clinic_id: int, patient_id: int) -> Sequence[ClinicFlag]:

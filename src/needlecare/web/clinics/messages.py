@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.jobs.attachments import AFTERCARE_ICS
 from needlecare.jobs.mail import queue_mail
-from needlecare.jobs.queue import JobQueue
+from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.storage.clinics import Clinic, ClinicInvitation, ClinicMembership, ClinicMessage
 from needlecare.storage.models import Treatment
 from needlecare.web.treatments.labels import change_lines, long_date
@@ -165,4 +165,4 @@ def send_queued(db: Session, *, jobs: JobQueue, message: ClinicMessage) -> bool:
     """
     delivery_id = queue(db, message=message)
     db.commit()
-    return jobs.enqueue("send_mail", delivery_id)
+    return jobs.enqueue(SEND_MAIL, delivery_id)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
+from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import utcnow
 from needlecare.web.accounts.schemas import Email
 from needlecare.web.context import WebContext
@@ -121,7 +122,7 @@ def subscribe(
         db.commit()
         # After the response: the answer takes the same time whether or not a mail is sent (no enumeration);
         # the row is committed, so a lost enqueue is picked up by the scheduler's sweep.
-        background.add_task(ctx.jobs.enqueue, "send_mail", delivery_id)
+        background.add_task(ctx.jobs.enqueue, SEND_MAIL, delivery_id)
     return _message(
         request,
         "Check your inbox",

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.mail import queue_mail
-from needlecare.jobs.queue import JobQueue
+from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
@@ -317,4 +317,4 @@ def send_issue(
         if new:
             queued.append(row)
     db.commit()
-    return sum(jobs.enqueue("send_mail", row.id) for row in queued)
+    return sum(jobs.enqueue(SEND_MAIL, row.id) for row in queued)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
+from needlecare.jobs.queue import ANALYSE_PHOTO
 from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo, Treatment
 from needlecare.web.context import WebContext
@@ -143,7 +144,7 @@ def store_upload(
             taken_on=taken_on,
             is_baseline=is_baseline,
         )
-    ctx.jobs.enqueue("analyse_photo", photo.id)
+    ctx.jobs.enqueue(ANALYSE_PHOTO, photo.id)
     db.refresh(photo)
     return photo
 
