@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,9 +49,21 @@ def patient_clinics(db: Session, *, user: User) -> Sequence[ClinicMembership]:
     return [m for m in service.memberships_of(db, user=user) if m.role == "patient"]
 
 
-def _events(db: Session, *, patient: User) -> list[tuple[str, str, Treatment, CheckIn | None, str, str]]:
-    """``(event, kind, treatment, check-in, urgency, summary)`` for everything that needs the clinic."""
-    found: list[tuple[str, str, Treatment, CheckIn | None, str, str]] = []
+@dataclass(frozen=True)
+class Event:
+    """Something about a patient that needs their clinics: its unique ``key``, kind and what it is about."""
+
+    key: str
+    kind: str
+    treatment: Treatment
+    checkin: CheckIn | None
+    urgency: str | None
+    summary: str
+
+
+def _events(db: Session, *, patient: User) -> list[Event]:
+    """Every event of *patient*'s treatments that needs the clinic (red-flag check-ins, off-course)."""
+    found: list[Event] = []
     for treatment in treatments.get_all(db, user=patient):
         for checkin in treatment.checkins:
             urgency = str(checkin.triage.get("urgency", ""))
@@ -60,17 +73,20 @@ def _events(db: Session, *, patient: User) -> list[tuple[str, str, Treatment, Ch
                     f"Check-in on day {checkin.day} ({checkin.checked_on:%d %b %Y}): "
                     f"{urgency.replace('_', ' ')} ({reported}; redness {checkin.self_rating}/4)"
                 )
-                found.append((f"checkin:{checkin.id}", "red_flag", treatment, checkin, urgency, summary))
+                found.append(Event(f"checkin:{checkin.id}", "red_flag", treatment, checkin, urgency, summary))
         day = treatments.day_number(treatment, treatments.today(treatment))
         if 0 <= day <= dashboard.RECOVERY_WINDOW_DAYS:
             row = dashboard.row_for(db, patient=patient, name=None, treatment=treatment)
             if row.outside_expected:
                 summary = f"Recovery outside the expected course on day {row.day}"
-                found.append((f"off_course:{treatment.id}", "off_course", treatment, None, "", summary))
+                found.append(
+                    Event(f"off_course:{treatment.id}", "off_course", treatment, None, None, summary)
+                )
     return found
 
 
 def _alert_text(clinic: Clinic, member: ClinicMembership, flag: ClinicFlag, base_url: str) -> tuple[str, str]:
+    """Subject and body of the alert mail for *flag* of *member*'s patient."""
     who = member.display_name or member.user.email
     what = "an emergency" if flag.urgency == "emergency" else "needs contact today"
     if flag.kind == "off_course":
@@ -109,23 +125,23 @@ def sync(db: Session, *, patient: User, base_url: str) -> list[int]:
     for member in members:
         clinic = member.clinic
         known = set(db.scalars(select(ClinicFlag.event).where(ClinicFlag.clinic_id == clinic.id)).all())
-        for event, kind, treatment, checkin, urgency, summary in events:
-            if event in known:
+        for event in events:
+            if event.key in known:
                 continue
             flag = ClinicFlag(
                 clinic_id=clinic.id,
                 patient_id=patient.id,
-                treatment_id=treatment.id,
-                checkin_id=checkin.id if checkin is not None else None,
-                kind=kind,
-                event=event,
-                urgency=urgency or None,
-                summary=summary,
+                treatment_id=event.treatment.id,
+                checkin_id=event.checkin.id if event.checkin is not None else None,
+                kind=event.kind,
+                event=event.key,
+                urgency=event.urgency,
+                summary=event.summary,
             )
             db.add(flag)
             db.flush()
-            happened = _aware(checkin.created_at if checkin is not None else utcnow())
-            alerting = kind == "off_course" or urgency in ALERT_URGENCIES
+            happened = _aware(event.checkin.created_at if event.checkin is not None else utcnow())
+            alerting = event.kind == "off_course" or event.urgency in ALERT_URGENCIES
             if alerting and clinic.alert_email and happened >= _aware(member.updated_at):
                 subject, body = _alert_text(clinic, member, flag, base_url)
                 row, new = queue_mail(
