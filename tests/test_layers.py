@@ -1,0 +1,41 @@
+"""The import contract holds on the package, and an import that runs upward breaks it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _lint(package_root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(package_root)}
+    config = ROOT / "pyproject.toml"
+    cache = tmp_path / "cache"
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(config), "--cache-dir", str(cache)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+
+
+def test_the_package_keeps_its_layers(tmp_path: Path) -> None:
+    result = _lint(ROOT / "src", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "layers KEPT" in result.stdout
+
+
+def test_an_upward_import_breaks_the_build(tmp_path: Path) -> None:
+    copy = tmp_path / "src"
+    shutil.copytree(
+        ROOT / "src" / "needlecare", copy / "needlecare", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    redness = copy / "needlecare" / "imaging" / "redness.py"
+    redness.write_text(redness.read_text() + "\nfrom needlecare.web import app as _app  # noqa\n")
+    result = _lint(copy, tmp_path)
+    assert result.returncode == 1
+    assert "layers BROKEN" in result.stdout
+    assert "needlecare.imaging.redness -> needlecare.web.app" in result.stdout
