@@ -13,7 +13,8 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index, utc
+from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index
+from needlecare.storage.types import as_utc
 
 MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
 
@@ -88,7 +89,7 @@ def measurements_csv(record: PatientRecord) -> str:
                 photo.id,
                 photo.treatment_id,
                 photo.taken_on,
-                utc(photo.created_at),
+                as_utc(photo.created_at),
                 photo.day,
                 photo.is_baseline,
                 whole.get("index"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,16 +108,3 @@ def quality(photo: Photo) -> dict[str, Any]:
         "warnings": list(q.get("warnings") or []),
         "colour_reference": q.get("colour_reference"),
     }
-
-
-def today_of(treatment: Treatment, now: dt.datetime | None = None) -> dt.date:
-    """Today's date in the treatment's time zone (*now* defaults to the current UTC time)."""
-    now = now or dt.datetime.now(dt.UTC)
-    return now.astimezone(zoneinfo.ZoneInfo(treatment.timezone)).date()
-
-
-def utc(moment: dt.datetime) -> dt.datetime:
-    """*moment* as an aware UTC time (stored times are UTC; SQLite hands them back without a zone)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)

@@ -23,11 +23,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-untyped]
 from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: ignore[import-untyped]
 
-from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index, utc
+from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.models import CheckIn, Photo, Treatment, User
+from needlecare.storage.types import as_utc
 
 FHIR_VERSION = "4.0.1"
 MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
@@ -136,7 +137,7 @@ def media(photo: Photo, t: Treatment, refs: Refs, base_url: str) -> dict[str, An
         title=f"Face photo, {kind}",
         note=f"Photo consent chosen by the patient: {photo.consent}.",
     )
-    resource["issued"] = utc(photo.created_at).isoformat()
+    resource["issued"] = as_utc(photo.created_at).isoformat()
     resource["height"], resource["width"] = photo.height, photo.width
     resource["content"]["creation"] = photo.taken_on.isoformat()
     return resource
@@ -209,7 +210,7 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
         "partOf": [refs.ref("Procedure", photo.treatment_id)],
         "derivedFrom": [refs.ref("Media", photo.id)],
         "effectiveDateTime": photo.taken_on.isoformat(),
-        "issued": utc(photo.created_at).isoformat(),
+        "issued": as_utc(photo.created_at).isoformat(),
         "valueQuantity": _quantity(float(whole["index"])),
         "note": [{"text": n} for n in notes],
         "component": components,
@@ -252,7 +253,7 @@ def rating_observation(c: CheckIn, refs: Refs) -> dict[str, Any]:
         "subject": refs.ref("Patient", c.user_id),
         "partOf": [refs.ref("Procedure", c.treatment_id)],
         "effectiveDateTime": c.checked_on.isoformat(),
-        "issued": utc(c.created_at).isoformat(),
+        "issued": as_utc(c.created_at).isoformat(),
         "valueInteger": int(c.self_rating),
         "note": [{"text": scale_text()}, {"text": f"Day {c.day} after treatment."}],
     }
@@ -291,7 +292,7 @@ def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": utc(now or dt.datetime.now(dt.UTC)).isoformat(),
+        "timestamp": as_utc(now or dt.datetime.now(dt.UTC)).isoformat(),
         "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
     }
 

@@ -20,12 +20,14 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate
 
 from needlecare.exports import pdf_sections as sec
-from needlecare.exports.data import PatientRecord, TreatmentRecord, redness, today_of, utc
+from needlecare.exports.data import PatientRecord, TreatmentRecord, redness
 from needlecare.exports.pdf_chart import chart
 from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.evidence import evidence
+from needlecare.knowledge.plan import local_today
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import User
+from needlecare.storage.types import as_utc
 from needlecare.web.treatments import course
 
 MEDIA_TYPE = "application/pdf"
@@ -90,7 +92,7 @@ def _photo_caption(excluded: int) -> str:
 def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tuple[list[Flowable], list[str]]:
     """Flowables of one treatment and the short citations they rely on."""
     t = tr.treatment
-    today = today_of(t, now)
+    today = local_today(t.timezone, now)
     day_today = (today - t.treated_on).days
     expected = course.expected(t)
     plan = course.plan(t)
@@ -175,7 +177,7 @@ def pdf_report(
     compress
         Deflate the page streams (turn off to read the text in the raw file).
     """
-    now = utc(now or dt.datetime.now(dt.UTC))
+    now = as_utc(now or dt.datetime.now(dt.UTC))
     story: list[Flowable] = [
         sec.heading(TITLE, 1),
         sec.para(

@@ -26,6 +26,7 @@ from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.plan import PLAN_DAYS, PlanDay, aftercare_plan, zone
 from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.storage.models import MailDelivery, Treatment, User
+from needlecare.storage.types import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def rezone(db: Session, user: User, *, old_timezone: str | None) -> None:
 def _went_out(row: MailDelivery) -> dt.datetime:
     """When *row* was mailed (or, not sent, last claimed or recorded), timezone-aware."""
     moment = row.sent_at or row.claimed_at or row.created_at
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+    return as_utc(moment)
 
 
 def _date_shift(moment: dt.datetime, old_zone: str, new_zone: str) -> int:

@@ -161,6 +161,11 @@ def zone(tz: str) -> ZoneInfo:
         ) from None
 
 
+def local_today(tz: str, now: datetime | None = None) -> date:
+    """Today's date in time zone *tz* (*now*, timezone-aware, defaults to the current time)."""
+    return (now or datetime.now(UTC)).astimezone(zone(tz)).date()
+
+
 def _milestone(treated: date, wait: Wait) -> PlanMilestone:
     m = wait.milestone
     text = f"{m.allowed} from day {wait.day} ({m.basis})."

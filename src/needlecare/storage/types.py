@@ -10,6 +10,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """*moment* as an aware UTC datetime; a naive one is taken as UTC already (as stored).
+
+    Examples
+    --------
+    >>> as_utc(dt.datetime(2026, 12, 5, 8, 0)).isoformat()
+    '2026-12-05T08:00:00+00:00'
+    """
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """``DateTime(timezone=True)`` that stores UTC and always reads an aware UTC datetime.
 
@@ -30,5 +41,4 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         """The stored value as an aware UTC datetime."""
         if value is None:
             return None
-        moment: dt.datetime = value
-        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+        return as_utc(value)

@@ -17,7 +17,6 @@ trail). Callers commit, then enqueue the returned deliveries (:func:`notify` doe
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from needlecare.jobs.mail import queue_mail
 from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.storage.clinics import Clinic, ClinicFlag, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, Treatment, User, utcnow
+from needlecare.storage.types import as_utc
 from needlecare.web.clinics import dashboard, service
 from needlecare.web.errors import one_or_not_found
 from needlecare.web.treatments import service as treatments
@@ -37,11 +37,6 @@ ALERT_URGENCIES: frozenset[str] = frozenset({"emergency", "same_day"})
 
 #: Verdicts shown with the emergency contacts of the patient's clinics (every red flag).
 URGENT_FOR_PATIENT: frozenset[str] = dashboard.RED_FLAGS
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """*moment* as UTC-aware (SQLite hands back naive UTC datetimes)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def patient_clinics(db: Session, *, user: User) -> Sequence[ClinicMembership]:
@@ -140,9 +135,9 @@ def sync(db: Session, *, patient: User, base_url: str) -> list[int]:
             )
             db.add(flag)
             db.flush()
-            happened = _aware(event.checkin.created_at if event.checkin is not None else utcnow())
+            happened = as_utc(event.checkin.created_at if event.checkin is not None else utcnow())
             alerting = event.kind == "off_course" or event.urgency in ALERT_URGENCIES
-            if alerting and clinic.alert_email and happened >= _aware(member.updated_at):
+            if alerting and clinic.alert_email and happened >= as_utc(member.updated_at):
                 subject, body = _alert_text(clinic, member, flag, base_url)
                 row, new = queue_mail(
                     db, key=f"clinic-alert:{flag.id}", to=clinic.alert_email, subject=subject, text=body

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
+from needlecare.storage.types import as_utc
 from needlecare.web.clinics import service
 from needlecare.web.clinics.schemas import InvitationCreate
 from needlecare.web.errors import (
@@ -184,17 +185,13 @@ def revoke(
         raise ConflictError("This invitation has already been accepted; remove the member instead.")
     if invitation.revoked_at is not None:
         raise ConflictError("This invitation has already been withdrawn.")
-    if _aware(invitation.expires_at) <= now:
+    if as_utc(invitation.expires_at) <= now:
         raise ConflictError("This invitation has already expired; there is nothing to withdraw.")
     invitation.revoked_at, invitation.revoked_by_id = now, admin.id
     detail = {"clinic_id": clinic_id, "invitation_id": invitation.id, "role": invitation.role}
     db.add(AuditEvent(user_id=admin.id, action="clinic_invitation_revoked", detail=detail, created_at=now))
     db.flush()
     return invitation
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 def resolve(
@@ -217,7 +214,7 @@ def resolve(
         raise GoneError("This invitation has already been used.")
     if invitation.revoked_at is not None:
         raise GoneError(WITHDRAWN)
-    if _aware(invitation.expires_at) <= (now or utcnow()):
+    if as_utc(invitation.expires_at) <= (now or utcnow()):
         raise GoneError("This invitation has expired; ask the clinic for a new one.")
     return invitation
 

@@ -28,6 +28,7 @@ from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
+from needlecare.storage.types import as_utc
 from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
 from needlecare.web.ratelimit import RateLimits, Rule
 
@@ -171,11 +172,6 @@ def _secret() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes for aware columns; they were stored as UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 def request_subscription(
     db: Session, email: str, *, now: dt.datetime, resend_after_s: int
 ) -> NewsletterSubscription | None:
@@ -206,7 +202,7 @@ def request_subscription(
         return sub
     if sub.status == "confirmed":
         return None
-    recent = now - _as_utc(sub.requested_at) < dt.timedelta(seconds=resend_after_s)
+    recent = now - as_utc(sub.requested_at) < dt.timedelta(seconds=resend_after_s)
     if sub.status == "pending" and recent:
         return None
     sub.status = "pending"

@@ -10,7 +10,6 @@ themselves.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_zone, reschedule
 from needlecare.knowledge.common import InvalidInputError
+from needlecare.knowledge.plan import local_today
 from needlecare.knowledge.treatment import TreatmentParams
 from needlecare.knowledge.triage import triage
 from needlecare.storage.clinics import Clinic, ClinicMessage
@@ -207,8 +207,7 @@ def delete(db: Session, *, treatment: Treatment) -> list[str]:
 
 def today(treatment: Treatment, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the treatment's time zone."""
-    now = now or dt.datetime.now(dt.UTC)
-    return now.astimezone(zoneinfo.ZoneInfo(treatment.timezone)).date()
+    return local_today(treatment.timezone, now)
 
 
 def day_number(treatment: Treatment, on: dt.date) -> int:
