@@ -233,60 +233,12 @@ def fit_recovery(
             "baseline must be finite and expected_resolution_day a positive number of days"
         )
     y = v - baseline
-    if tolerance is not None:
-        if not (math.isfinite(tolerance) and tolerance > 0):
-            raise InvalidInputError(f"tolerance must be a positive number, got {tolerance!r}")
-        tol = float(tolerance)
-    elif scale == "self_report":
-        tol = ev.grading.self_report_tolerance
-    else:
-        tol = ev.grading.index_relative_tolerance * float(np.abs(y).max()) or 1e-9
-
-    smooth = _median3(y)
-    delta = max(2.0 * tol, 3.0 * _noise(y))
-    end = float(np.median(y[-3:]))
-    low = int(np.argmin(smooth))
-    improved = float(smooth[: low + 1].max() - smooth[low]) >= delta
-    returned = improved and low < y.size - 1 and end - float(smooth[low]) >= delta
-    rise = float(smooth.max() - smooth[0])
-    worsening = end - float(smooth[0]) >= delta and float(smooth.max()) - end < max(delta, 0.5 * rise)
-
-    peak = int(np.argmax(y))  # raw: a one-day peak (day 0-1) is real and the median would flatten it
-    if t.size - peak < 3:
-        peak = 0
-    amp, tau, cov = _fit(t[peak:] - t[peak], y[peak:])
-    t_peak = float(t[peak])
-    if amp <= tol:
-        res, band = t_peak, (t_peak, t_peak)
-    else:
-        log_ratio = math.log(amp / tol)
-        res = t_peak + tau * log_ratio
-        grad = np.array([tau / amp, log_ratio])
-        sd = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if np.all(np.isfinite(cov)) else math.inf
-        band = (max(t_peak, res - Z95 * sd), res + Z95 * sd)
-
-    classification: Classification
+    tol = _tolerance(y, scale, tolerance)
+    returned, worsening = _course_shape(y, tol)
+    t_peak, amp, tau, cov, res, band = _resolution(t, y, tol)
     if returned or worsening:  # the decay model does not describe the course: no resolution estimate
         res, band = math.inf, (math.inf, math.inf)
-    if returned:
-        classification, text = "returned_after_improving", "Redness improved and then came back"
-    elif worsening:
-        classification, text = "worsening", "Redness is getting stronger instead of fading"
-    elif res > expected_day:
-        classification = "slower_than_expected"
-        text = (
-            f"At this rate redness fades by about day {res:.1f}, later than the expected day {expected_day:g}"
-        )
-    else:
-        classification = "expected"
-        text = f"Redness fades by about day {res:.1f}, within the expected {expected_day:g} days"
-    outside = classification != "expected"
-    text += (
-        f"; that is outside the expected course: {_outside_action(classification)}"
-        if outside
-        else "; this matches the expected course."
-    )
-    text += " (needlecare's working rule, a derivation from the studies cited, not a published guideline.)"
+    classification, text = _verdict(returned, worsening, res, expected_day)
     return RecoveryFit(
         classification=classification,
         reason=ev.reason(text, rule),
@@ -303,3 +255,70 @@ def fit_recovery(
         times=t,
         values=v,
     )
+
+
+def _tolerance(y: Float64Array, scale: Scale, tolerance: float | None) -> float:
+    """The excess over baseline counted as resolved: *tolerance* if given, else the scale's default."""
+    if tolerance is not None:
+        if not (math.isfinite(tolerance) and tolerance > 0):
+            raise InvalidInputError(f"tolerance must be a positive number, got {tolerance!r}")
+        return float(tolerance)
+    grading = evidence().grading
+    if scale == "self_report":
+        return float(grading.self_report_tolerance)
+    return grading.index_relative_tolerance * float(np.abs(y).max()) or 1e-9
+
+
+def _course_shape(y: Float64Array, tol: float) -> tuple[bool, bool]:
+    """``(returned, worsening)``: whether redness came back after improving, or is rising, beyond noise."""
+    smooth = _median3(y)
+    delta = max(2.0 * tol, 3.0 * _noise(y))
+    end = float(np.median(y[-3:]))
+    low = int(np.argmin(smooth))
+    improved = float(smooth[: low + 1].max() - smooth[low]) >= delta
+    returned = improved and low < y.size - 1 and end - float(smooth[low]) >= delta
+    rise = float(smooth.max() - smooth[0])
+    worsening = end - float(smooth[0]) >= delta and float(smooth.max()) - end < max(delta, 0.5 * rise)
+    return returned, worsening
+
+
+def _resolution(
+    t: Float64Array, y: Float64Array, tol: float
+) -> tuple[float, float, float, Float64Array, float, tuple[float, float]]:
+    """The decay fitted from the peak: ``(t_peak, amplitude, tau, covariance, resolution day, 95 % band)``."""
+    peak = int(np.argmax(y))  # raw: a one-day peak (day 0-1) is real and the median would flatten it
+    if t.size - peak < 3:
+        peak = 0
+    amp, tau, cov = _fit(t[peak:] - t[peak], y[peak:])
+    t_peak = float(t[peak])
+    if amp <= tol:
+        return t_peak, amp, tau, cov, t_peak, (t_peak, t_peak)
+    log_ratio = math.log(amp / tol)
+    res = t_peak + tau * log_ratio
+    grad = np.array([tau / amp, log_ratio])
+    sd = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if np.all(np.isfinite(cov)) else math.inf
+    return t_peak, amp, tau, cov, res, (max(t_peak, res - Z95 * sd), res + Z95 * sd)
+
+
+def _verdict(returned: bool, worsening: bool, res: float, expected_day: float) -> tuple[Classification, str]:
+    """The classification and its sentence (with the action when outside the expected course)."""
+    classification: Classification
+    if returned:
+        classification, text = "returned_after_improving", "Redness improved and then came back"
+    elif worsening:
+        classification, text = "worsening", "Redness is getting stronger instead of fading"
+    elif res > expected_day:
+        classification = "slower_than_expected"
+        text = (
+            f"At this rate redness fades by about day {res:.1f}, later than the expected day {expected_day:g}"
+        )
+    else:
+        classification = "expected"
+        text = f"Redness fades by about day {res:.1f}, within the expected {expected_day:g} days"
+    text += (
+        f"; that is outside the expected course: {_outside_action(classification)}"
+        if classification != "expected"
+        else "; this matches the expected course."
+    )
+    text += " (needlecare's working rule, a derivation from the studies cited, not a published guideline.)"
+    return classification, text
