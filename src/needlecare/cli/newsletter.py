@@ -231,34 +231,13 @@ def send(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     queue: JobQueue = _queue(need_broker=False)
-    settings = queue.ctx.settings
-    nl = Newsletter.build(settings)
-    if nl.settings.public_url is None and settings.public_url is None:
-        if settings.environment == "production":
-            raise _fail(
-                "set NEEDLECARE_PUBLIC_URL: the unsubscribe links in the mails need the public address"
-            )
-        typer.echo(
-            f"needlecare: NEEDLECARE_PUBLIC_URL is not set: links point to {settings.base_url}", err=True
-        )
-    base = nl.base_url(settings.base_url)
+    nl = Newsletter.build(queue.ctx.settings)
+    base = _links_base(queue, nl)
     try:
         plan = _plan(queue, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
-
-    typer.echo(f"Issue:      {subject}")
-    earlier = (
-        f" ({plan.already} already queued by an earlier run, {len(plan.unsent)} of them not sent yet)"
-        if plan.already
-        else ""
-    )
-    typer.echo(
-        f"Recipients: {len(plan.confirmed)} confirmed subscribers, {len(plan.missing)} to send{earlier}"
-    )
-    typer.echo(f"Links:      {base}/newsletter/unsubscribe/... (one-click unsubscribe in every mail)")
-    typer.echo("Preview:")
-    typer.echo(_preview(text))
+    _show_plan(plan, subject, text, base)
     if dry_run:
         if plan.confirmed:
             typer.echo("\nEach mail reads:\n")
@@ -275,16 +254,55 @@ def send(
         typer.echo(f"queued 0 mails: {why}")
         return
     if not yes:
-        if not _interactive():
-            raise _fail("refusing to send without --yes: stdin is not a terminal to confirm on")
-        count = len(plan.missing) + len(plan.unsent)
-        if not typer.confirm(f"Send '{subject}' to {count} subscribers?", default=False):
-            raise _fail("not sent", 1)
+        _confirm(subject, len(plan.missing) + len(plan.unsent))
     try:
         with one_line_logs():  # a mail that fails in-process is one line, not a traceback
             recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
+    _report(queue, recorded, ok, failed)
+
+
+def _links_base(queue: JobQueue, nl: Newsletter) -> str:
+    """The base of the unsubscribe links; refuses in production when no public URL is set."""
+    settings = queue.ctx.settings
+    if nl.settings.public_url is None and settings.public_url is None:
+        if settings.environment == "production":
+            raise _fail(
+                "set NEEDLECARE_PUBLIC_URL: the unsubscribe links in the mails need the public address"
+            )
+        typer.echo(
+            f"needlecare: NEEDLECARE_PUBLIC_URL is not set: links point to {settings.base_url}", err=True
+        )
+    return nl.base_url(settings.base_url)
+
+
+def _show_plan(plan: Plan, subject: str, text: str, base: str) -> None:
+    """Print the issue, its recipients, the links and a preview."""
+    typer.echo(f"Issue:      {subject}")
+    earlier = (
+        f" ({plan.already} already queued by an earlier run, {len(plan.unsent)} of them not sent yet)"
+        if plan.already
+        else ""
+    )
+    typer.echo(
+        f"Recipients: {len(plan.confirmed)} confirmed subscribers, {len(plan.missing)} to send{earlier}"
+    )
+    typer.echo(f"Links:      {base}/newsletter/unsubscribe/... (one-click unsubscribe in every mail)")
+    typer.echo("Preview:")
+    typer.echo(_preview(text))
+
+
+def _confirm(subject: str, count: int) -> None:
+    """Ask before sending (a terminal is needed; without one, --yes is)."""
+    if not _interactive():
+        raise _fail("refusing to send without --yes: stdin is not a terminal to confirm on")
+    if not typer.confirm(f"Send '{subject}' to {count} subscribers?", default=False):
+        raise _fail("not sent", 1)
+
+
+def _report(queue: JobQueue, recorded: int, ok: int, failed: int) -> None:
+    """Print what was queued and sent; exit 1 when some mails could not be handed on now."""
     again = ok + failed - recorded
     note = f" (and {again} left unsent by an earlier run)" if again else ""
     where = "sent" if queue.in_process else "handed to the workers"
