@@ -11,7 +11,7 @@ import numpy as np
 from needlecare.analysis.report import BaselineComparison, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.analysis.statistics import MIN_REGION_PIXELS, robust_mean
-from needlecare.hints import Float64Array
+from needlecare.hints import Float64Array, FloatArray, Mask
 from needlecare.imaging.redness import a_star_change
 from needlecare.imaging.reference import ColourReference
 from needlecare.imaging.regions import eye_distance, eye_openings
@@ -139,24 +139,59 @@ def compare_with_baseline(
     on the eyes by :func:`match_white_balance` (None when it could not be); without it the photos' own light
     estimates are compared.
     """
-    notes: list[str] = []
-    kinds = {follow_up.reference.kind, baseline.reference.kind}
-    matched = follow_up.reference.kind == "in_photo"
+    lighting_differs, difference, notes = _light(follow_up, baseline, light)
+    comparable = _comparable(follow_up, baseline, lighting_differs, difference, notes)
+    frame = follow_up.frame
+    difference_map = (frame.index_map - registration.warp(baseline.frame.index_map)).astype(np.float32)
+    known = np.isfinite(difference_map)
+    regions = _region_deltas(follow_up, baseline, difference_map, known)
+    from needlecare.knowledge.visibility import visible_index_change  # loads the evidence files (~0.1 s)
+
+    delta = follow_up.index - baseline.index
+    skin = skin_colour(baseline)
+    visible = visible_index_change(skin)
+    return BaselineComparison(
+        photo=baseline.photo,
+        index=baseline.index,
+        delta=delta,
+        delta_a_star=a_star_change(skin, delta),
+        visible_delta=None if np.isnan(visible) else visible,
+        regions=regions,
+        lighting_differs=lighting_differs,
+        comparable=comparable,
+        notes=notes,
+        difference_pixels=int(known.sum()),
+        difference_mean=robust_mean(difference_map[known]),
+        difference_map=difference_map,
+    )
+
+
+def _light(
+    follow_up: PhotoReport, baseline: PhotoReport, light: RelativeLight | None
+) -> tuple[bool, float, list[str]]:
+    """``(lighting differs, colour difference, notes)``: from the eyes' relative light when measured, else
+    from each photo's own light estimate (no verdict for heavily compressed photos)."""
     if light is not None:
-        lighting_differs = _worth_matching(light, follow_up, baseline)
-        difference = light.size
-    elif _compressed(follow_up, baseline):
+        return _worth_matching(light, follow_up, baseline), light.size, []
+    if _compressed(follow_up, baseline):
         # Each photo's own estimate from its sclera is then off by up to 0.2 on the test faces: no verdict.
-        lighting_differs, difference = False, float("nan")
-        notes.append(
+        note = (
             "the light could not be compared: a heavily compressed photo's colours are too coarse on the "
             "whites of the eyes"
         )
-    else:
-        difference = float(
-            np.abs(follow_up.reference.illuminant_chroma - baseline.reference.illuminant_chroma).max()
-        )
-        lighting_differs = difference > LIGHTING_CHROMA_TOLERANCE
+        return False, float("nan"), [note]
+    difference = float(
+        np.abs(follow_up.reference.illuminant_chroma - baseline.reference.illuminant_chroma).max()
+    )
+    return difference > LIGHTING_CHROMA_TOLERANCE, difference, []
+
+
+def _comparable(
+    follow_up: PhotoReport, baseline: PhotoReport, lighting_differs: bool, difference: float, notes: list[str]
+) -> bool:
+    """Whether the change from the baseline can be trusted; the reasons are appended to *notes*."""
+    kinds = {follow_up.reference.kind, baseline.reference.kind}
+    matched = follow_up.reference.kind == "in_photo"
     comparable = True
     if lighting_differs:
         notes.append(f"the photos were taken under different light (colour difference {difference:.2f})")
@@ -177,13 +212,18 @@ def compare_with_baseline(
         # The largest face was measured, and it may be someone else's: never a change from the baseline.
         comparable = False
         notes.append(SEVERAL_FACES_NOTE)
+    return comparable
 
+
+def _region_deltas(
+    follow_up: PhotoReport, baseline: PhotoReport, difference_map: FloatArray, known: Mask
+) -> dict[str, dict[str, float | None]]:
+    """Each region's baseline index and change.
+
+    A region's delta compares the same skin: the robust mean of the registered difference over the region.
+    Subtracting the two region means instead would add the landmark jitter of two separate masks.
+    """
     frame = follow_up.frame
-    difference_map = (frame.index_map - registration.warp(baseline.frame.index_map)).astype(np.float32)
-    known = np.isfinite(difference_map)
-
-    # A region's delta compares the same skin: the robust mean of the registered difference over the region.
-    # Subtracting the two region means instead would add the landmark jitter of two separate masks.
     regions: dict[str, dict[str, float | None]] = {}
     for name, score in follow_up.regions.items():
         base = baseline.regions[name].index
@@ -193,22 +233,4 @@ def compare_with_baseline(
         else:
             delta = None if score.index is None or base is None else score.index - base
         regions[name] = {"baseline": base, "delta": delta}
-    from needlecare.knowledge.visibility import visible_index_change  # loads the evidence files (~0.1 s)
-
-    delta = follow_up.index - baseline.index
-    skin = skin_colour(baseline)
-    visible = visible_index_change(skin)
-    return BaselineComparison(
-        photo=baseline.photo,
-        index=baseline.index,
-        delta=delta,
-        delta_a_star=a_star_change(skin, delta),
-        visible_delta=None if np.isnan(visible) else visible,
-        regions=regions,
-        lighting_differs=lighting_differs,
-        comparable=comparable,
-        notes=notes,
-        difference_pixels=int(known.sum()),
-        difference_mean=robust_mean(difference_map[known]),
-        difference_map=difference_map,
-    )
+    return regions
