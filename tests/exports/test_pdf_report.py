@@ -10,10 +10,10 @@ import pytest
 from needlecare.exports.data import REGIONS, collect
 from needlecare.exports.pdf_report import pdf_report
 from needlecare.exports.pdf_sections import SHAREABLE_CONSENTS
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.evidence import evidence
 from needlecare.storage.models import User
-from needlecare.web.treatments import course
 
 from .conftest import Seeded
 from .pdftext import page_count, text

@@ -185,7 +185,7 @@ def test_staff_cannot_store_extreme_dates_through_the_clinic(app: FastAPI, ctx: 
 def test_a_500_while_answering_commits_nothing(
     app: FastAPI, ctx: WebContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from needlecare.web.treatments import course
+    from needlecare.knowledge import treatment_course as course
 
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
         headers = api_signup(client)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from needlecare.chart_axes import ticks
 from needlecare.knowledge.curve import fit_recovery
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
-from needlecare.web.timeline.chart import ticks
 
 from .conftest import api_signup, api_treatment
 

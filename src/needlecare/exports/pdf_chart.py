@@ -11,7 +11,7 @@ from typing import Any
 from reportlab.graphics.shapes import Circle, Drawing, Line, Rect, String
 from reportlab.lib import colors
 
-from needlecare.web.timeline.chart import ticks
+from needlecare.chart_axes import ticks
 
 #: Plot margins in points (left, right, top, bottom) inside the drawing.
 LEFT, RIGHT, TOP, BOTTOM = 44.0, 10.0, 18.0, 30.0

@@ -22,13 +22,13 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTempl
 from needlecare.exports import pdf_sections as sec
 from needlecare.exports.data import PatientRecord, TreatmentRecord, redness
 from needlecare.exports.pdf_chart import chart
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import DISCLAIMER
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.plan import local_today
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import User
 from needlecare.storage.types import as_utc
-from needlecare.web.treatments import course
 
 MEDIA_TYPE = "application/pdf"
 TITLE = "needlecare report for the dermatologist"

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.knowledge.common import InvalidInputError
+from needlecare.knowledge.treatment_course import params_of
 from needlecare.knowledge.triage import triage
 from needlecare.storage.models import CheckIn, Treatment, User
 from needlecare.web.checkins.schemas import CheckInCreate
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments import service as treatments
-from needlecare.web.treatments.course import params_of
 
 
 def get(db: Session, *, user: User, checkin_id: int) -> CheckIn:

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, Treatment, User
 from needlecare.web.clinics import service
 from needlecare.web.errors import one_or_not_found
 from needlecare.web.templating import DISCLAIMER
-from needlecare.web.treatments import course
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.schemas import TreatmentCreate
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from needlecare.knowledge.ingredients import IngredientInputError, check_ingredients
+from needlecare.knowledge.treatment_course import params_of
 from needlecare.storage.models import Treatment
 from needlecare.web.errors import UnprocessableError
-from needlecare.web.treatments.course import params_of
 
 
 def check(*, text: str, day: int, treatment: Treatment | None = None) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from needlecare.jobs.reminders import rezone
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.plan import aftercare_plan, to_ics, zone
+from needlecare.knowledge.treatment_course import params_of
 from needlecare.storage.models import Treatment, User
 from needlecare.web.errors import NotFoundError, UnprocessableError
-from needlecare.web.treatments.course import params_of
 
 #: Calendar tokens: 32 random bytes, URL-safe base64 (43 characters).
 TOKEN_BYTES = 32

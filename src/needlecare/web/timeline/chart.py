@@ -11,6 +11,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from needlecare.chart_axes import ticks
+
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 70, 12, 30, 52
 
@@ -19,21 +21,6 @@ def _el(tag: str, text: str | None = None, **attrs: object) -> str:
     """One SVG element; attribute names use ``_`` for ``-``, values and text are escaped."""
     attr = " ".join(f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items())
     return f"<{tag} {attr}/>" if text is None else f"<{tag} {attr}>{escape(text)}</{tag}>"
-
-
-def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi] with about *count* steps (1, 2, 2.5, 5 x 10^k).
-
-    >>> ticks(0, 10)
-    [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
-    """
-    if hi <= lo:
-        return [float(lo)]
-    raw = (hi - lo) / count
-    base = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * base for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * base >= raw)
-    first = math.ceil(lo / step) * step
-    return [round(first + i * step, 10) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 @dataclass(frozen=True)

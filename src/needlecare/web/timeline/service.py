@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.curve import fit_recovery
 from needlecare.storage.models import Treatment
 from needlecare.web.checkins import service as checkins
 from needlecare.web.photos import service as photos
-from needlecare.web.treatments import course
 
 #: Measurements needed before a curve is fitted (the knowledge layer's minimum).
 MIN_POINTS = 3

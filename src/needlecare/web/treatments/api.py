@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from needlecare.knowledge import treatment_course as course
 from needlecare.storage.models import Treatment
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.treatments import course, schemas, service
+from needlecare.web.treatments import schemas, service
 
 router = APIRouter(prefix="/treatments", tags=["treatments"])
 

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.treatment import AREAS, DEVICES, FLAG_FIELDS, MAX_DEPTH_MM, MAX_PASSES
 from needlecare.storage.models import Treatment, User
 from needlecare.web.checkins import service as checkins
@@ -17,7 +18,7 @@ from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
-from needlecare.web.treatments import api, course, labels, schemas, service, today
+from needlecare.web.treatments import api, labels, schemas, service, today
 
 router = APIRouter(include_in_schema=False)
 

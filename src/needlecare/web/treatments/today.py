@@ -25,11 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_key, reminder_zone
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.plan import PLAN_DAYS, zone
 from needlecare.storage.clinics import Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, MailDelivery, Treatment, User
 from needlecare.web.timeline import service as timeline
-from needlecare.web.treatments import course, service
+from needlecare.web.treatments import service
 
 #: The audit action a patient records when a red verdict was handled (its detail names the check-in).
 HANDLED_ACTION = "red_flag_handled"
