@@ -37,18 +37,13 @@ def create(db: Session, *, treatment: Treatment, data: CheckInCreate) -> CheckIn
         A date before the treatment or after today (in the treatment's time zone), or input the triage
         rules refuse.
     """
-    today = treatments.today(treatment)
-    checked_on = data.checked_on or today
+    checked_on = treatments.event_date(
+        treatment,
+        data.checked_on,
+        field="checked_on",
+        before_hint="Check-ins start on the day of the treatment.",
+    )
     day = treatments.day_number(treatment, checked_on)
-    if day < 0:
-        raise UnprocessableError(
-            "Check-ins start on the day of the treatment; this date is before it.", field="checked_on"
-        )
-    if checked_on > today:
-        raise UnprocessableError(
-            f"This date is after today ({today:%d %b %Y}); a check-in describes how the skin is now.",
-            field="checked_on",
-        )
     try:
         verdict = triage(
             day, data.symptoms, redness=data.self_rating, treatment=params_of(treatment)

@@ -10,17 +10,17 @@ from fastapi.responses import FileResponse
 
 from needlecare.jobs.queue import ANALYSE_PHOTO
 from needlecare.jobs.slots import photo_slot
-from needlecare.storage.models import Photo, Treatment
+from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotFoundError, UnprocessableError
+from needlecare.web.errors import NotFoundError
 from needlecare.web.photos import schemas, service
 from needlecare.web.photos.advice import capture_advice
 from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
-from needlecare.web.validators import BASELINE_LEAD_DAYS, EventDate
+from needlecare.web.validators import EventDate
 
 router = APIRouter(tags=["photos"])
 
@@ -87,37 +87,11 @@ def upload_photo(
     return schemas.PhotoPublic.of(photo)
 
 
-def check_taken_on(treatment: Treatment, taken_on: dt.date | None, *, is_baseline: bool) -> dt.date:
-    """The photo's date (today in the treatment's zone when not given), checked against the treatment.
-
-    Raises
-    ------
-    UnprocessableError
-        A date after today, a photo other than the baseline dated before the treatment (a baseline is the
-        photo from before it), or a baseline from longer than ``BASELINE_LEAD_DAYS`` before it.
-    """
-    today = treatments.today(treatment)
-    taken_on = taken_on or today
-    if taken_on > today:
-        raise UnprocessableError(
-            f"This date is after today ({today:%d %b %Y}); enter the day the photo was taken.",
-            field="taken_on",
-        )
-    if taken_on < treatment.treated_on and not is_baseline:
-        raise UnprocessableError(
-            f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). A photo from before the "
-            "treatment is your baseline: tick “This is my before-treatment (baseline) photo”, or correct "
-            "the date.",
-            field="taken_on",
-        )
-    earliest = treatment.treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS)
-    if taken_on < earliest:
-        raise UnprocessableError(
-            f"A before-treatment photo is one from the {BASELINE_LEAD_DAYS} days before the treatment "
-            f"(from {earliest:%d %b %Y}); this date is earlier.",
-            field="taken_on",
-        )
-    return taken_on
+#: What to do about a photo dated before its treatment.
+BEFORE_TREATMENT_PHOTO = (
+    "A photo from before the treatment is your baseline: tick “This is my before-treatment (baseline) "
+    "photo”, or correct the date."
+)
 
 
 def store_upload(
@@ -132,7 +106,9 @@ def store_upload(
 ) -> Photo:
     """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
     treatment = treatments.get(db, user=user, treatment_id=treatment_id)
-    taken_on = check_taken_on(treatment, taken_on, is_baseline=is_baseline)
+    taken_on = treatments.event_date(
+        treatment, taken_on, field="taken_on", before_hint=BEFORE_TREATMENT_PHOTO, baseline=is_baseline
+    )
     data = read_upload(file, ctx.settings)
     with photo_slot():
         photo = service.save_upload(

@@ -27,6 +27,7 @@ from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, Use
 from needlecare.web.deps import current_user
 from needlecare.web.errors import UnprocessableError, one_or_not_found
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
+from needlecare.web.validators import BASELINE_LEAD_DAYS
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,44 @@ def delete(db: Session, *, treatment: Treatment) -> list[str]:
 def today(treatment: Treatment, now: dt.datetime | None = None) -> dt.date:
     """Today's date in the treatment's time zone."""
     return local_today(treatment.timezone, now)
+
+
+def event_date(
+    treatment: Treatment, on: dt.date | None, *, field: str, before_hint: str, baseline: bool = False
+) -> dt.date:
+    """The date of a photo or check-in of *treatment* (today in its time zone when not given), checked.
+
+    A date may run from the treatment's day to today; a *baseline* photo may be up to
+    ``BASELINE_LEAD_DAYS`` days before the treatment.
+
+    Parameters
+    ----------
+    field
+        The form field the date came from (errors are shown next to it).
+    before_hint
+        What to do about a date before the treatment, in the patient's words.
+
+    Raises
+    ------
+    UnprocessableError
+        A date after today, before the treatment (or, for a baseline, before its lead window).
+    """
+    today_ = today(treatment)
+    on = on or today_
+    if on > today_:
+        raise UnprocessableError(f"This date is after today ({today_:%d %b %Y}).", field=field)
+    earliest = treatment.treated_on - dt.timedelta(days=BASELINE_LEAD_DAYS if baseline else 0)
+    if on < earliest and not baseline:
+        raise UnprocessableError(
+            f"This date is before the treatment ({treatment.treated_on:%d %b %Y}). {before_hint}", field=field
+        )
+    if on < earliest:
+        raise UnprocessableError(
+            f"A before-treatment photo is one from the {BASELINE_LEAD_DAYS} days before the treatment "
+            f"(from {earliest:%d %b %Y}); this date is earlier.",
+            field=field,
+        )
+    return on
 
 
 def day_number(treatment: Treatment, on: dt.date) -> int:

@@ -171,12 +171,9 @@ def card(
         checked = last is not None and last.checked_on == today
         status, why = "on_track", ""
         headline = "On track: nothing worrying reported today" if checked else "How is your skin today?"
-    owner = db.get(User, treatment.user_id)
-    reminder = (
-        next_reminder(db, owner, treatment, now, hour=reminder_hour)
-        if reminder_hour is not None and owner is not None
-        else ""
-    )
+    reminder = ""
+    if reminder_hour is not None:
+        reminder = next_reminder(db, treatment.user, treatment, now, hour=reminder_hour)
     return TodayCard(
         treatment=treatment,
         day=day,
