@@ -10,11 +10,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from needlecare.web.middleware import session_of
+from needlecare.web.treatments.labels import DEVICE_NAMES
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+#: The devices by name on every page ("Microneedling pen", not "pen").
+templates.env.globals["device_names"] = DEVICE_NAMES
 
 #: Shown on every page that carries a clinical verdict.
 DISCLAIMER = "Decision support, not a diagnosis. If you are worried, contact your practitioner or a doctor."

@@ -27,7 +27,6 @@ FORM_CHOICES = {
     "areas": AREAS,
     "max_depth": MAX_DEPTH_MM,
     "max_passes": MAX_PASSES,
-    "device_names": labels.DEVICE_NAMES,
     "skin_types": labels.SKIN_TYPES,
     "flags": labels.FLAGS,
 }
@@ -138,7 +137,6 @@ def show_treatment(
         "photos": photos.get_all(db, treatment=treatment),
         "photo_summary": photos.plain_summary,
         "factor_names": labels.FACTOR_NAMES,
-        "device_names": labels.DEVICE_NAMES,
         "skin_types": labels.SKIN_TYPES,
         "checkins": checkins.get_all(db, treatment=treatment),
     }
