@@ -338,7 +338,7 @@ def test_staff_read_a_patient_record_without_the_pictures(clinic: Scene) -> None
     assert "/image" not in r.text
     page = doc.client.get(f"/clinics/{cid}/patients/{olga}")
     assert page.status_code == 200
-    assert "Recovery: slower than expected" in page.text
+    assert "Recovery: Healing more slowly than expected" in page.text
     assert "redness index 1.380" in page.text
     assert "<img" not in page.text
 

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from needlecare.chart_axes import ticks
-from needlecare.knowledge.curve import fit_recovery
+from needlecare.knowledge.curve import CLASSIFICATION_WORDS, fit_recovery
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
 
@@ -76,7 +76,7 @@ def test_worsening_course_is_flagged(client: TestClient) -> None:
     _checkins(client, headers, tid, [(0, 1), (1, 1), (2, 2), (3, 3), (4, 4), (5, 4)])
     data = client.get(f"/api/v1/treatments/{tid}/timeline").json()
     assert data["self_report"]["fit"]["classification"] == "worsening"
-    assert "Getting worse" in client.get(f"/treatments/{tid}/timeline").text
+    assert CLASSIFICATION_WORDS["worsening"] in client.get(f"/treatments/{tid}/timeline").text
 
 
 def test_photo_series_uses_baseline_photo(client: TestClient, ctx: WebContext) -> None:

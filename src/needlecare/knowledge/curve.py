@@ -42,6 +42,14 @@ from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.treatment import TreatmentParams
 
 Classification = Literal["expected", "slower_than_expected", "worsening", "returned_after_improving"]
+
+#: Each classification in the patient's words (the timeline, today's card and the clinic pages say these).
+CLASSIFICATION_WORDS: dict[str, str] = {
+    "expected": "Recovering as expected",
+    "slower_than_expected": "Healing more slowly than expected",
+    "worsening": "Redness is getting stronger",
+    "returned_after_improving": "Redness came back after improving",
+}
 Scale = Literal["index", "self_report"]
 
 #: z for a two-sided 95 % band.

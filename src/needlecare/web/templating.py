@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from needlecare.knowledge.curve import CLASSIFICATION_WORDS
 from needlecare.web.middleware import session_of
 from needlecare.web.treatments.labels import DEVICE_NAMES
 
@@ -18,6 +19,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 #: The devices by name on every page ("Microneedling pen", not "pen").
 templates.env.globals["device_names"] = DEVICE_NAMES
+#: Recovery-curve classifications in the patient's words, the same on every page.
+templates.env.globals["classification_words"] = CLASSIFICATION_WORDS
 
 #: Shown on every page that carries a clinical verdict.
 DISCLAIMER = "Decision support, not a diagnosis. If you are worried, contact your practitioner or a doctor."

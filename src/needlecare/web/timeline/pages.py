@@ -14,14 +14,6 @@ from needlecare.web.treatments import service as treatments
 
 router = APIRouter(include_in_schema=False)
 
-#: Classification -> plain headline.
-CLASSIFICATION_TEXT = {
-    "expected": "Recovering as expected",
-    "slower_than_expected": "Slower than expected",
-    "worsening": "Getting worse",
-    "returned_after_improving": "Came back after improving",
-}
-
 
 @router.get("/treatments/{treatment_id}/timeline")
 def timeline_page(request: Request, treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
@@ -41,7 +33,6 @@ def timeline_page(request: Request, treatment_id: RowId, user: CurrentUser, db: 
         "t": treatment,
         "data": data,
         "charts": charts,
-        "labels": CLASSIFICATION_TEXT,
         "colipa_threshold": f"{colipa.minimal_visible_delta_a_star:g}",
         "colipa_sources": evidence().cite(colipa.sources),
     }

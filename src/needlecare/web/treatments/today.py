@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_key, reminder_zone
 from needlecare.knowledge import treatment_course as course
+from needlecare.knowledge.curve import CLASSIFICATION_WORDS
 from needlecare.knowledge.plan import PLAN_DAYS, zone
 from needlecare.storage.clinics import Clinic, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, MailDelivery, Treatment, User
@@ -35,12 +36,6 @@ from needlecare.web.treatments import service
 #: The audit action a patient records when a red verdict was handled (its detail names the check-in).
 HANDLED_ACTION = "red_flag_handled"
 
-#: Recovery-curve classifications that are outside the expected course, in plain words.
-OFF_COURSE = {
-    "slower_than_expected": "Healing more slowly than expected",
-    "worsening": "Redness is getting stronger",
-    "returned_after_improving": "Redness came back after improving",
-}
 
 #: Urgencies that turn the card red, and those that ask for contact within 48 hours.
 ALERT = frozenset({"emergency", "same_day"})
@@ -100,10 +95,10 @@ def off_course(db: Session, treatment: Treatment) -> tuple[str, str] | None:
     for series in (data["photos"], data["self_report"]):
         fit = series.get("fit") or {}
         kind = str(fit.get("classification", "expected"))
-        if kind in OFF_COURSE:
+        if kind != "expected" and kind in CLASSIFICATION_WORDS:
             reasons = fit.get("reasons") or [{}]
             text = str(reasons[0].get("text", ""))
-            return OFF_COURSE[kind], text.split(";", 1)[0].rstrip(".") + "."
+            return CLASSIFICATION_WORDS[kind], text.split(";", 1)[0].rstrip(".") + "."
     return None
 
 
