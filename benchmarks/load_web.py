@@ -88,10 +88,12 @@ async def _wait_up(base: str, timeout_s: float = 60.0) -> None:
 
 async def _sign_up(base: str, index: int, small: bytes) -> User:
     client = httpx.AsyncClient(base_url=base, timeout=60.0)
-    body = {"email": f"load{index}@example.org", "password": "a long enough password"}
+    body = {"email": f"load{index}@example.org", "password": "quiet harbour lantern 7 violet"}
     csrf = (await client.get("/api/v1/auth/session")).raise_for_status().json()["csrf_token"]
-    signup = await client.post("/api/v1/auth/signup", json=body, headers={"X-CSRF-Token": csrf})
-    session = signup.raise_for_status().json()
+    # Sign-up answers 202 and mails a verification link; an unverified account may log in.
+    (await client.post("/api/v1/auth/signup", json=body, headers={"X-CSRF-Token": csrf})).raise_for_status()
+    login = await client.post("/api/v1/auth/login", json=body, headers={"X-CSRF-Token": csrf})
+    session = login.raise_for_status().json()
     headers = {"X-CSRF-Token": session["csrf_token"]}
     treatment = (await client.post("/api/v1/treatments", json=TREATMENT, headers=headers)).raise_for_status()
     treatment_id = int(treatment.json()["id"])
@@ -197,6 +199,8 @@ async def _main(args: argparse.Namespace) -> int:
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "NEEDLECARE_DATA_DIR": str(folder / "data"), "NEEDLECARE_COOKIE_SECURE": "false"}
+        # Every simulated user signs up from 127.0.0.1: lift the per-address sign-up limit for this server.
+        env["NEEDLECARE_SIGNUP_MAX_PER_ADDRESS"] = str(max(args.users, 1) + 10)
         env.pop("NEEDLECARE_BROKER_URL", None)
         env.pop("NEEDLECARE_DATABASE_URL", None)
         if args.redis:

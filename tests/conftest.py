@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Jobs run inside the call that enqueued them, so a test sees their effect at once; the background runner
+# that `needlecare serve` uses by default is tested on its own (tests/jobs/test_background_runner.py).
+os.environ.setdefault("NEEDLECARE_JOB_RUNNER", "inline")
 
 #: Real face photographs (see tests/fixtures/faces/README.md for their origin and licence).
 FACES_DIR = Path(__file__).resolve().parent / "fixtures" / "faces"

@@ -77,10 +77,15 @@ class Settings(BaseSettings):
         chance (per million broker commands) of running that maintenance. Every ``needlecare worker`` also
         runs it, and refreshes its own heartbeat, every quarter of the timeout, so a dead worker's messages
         are back on the queue within about 1.25 timeouts (default 15 s: under 20 s).
+    job_runner
+        Without a broker: ``background`` (default) answers the request first and measures photos in
+        ``worker_processes`` worker processes and sends mail from a thread; ``inline`` runs each job inside
+        the call that enqueued it (commands that must finish their work before exiting, and tests).
     worker_threads
         Threads per ``needlecare worker`` process.
     worker_processes
-        Worker processes ``needlecare worker`` runs (default: the machine's CPU cores). Photo analysis is
+        Worker processes ``needlecare worker`` runs, and photo-analysis processes of ``needlecare serve``
+        without a broker (default: the machine's CPU cores). Photo analysis is
         CPU-bound and one MediaPipe runs one analysis at a time, so processes, not threads, use the cores.
     reminder_hour
         Local hour (0-23) at which the day's aftercare reminder is mailed.
@@ -127,6 +132,7 @@ class Settings(BaseSettings):
     photo_requeue_s: float = Field(default=600.0, gt=0)
     broker_heartbeat_timeout_ms: int = Field(default=15_000, ge=100)
     broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
+    job_runner: Literal["background", "inline"] = "background"
     worker_threads: int = Field(default=2, ge=1, le=64)
     worker_processes: int = Field(default_factory=lambda: cpu_cores(), ge=1, le=64)
     reminder_hour: int = Field(default=8, ge=0, le=23)

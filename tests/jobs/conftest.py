@@ -138,6 +138,7 @@ def job_settings(tmp_path: Path, namespace: str | None, **overrides: object) -> 
     """Settings for job tests: SQLite under *tmp_path*, short backoffs; Redis when *namespace* is given."""
     values: dict[str, object] = {
         "environment": "test",
+        "job_runner": "inline",
         "data_dir": tmp_path / "data",
         "database_url": f"sqlite:///{tmp_path / 'data' / 'jobs.db'}",
         "secret_key": "s" * 48,

@@ -35,6 +35,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Test settings: files under *tmp_path*, cheap argon2 parameters, a fixed secret."""
     values: dict[str, object] = {
         "environment": "test",
+        "job_runner": "inline",
         "data_dir": tmp_path / "data",
         "database_url": f"sqlite:///{tmp_path / 'data' / 'test.db'}",
         "secret_key": "s" * 48,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 
 import typer
 from pydantic import ValidationError
@@ -90,6 +91,8 @@ def serve(
     ctx = app.state.ctx
     if ctx.jobs.in_process:
         start_in_thread(ctx.jobs)
+    if ctx.jobs.background is not None:  # the analysis processes load MediaPipe while the server starts
+        threading.Thread(target=ctx.jobs.background.start, name="needlecare-job-start", daemon=True).start()
     print(f"needlecare serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     origin = "NEEDLECARE_PUBLIC_URL" if configured.public_url else "derived from the address served on"
     print(

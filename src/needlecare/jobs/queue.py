@@ -1,7 +1,8 @@
 """The application's job queue: ``enqueue(ANALYSE_PHOTO, photo_id)`` from the web app or the scheduler.
 
 :class:`JobQueue` declares one Dramatiq actor per task on its own broker (so several queues, e.g. one per
-test, can live in one process) or, without a broker, runs each task in-process right away.
+test, can live in one process) or, without a broker, runs each task in this process: in the background
+(worker processes for photos, a thread for mail) or, for commands and tests, in the enqueuing call.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from needlecare.jobs import mail, photos
 from needlecare.jobs.broker import make_broker
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.errors import PermanentJobError
+from needlecare.jobs.runner import BackgroundRunner, GiveUpFn, Task
 
 logger = logging.getLogger(__name__)
 
-Task = Callable[[JobContext, int], str]
-GiveUpFn = Callable[[JobContext, int, str], None]
 EnqueuedFn = Callable[[JobContext, int, dt.datetime], None]
 
 #: The name of every task (the Dramatiq actor name, kept in queued messages: a rename strands them).
@@ -32,6 +32,8 @@ ANALYSE_PHOTO: Final = "analyse_photo"
 #: Send one recorded mail delivery (:func:`needlecare.jobs.mail.send_delivery`).
 SEND_MAIL: Final = "send_mail"
 
+#: Tasks that, without a broker, run in worker processes rather than a thread of the enqueuing process.
+IN_WORKER_PROCESSES: frozenset[JobName] = frozenset({ANALYSE_PHOTO})
 #: Every task by actor name: what it does, and what marks its row failed when it is given up.
 TASKS: dict[JobName, tuple[Task, GiveUpFn]] = {
     ANALYSE_PHOTO: (photos.analyse_photo, photos.give_up),
@@ -57,13 +59,20 @@ class JobQueue:
         What the tasks need (database, photo store, mailer).
     broker
         A Dramatiq broker whose middleware includes :class:`~needlecare.jobs.broker.GiveUp` bound to
-        :func:`give_up`; ``None`` runs every task synchronously when it is enqueued.
+        :func:`give_up`; ``None`` runs the tasks in this process.
+    background
+        Without a broker: run the tasks after the enqueuing call has returned, in worker processes and a mail
+        thread (:class:`~needlecare.jobs.runner.BackgroundRunner`), rather than in the enqueuing call itself
+        (commands that must finish their jobs before they exit).
     """
 
-    def __init__(self, ctx: JobContext, broker: dramatiq.Broker | None = None) -> None:
+    def __init__(
+        self, ctx: JobContext, broker: dramatiq.Broker | None = None, *, background: bool = False
+    ) -> None:
         self.ctx = ctx
         self.broker = broker
         self.actors: dict[str, dramatiq.Actor[[int], str]] = {}
+        self.background = BackgroundRunner(ctx) if broker is None and background else None
         if broker is not None:
             for name, (task, _) in TASKS.items():
                 self.actors[name] = dramatiq.Actor(
@@ -76,9 +85,16 @@ class JobQueue:
                 )
 
     @classmethod
-    def from_settings(cls, ctx: JobContext) -> JobQueue:
-        """The queue for ``ctx.settings.broker_url`` (in-process when unset)."""
-        return cls(ctx, make_broker(ctx.settings, functools.partial(give_up, ctx)))
+    def from_settings(cls, ctx: JobContext, *, background: bool = False) -> JobQueue:
+        """The queue for ``ctx.settings.broker_url`` (in-process when unset; see *background* of
+        :class:`JobQueue`)."""
+        broker = make_broker(ctx.settings, functools.partial(give_up, ctx))
+        return cls(ctx, broker, background=background)
+
+    def close(self) -> None:
+        """Finish the jobs handed to the background runner and stop its processes (if there is one)."""
+        if self.background is not None:
+            self.background.shutdown()
 
     @property
     def in_process(self) -> bool:
@@ -108,6 +124,9 @@ class JobQueue:
             return True
         self._mark_enqueued(name, row_id, now)
         task, give_up = TASKS[name]
+        if self.background is not None:
+            self.background.submit(task, give_up, row_id, in_process=name not in IN_WORKER_PROCESSES)
+            return True
         try:
             task(self.ctx, row_id)
         except PermanentJobError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from http import HTTPStatus
 from typing import Any
 
@@ -176,6 +178,13 @@ def _install_page_handlers(app: FastAPI) -> None:
         return await run_in_threadpool(_page_response, request, exc.status_code, message)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, finish the jobs already handed to the background runner (photos being measured)."""
+    yield
+    await run_in_threadpool(app.state.ctx.jobs.close)
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = False
 ) -> FastAPI:
@@ -197,6 +206,7 @@ def create_app(
     app = FastAPI(
         title="needlecare",
         version=__version__,
+        lifespan=_lifespan,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

@@ -34,7 +34,9 @@ class WebContext:
     def build(cls, settings: Settings, engine: Engine | None = None) -> WebContext:
         """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``."""
         engine = engine or make_engine(settings.sqlalchemy_url)
-        jobs = JobQueue.from_settings(JobContext.build(settings, engine))
+        # The web app answers first and runs its jobs after (in-process jobs included, see ``job_runner``).
+        background = settings.job_runner == "background"
+        jobs = JobQueue.from_settings(JobContext.build(settings, engine), background=background)
         return cls(
             settings=settings,
             engine=engine,
