@@ -299,18 +299,40 @@ def _decode(data: bytes, min_side: int | None) -> LoadedPhoto:
             except _DECODE_ERRORS:
                 raise corrupt_error("the image data ends early or is damaged") from None
             orientation = _orientation(im, notes)
-        rgb_im = to_srgb(decoded, notes)
-        if orientation != 1:
-            rgb_im = rgb_im.transpose(_ORIENTATION[orientation])
-            if orientation in (5, 6, 7, 8):
-                width, height = height, width
-        rgb = np.array(rgb_im, dtype=np.uint8)
+        rgb, size = _upright_srgb(decoded, orientation, (width, height), notes)
+    return _loaded(rgb, scale, size, fmt, notes, grid, orientation)
+
+
+def _upright_srgb(
+    decoded: Image.Image, orientation: int, size: tuple[int, int], notes: list[str]
+) -> tuple[ImageU8, tuple[int, int]]:
+    """*decoded* converted to sRGB and turned upright (EXIF *orientation*), and the photo's full *size*
+    ``(width, height)`` turned with it."""
+    width, height = size
+    upright = to_srgb(decoded, notes)
+    if orientation != 1:
+        upright = upright.transpose(_ORIENTATION[orientation])
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+    return np.array(upright, dtype=np.uint8), (width, height)
+
+
+def _loaded(
+    rgb: ImageU8,
+    scale: float,
+    size: tuple[int, int],
+    fmt: str,
+    notes: list[str],
+    grid: ChromaGrid | None,
+    orientation: int,
+) -> LoadedPhoto:
+    """The :class:`LoadedPhoto` of an upright sRGB decode; UnsupportedImageError if it has no colour."""
     if is_grayscale(rgb):
         raise grayscale_error()
     return LoadedPhoto(
         rgb,
         scale,
-        (width, height),
+        size,
         _FORMAT_NAMES.get(fmt, fmt),
         tuple(notes),
         chroma_step=max(grid.steps) if grid is not None else None,
@@ -347,26 +369,12 @@ def _decode_ycbcr_jpeg(
         warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
         orientation = _orientation(im, notes)
     icc = im.info.get("icc_profile")
+    size = (width, height)
     if orientation != 1 or (isinstance(icc, bytes) and icc):
         decoded = Image.fromarray(rgb, mode="RGB")
         decoded.info = dict(im.info)
-        decoded = to_srgb(decoded, notes)
-        if orientation != 1:
-            decoded = decoded.transpose(_ORIENTATION[orientation])
-            if orientation in (5, 6, 7, 8):
-                width, height = height, width
-        rgb = np.array(decoded, dtype=np.uint8)
-    if is_grayscale(rgb):
-        raise grayscale_error()
-    return LoadedPhoto(
-        rgb,
-        scale,
-        (width, height),
-        _FORMAT_NAMES.get(im.format or "JPEG", "JPEG"),
-        tuple(notes),
-        chroma_step=max(grid.steps),
-        orientation=orientation,
-    )
+        rgb, size = _upright_srgb(decoded, orientation, size, notes)
+    return _loaded(rgb, scale, size, im.format or "JPEG", notes, grid, orientation)
 
 
 def _orientation(im: Image.Image, notes: list[str]) -> int:
