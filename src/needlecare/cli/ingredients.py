@@ -21,20 +21,7 @@ from rich.table import Table
 
 from needlecare.cli.errors import OneLineLowerErrors
 from needlecare.cli.errors import fail as _fail_with
-from needlecare.cli.treatment_options import (
-    AreaOpt,
-    BleedingOpt,
-    ColdSoreOpt,
-    DepthOpt,
-    DeviceOpt,
-    PassesOpt,
-    PrpOpt,
-    RosaceaOpt,
-    SensitiveOpt,
-    SerumOpt,
-    SkinOpt,
-    treatment_params,
-)
+from needlecare.cli.treatment_options import GIVEN, TreatmentOptions, with_treatment_options
 from needlecare.knowledge.ingredients import (
     MAX_DAY,
     IngredientInputError,
@@ -146,6 +133,7 @@ def _render(report: IngredientReport, console: Console) -> None:
     console.print(f"[italic]{escape(report.disclaimer)}[/italic]")
 
 
+@with_treatment_options
 def ingredients(
     text: Annotated[
         str | None,
@@ -158,24 +146,11 @@ def ingredients(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the contract JSON instead of a table.")
     ] = False,
-    depth: DepthOpt = None,
-    device: DeviceOpt = "pen",
-    skin_type: SkinOpt = None,
-    passes: PassesOpt = 1,
-    area: AreaOpt = "face",
-    sensitive: SensitiveOpt = False,
-    rosacea: RosaceaOpt = False,
-    bleeding: BleedingOpt = False,
-    prp: PrpOpt = False,
-    serum: SerumOpt = False,
-    cold_sores: ColdSoreOpt = False,
+    treatment: TreatmentOptions = GIVEN,
 ) -> None:
     """Check an INCI ingredient list: which ingredients to avoid until which day after microneedling."""
     day_number = _parse_day(day)
-    params = treatment_params(
-        "error: ", depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type,
-        sensitive=sensitive, rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
-    )  # fmt: skip
+    params = treatment.params("error: ")
     label = _read_text(text, file)
     if not label.strip():
         _fail("the ingredient list is empty")

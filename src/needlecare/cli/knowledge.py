@@ -17,20 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from needlecare.cli.errors import OneLineErrors, fail
-from needlecare.cli.treatment_options import (
-    AreaOpt,
-    BleedingOpt,
-    ColdSoreOpt,
-    DepthOpt,
-    DeviceOpt,
-    PassesOpt,
-    PrpOpt,
-    RosaceaOpt,
-    SensitiveOpt,
-    SerumOpt,
-    SkinOpt,
-    treatment_params,
-)
+from needlecare.cli.treatment_options import GIVEN, TreatmentOptions, with_treatment_options
 from needlecare.knowledge.common import DISCLAIMER, InvalidInputError, Reason
 from needlecare.knowledge.expect import expected_course
 from needlecare.knowledge.plan import aftercare_plan, to_ics
@@ -67,25 +54,13 @@ def _window(low: float, high: float) -> str:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+@with_treatment_options
 def expect_command(
-    depth: DepthOpt = None,
-    device: DeviceOpt = "pen",
-    skin_type: SkinOpt = None,
-    passes: PassesOpt = 1,
-    area: AreaOpt = "face",
-    sensitive: SensitiveOpt = False,
-    rosacea: RosaceaOpt = False,
-    bleeding: BleedingOpt = False,
-    prp: PrpOpt = False,
-    serum: SerumOpt = False,
-    cold_sores: ColdSoreOpt = False,
+    treatment: TreatmentOptions = GIVEN,
     as_json: JsonOpt = False,
 ) -> None:
     """Expected redness window after a treatment, with the reasons and sources."""
-    params = treatment_params(
-        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
-        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
-    )  # fmt: skip
+    params = treatment.params()
     course = expected_course(params)
     if as_json:
         _print_json(course.to_dict())
@@ -101,19 +76,10 @@ def expect_command(
     console.print(DISCLAIMER)
 
 
+@with_treatment_options
 def plan_command(
     treated: Annotated[str, typer.Option("--treated", help="Treatment date, YYYY-MM-DD.")],
-    depth: DepthOpt = None,
-    device: DeviceOpt = "pen",
-    skin_type: SkinOpt = None,
-    passes: PassesOpt = 1,
-    area: AreaOpt = "face",
-    sensitive: SensitiveOpt = False,
-    rosacea: RosaceaOpt = False,
-    bleeding: BleedingOpt = False,
-    prp: PrpOpt = False,
-    serum: SerumOpt = False,
-    cold_sores: ColdSoreOpt = False,
+    treatment: TreatmentOptions = GIVEN,
     tz: Annotated[
         str, typer.Option("--tz", help="IANA time zone for reminders, e.g. Europe/Berlin.")
     ] = "UTC",
@@ -125,10 +91,7 @@ def plan_command(
         day0 = date.fromisoformat(treated)
     except ValueError:
         fail(f"treatment date must be YYYY-MM-DD, got {treated!r}")
-    params = treatment_params(
-        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
-        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
-    )  # fmt: skip
+    params = treatment.params()
     try:
         plan = aftercare_plan(day0, params, tz=tz)
         if ics is not None:
@@ -157,6 +120,7 @@ def plan_command(
     console.print(DISCLAIMER)
 
 
+@with_treatment_options
 def triage_command(
     day: Annotated[
         int | None, typer.Option("--day", help="Days since treatment (0 = treatment day).")
@@ -171,17 +135,7 @@ def triage_command(
     list_symptoms: Annotated[
         bool, typer.Option("--list-symptoms", help="List the symptom ids and exit.")
     ] = False,
-    depth: DepthOpt = None,
-    device: DeviceOpt = "pen",
-    skin_type: SkinOpt = None,
-    passes: PassesOpt = 1,
-    area: AreaOpt = "face",
-    sensitive: SensitiveOpt = False,
-    rosacea: RosaceaOpt = False,
-    bleeding: BleedingOpt = False,
-    prp: PrpOpt = False,
-    serum: SerumOpt = False,
-    cold_sores: ColdSoreOpt = False,
+    treatment: TreatmentOptions = GIVEN,
     as_json: JsonOpt = False,
 ) -> None:
     """How urgent symptoms are on a given day after treatment, with reasons and sources.
@@ -201,10 +155,7 @@ def triage_command(
         return
     if day is None:
         fail(f"missing option '--day' (days since treatment, 0 to {MAX_DAY})")
-    params = treatment_params(
-        depth_mm=depth, passes=passes, device=device, area=area, skin_type=skin_type, sensitive=sensitive,
-        rosacea=rosacea, bleeding=bleeding, prp=prp, serum=serum, cold_sore=cold_sores,
-    )  # fmt: skip
+    params = treatment.params()
     try:
         result = triage(day, symptom or [], redness=redness, treatment=params)
     except InvalidInputError as exc:

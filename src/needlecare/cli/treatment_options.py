@@ -8,6 +8,10 @@ device is taken as a pen and an unknown area as the face.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -40,3 +44,64 @@ def treatment_params(prefix: str = "Error: ", **values: Any) -> TreatmentParams:
         return TreatmentParams.create(**values)
     except InvalidInputError as exc:
         fail(str(exc), prefix)
+
+
+#: Every treatment option: its parameter name, its Typer annotation, its default and the
+#: :class:`TreatmentParams` field it fills.
+_OPTIONS: tuple[tuple[str, Any, Any, str], ...] = (
+    ("depth", DepthOpt, None, "depth_mm"),
+    ("device", DeviceOpt, "pen", "device"),
+    ("skin_type", SkinOpt, None, "skin_type"),
+    ("passes", PassesOpt, 1, "passes"),
+    ("area", AreaOpt, "face", "area"),
+    ("sensitive", SensitiveOpt, False, "sensitive"),
+    ("rosacea", RosaceaOpt, False, "rosacea"),
+    ("bleeding", BleedingOpt, False, "bleeding"),
+    ("prp", PrpOpt, False, "prp"),
+    ("serum", SerumOpt, False, "serum"),
+    ("cold_sores", ColdSoreOpt, False, "cold_sore"),
+)
+
+
+@dataclass(frozen=True)
+class TreatmentOptions:
+    """The treatment options as given on the command line, validated when :meth:`params` is called (so a
+    command checks its own arguments first, in its own order)."""
+
+    values: dict[str, Any]
+
+    def params(self, prefix: str = "Error: ") -> TreatmentParams:
+        """The validated treatment, or one stderr line (after *prefix*) and exit status 2."""
+        return treatment_params(prefix, **self.values)
+
+
+#: The default of a command's ``treatment`` parameter; :func:`with_treatment_options` always passes the
+#: options given.
+GIVEN = TreatmentOptions({})
+
+
+def with_treatment_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give *command* the treatment options (``--depth``, ``--device``...) where its ``treatment``
+    parameter stands; it receives them as one :class:`TreatmentOptions`.
+
+    Typer reads the command's parameters from its signature and annotations, so the wrapper's list the
+    options in place of ``treatment``.
+    """
+    own = inspect.signature(command, eval_str=True)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    options = [
+        inspect.Parameter(name, kind, default=default, annotation=annotation)
+        for name, annotation, default, _ in _OPTIONS
+    ]
+    parameters: list[inspect.Parameter] = []
+    for parameter in own.parameters.values():
+        parameters.extend(options if parameter.name == "treatment" else [parameter])
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        given = {field: kwargs.pop(name) for name, _, _, field in _OPTIONS}
+        command(treatment=TreatmentOptions(given), **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return wrapper
