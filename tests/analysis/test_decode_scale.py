@@ -40,7 +40,9 @@ class Calls:
         self.scales: list[float] = []
         self.detections = 0
         self.tiled = 0
+        self.measured: list[float] = []
         load, largest, tiles = pipeline.load_photo, pipeline._find_face, pipeline._tile_boxes
+        measure = pipeline._measure
 
         def counted_load(*args: Any, **kwargs: Any) -> LoadedPhoto:
             loaded = load(*args, **kwargs)
@@ -55,6 +57,11 @@ class Calls:
             self.tiled += 1
             return tiles(*args)
 
+        def counted_measure(loaded: LoadedPhoto, *args: Any) -> Any:
+            self.measured.append(loaded.scale)
+            return measure(loaded, *args)
+
+        monkeypatch.setattr(pipeline, "_measure", counted_measure)
         monkeypatch.setattr(pipeline, "load_photo", counted_load)
         monkeypatch.setattr(pipeline, "_find_face", counted_largest)
         monkeypatch.setattr(pipeline, "_tile_boxes", counted_tiles)
@@ -68,6 +75,7 @@ def test_a_face_of_150_px_is_measured_from_one_half_scale_decode(
     report = pipeline.measure_photo(photo)
     assert calls.scales == [0.5]
     assert calls.detections == 1
+    assert calls.measured == [0.5]
     assert report.frame.native_eye_distance == pytest.approx(150, rel=0.05)
     assert report.face.box[2] > 150  # the box is given in full-resolution pixels
 
@@ -81,8 +89,8 @@ def test_a_face_too_small_at_half_scale_is_decoded_once_more_without_a_second_de
     assert calls.scales == [0.5, 1.0]
     assert calls.detections == 1
     assert report.frame.native_eye_distance == pytest.approx(80, rel=0.05)
-    decoded_once = pipeline._measure(pipeline.load_photo(photo, min_side=1440), None)
-    assert decoded_once.frame.native_eye_distance * 0.5 < pipeline.REDECODE_BELOW_EYE_DISTANCE
+    assert report.frame.native_eye_distance * 0.5 < pipeline.REDECODE_BELOW_EYE_DISTANCE
+    assert calls.measured == [1.0]  # measured once, on the larger decode only
 
 
 def test_a_face_too_small_for_the_whole_photo_detection_is_found_in_its_tiles(

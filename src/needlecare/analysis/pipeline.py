@@ -247,13 +247,10 @@ def _reference(
     )
 
 
-def _measure(loaded: LoadedPhoto, photo: str | None, found: tuple[FaceBox, int] | None = None) -> PhotoReport:
-    """Measure the largest face of *loaded*; *found* is its box (in *loaded*'s pixels) and the number of
-    faces when already detected on another decode of the same photo."""
-    if found is None:
-        landmarks, faces_found, loaded = _find_face(loaded)
-    else:
-        landmarks, faces_found = face_mesh(loaded.rgb, found[0]), found[1]
+def _measure(
+    loaded: LoadedPhoto, photo: str | None, landmarks: FaceLandmarks, faces_found: int
+) -> PhotoReport:
+    """Measure the face whose *landmarks* (in *loaded*'s pixels) were found among *faces_found* faces."""
     rgb = loaded.rgb
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
     frame, linear, frame_xy, crop = _frame(rgb, landmarks)
@@ -311,20 +308,18 @@ def measure_photo(source: Source) -> PhotoReport:
 
     JPEGs are decoded once, at the DCT scale of :data:`DECODE_MIN_SIDE`. Only a face whose decoded eye
     distance is below :data:`REDECODE_BELOW_EYE_DISTANCE` is decoded again, at the smallest scale that
-    gives it that much, and measured there on the face box already found (no second detection).
+    gives it that much, and measured there only, on the face box already found (no second detection).
     """
     loaded = load_photo(source, min_side=DECODE_MIN_SIDE)
-    report = _measure(loaded, _label(source))
-    decoded_eye_distance = report.frame.native_eye_distance * loaded.scale
-    if loaded.scale >= 1 or decoded_eye_distance >= REDECODE_BELOW_EYE_DISTANCE:
-        return report
-    needed = REDECODE_BELOW_EYE_DISTANCE / report.frame.native_eye_distance
-    larger = load_photo(source, min_side=max(1, math.ceil(min(loaded.full_size) * needed)))
-    if larger.scale <= loaded.scale:
-        return report
-    box = report.face.box
-    full_box = FaceBox(*(v * larger.scale for v in box), score=1.0)  # type: ignore[misc]
-    return _measure(larger, _label(source), (full_box, report.faces_found))
+    landmarks, faces_found, found_on = _find_face(loaded)
+    native_eye_distance = eye_distance(landmarks.xy) / found_on.scale
+    if loaded.scale < 1 and native_eye_distance * loaded.scale < REDECODE_BELOW_EYE_DISTANCE:
+        needed = REDECODE_BELOW_EYE_DISTANCE / native_eye_distance
+        larger = load_photo(source, min_side=max(1, math.ceil(min(loaded.full_size) * needed)))
+        if larger.scale > loaded.scale:
+            box = _scaled(landmarks.box, larger.scale / found_on.scale)
+            return _measure(larger, _label(source), face_mesh(larger.rgb, box), faces_found)
+    return _measure(found_on, _label(source), landmarks, faces_found)
 
 
 def analyze_photo(source: Source, baseline: Source | PhotoReport | None = None) -> PhotoReport:

@@ -4,11 +4,11 @@
 (``worker_processes`` of them, the machine's cores by default), each with its own MediaPipe graphs and
 database connections and at a lower scheduling priority, so an analysis never holds the web process's
 interpreter lock nor takes a core from a page view; mails go out from one background thread of the web
-process (sending is waiting on a server, not computing). A job failed here leaves its row as it was (a photo ``pending``, a mail ``retrying``) for the
-scheduler's sweep, exactly as a job run in the request would.
+process (sending is waiting on a server, not computing). A job failed here leaves its row as it was (a photo
+``pending``, a mail ``retrying``) for the scheduler's sweep, exactly as a job run in the request would.
 
-Commands that must have finished their jobs before they exit (``needlecare newsletter send``) and the tests
-run the jobs in the caller instead (``job_runner = "inline"``).
+Commands that must have finished their jobs before they exit (``needlecare newsletter send``) run the jobs in
+the caller instead, and so does the web app with ``job_runner = "inline"`` (the tests).
 """
 
 from __future__ import annotations
