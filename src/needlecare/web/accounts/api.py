@@ -11,7 +11,7 @@ from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
 from needlecare.web.accounts.tokens import AccountTokens
 from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
+from needlecare.web.deps import CookieSessionDep, CtxDep, CurrentUser, DbDep, OptionalUser, client_ip
 from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
@@ -23,7 +23,7 @@ LINK_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/session")
-def read_session(session: SessionDep, user: OptionalUser) -> schemas.SessionPublic:
+def read_session(session: CookieSessionDep, user: OptionalUser) -> schemas.SessionPublic:
     """The CSRF token for unsafe requests, and the logged-in user (or null)."""
     return schemas.SessionPublic(
         csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user) if user else None
@@ -78,7 +78,7 @@ def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> 
 
 @router.post("/verify", responses=LINK_ERRORS)
 def verify_email(
-    body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Confirm the address with the token from the verification mail, and log in."""
     user = recovery.verify(db, tokens=tokens_of(ctx), token=body.token)
@@ -115,7 +115,9 @@ FORGOT_ANSWER = (
 
 
 @router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=LINK_ERRORS)
-def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: SessionDep) -> Response:
+def reset_password(
+    body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
+) -> Response:
     """Set a new password from a reset link; every session of the account ends (log in again)."""
     recovery.reset(db, tokens=tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher)
     db.commit()
@@ -125,7 +127,7 @@ def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, sessio
 
 @router.post("/login")
 def login(
-    body: schemas.LoginIn, request: Request, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.LoginIn, request: Request, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Log in; repeated failures for one account from one address are refused with 429 for a while."""
     user = login_or_raise(request, db, ctx, email=body.email, password=body.password)
@@ -156,7 +158,7 @@ def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, pass
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: CookieSessionDep, user: OptionalUser) -> Response:
     """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
         service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
@@ -166,7 +168,7 @@ def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> R
 
 
 @router.post("/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT)
-def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Response:
+def logout_everywhere(db: DbDep, session: CookieSessionDep, user: CurrentUser) -> Response:
     """End every session of the user, in every browser and app, this one included."""
     service.revoke_sessions(db, user=user)
     db.commit()
@@ -182,7 +184,7 @@ def me(user: CurrentUser) -> schemas.UserPublic:
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(
-    body: schemas.PasswordChangeIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.PasswordChangeIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> Response:
     """Change the password; other sessions are logged out, this one continues."""
     service.change_password(
@@ -195,7 +197,7 @@ def change_password(
 
 @router.post("/delete-account", status_code=status.HTTP_204_NO_CONTENT)
 def delete_account(
-    body: schemas.AccountDeleteIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.AccountDeleteIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> Response:
     """Delete the account with all its data: rows and photo files."""
     user_id = service.delete(db, user=user, password=body.password, hasher=ctx.hasher)
