@@ -26,8 +26,7 @@ from aiosmtpd.controller import Controller
 
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.queue import JobQueue
-from needlecare.mail import MailSettings
-from needlecare.settings import Settings
+from needlecare.settings import MailSettings, Settings
 from needlecare.storage.db import make_engine
 from needlecare.storage.migrate import upgrade
 from needlecare.storage.models import Photo, Treatment, User, utcnow
@@ -130,7 +129,7 @@ def settle(queue: JobQueue, worker: dramatiq.Worker, timeout_s: float = 30.0) ->
     """Wait until no message of *queue* is left in Redis (waiting, delayed for a retry or being processed)
     and *worker* has finished its work."""
     assert queue.broker is not None
-    queue.broker.join(queue.ctx.settings.job_queue, timeout=int(timeout_s * 1000))
+    queue.broker.join(queue.ctx.settings.jobs.job_queue, timeout=int(timeout_s * 1000))
     worker.join()
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from needlecare.jobs.slots import set_photo_concurrency
-from needlecare.mail import Mailer, MailSettings
-from needlecare.settings import Settings
+from needlecare.mail import Mailer
+from needlecare.settings import MailSettings, Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.private import private_dir
@@ -30,7 +30,7 @@ class JobContext:
     ) -> JobContext:
         """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``.
 
-        *mail* defaults to :class:`~needlecare.mail.MailSettings` read from the environment.
+        *mail* replaces the ``mail`` section of *settings*.
         """
         engine = engine or make_engine(settings.sqlalchemy_url)
         set_photo_concurrency(settings.photo_concurrency)
@@ -39,5 +39,5 @@ class JobContext:
             settings=settings,
             sessions=make_sessionmaker(engine),
             store=PhotoStore(settings.photo_dir),
-            mailer=Mailer(mail or MailSettings(), settings.data_dir / "outbox"),
+            mailer=Mailer(mail or settings.mail, settings.data_dir / "outbox"),
         )

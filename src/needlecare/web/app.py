@@ -208,11 +208,10 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
-    app.add_middleware(InputGuardMiddleware, max_body=settings.max_text_body_bytes)
-    app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    web = settings.web
+    app.add_middleware(InputGuardMiddleware, max_body=web.max_text_body_bytes)
+    app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=web.cookie_secure)
+    app.add_middleware(BodyLimitMiddleware, limit=web.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(
-        HeaderLimitMiddleware, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
-    )
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=web.max_header_bytes, max_count=web.max_header_count)
     return app

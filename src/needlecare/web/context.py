@@ -41,7 +41,7 @@ class WebContext:
             sessions=make_sessionmaker(engine),
             store=PhotoStore(settings.photo_dir),
             hasher=make_hasher(settings),
-            codec=SessionCodec(settings.resolve_secret(), settings.session_max_age_s),
+            codec=SessionCodec(settings.resolve_secret(), settings.web.session_max_age_s),
             limits=RateLimits.from_settings(settings),
             jobs=jobs,
         )

@@ -161,7 +161,7 @@ def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, pass
 def logout(db: DbDep, ctx: CtxDep, session: CookieSessionDep, user: OptionalUser) -> Response:
     """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.web.session_max_age_s)
         db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -184,7 +184,7 @@ def login(
 def logout(db: DbDep, ctx: CtxDep, session: CookieSessionDep, user: OptionalUser) -> Response:
     """Log out of this browser and return to the front page."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.web.session_max_age_s)
         db.commit()
     session.log_out()
     return _see_other("/")

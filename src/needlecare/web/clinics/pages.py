@@ -99,7 +99,7 @@ def show_aftercare(
     message = aftercare.get_received(db, user=user, message_id=message_id)
     treatment = db.get(Treatment, message.treatment_id) if message.treatment_id else None
     card = (
-        today.card(db, treatment, reminder_hour=ctx.settings.reminder_hour)
+        today.card(db, treatment, reminder_hour=ctx.settings.jobs.reminder_hour)
         if treatment is not None and treatment.user_id == user.id
         else None
     )
