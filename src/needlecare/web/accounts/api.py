@@ -7,12 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from needlecare.jobs.queue import SEND_MAIL
-from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
-from needlecare.web.accounts.tokens import AccountTokens
-from needlecare.web.context import WebContext
 from needlecare.web.deps import CookieSessionDep, CtxDep, CurrentUser, DbDep, OptionalUser, client_ip
-from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
+from needlecare.web.ratelimit import enforce
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -30,38 +27,6 @@ def read_session(session: CookieSessionDep, user: OptionalUser) -> schemas.Sessi
     )
 
 
-def tokens_of(ctx: WebContext) -> AccountTokens:
-    """The app's password-reset and verification token signer."""
-    return AccountTokens(ctx.settings.resolve_secret())
-
-
-def signup_and_mail(
-    db: DbDep, ctx: CtxDep, *, email: str, password: str, next_path: str | None = None
-) -> None:
-    """Shared by the page and the API: :func:`recovery.signup`, commit, enqueue its mail."""
-    delivery_id = recovery.signup(
-        db,
-        email=email,
-        password=password,
-        hasher=ctx.hasher,
-        tokens=tokens_of(ctx),
-        base_url=ctx.settings.base_url,
-        next_path=next_path,
-    )
-    db.commit()
-    ctx.jobs.enqueue(SEND_MAIL, delivery_id)
-
-
-def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
-    """Shared by the page and the API: :func:`recovery.request_reset`, commit, enqueue its mail if any."""
-    delivery_id = recovery.request_reset(
-        db, email=email, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
-    )
-    db.commit()
-    if delivery_id is not None:
-        ctx.jobs.enqueue(SEND_MAIL, delivery_id)
-
-
 @router.post("/signup", status_code=status.HTTP_202_ACCEPTED)
 def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> schemas.SignupAccepted:
     """Ask for an account: the same answer whether or not the address has one.
@@ -72,7 +37,7 @@ def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> 
     (429).
     """
     enforce(ctx.limits, "signup", ip=client_ip(request))
-    signup_and_mail(db, ctx, email=body.email, password=body.password)
+    recovery.signup_and_mail(db, ctx, email=body.email, password=body.password)
     return schemas.SignupAccepted()
 
 
@@ -81,7 +46,7 @@ def verify_email(
     body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Confirm the address with the token from the verification mail, and log in."""
-    user = recovery.verify(db, tokens=tokens_of(ctx), token=body.token)
+    user = recovery.verify(db, tokens=recovery.tokens_of(ctx), token=body.token)
     db.commit()
     session.log_in(user.id, user.session_version)
     return schemas.SessionPublic(csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user))
@@ -92,7 +57,7 @@ def resend_verification(user: CurrentUser, db: DbDep, ctx: CtxDep) -> schemas.Si
     """Mail a new verification link to the logged-in user (nothing if already verified)."""
     if user.email_verified_at is None:
         delivery_id = recovery.verification_mail(
-            db, user=user, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
+            db, user=user, tokens=recovery.tokens_of(ctx), base_url=ctx.settings.base_url
         )
         db.commit()
         ctx.jobs.enqueue(SEND_MAIL, delivery_id)
@@ -104,14 +69,8 @@ def forgot_password(body: schemas.EmailIn, request: Request, db: DbDep, ctx: Ctx
     """Mail a reset link if the address has an account; the answer is the same either way. Requests per
     account and per client address are limited (429)."""
     enforce(ctx.limits, "password-reset", email=body.email, ip=client_ip(request))
-    forgot_and_mail(db, ctx, email=body.email)
-    return {"detail": FORGOT_ANSWER}
-
-
-FORGOT_ANSWER = (
-    "If this address has an account, we sent it a link to set a new password. The link works once, "
-    "for 30 minutes."
-)
+    recovery.forgot_and_mail(db, ctx, email=body.email)
+    return {"detail": recovery.FORGOT_ANSWER}
 
 
 @router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=LINK_ERRORS)
@@ -119,7 +78,9 @@ def reset_password(
     body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> Response:
     """Set a new password from a reset link; every session of the account ends (log in again)."""
-    recovery.reset(db, tokens=tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher)
+    recovery.reset(
+        db, tokens=recovery.tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher
+    )
     db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -130,31 +91,9 @@ def login(
     body: schemas.LoginIn, request: Request, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Log in; repeated failures for one account from one address are refused with 429 for a while."""
-    user = login_or_raise(request, db, ctx, email=body.email, password=body.password)
+    user = service.login_or_raise(request, db, ctx, email=body.email, password=body.password)
     session.log_in(user.id, user.session_version)
     return schemas.SessionPublic(csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user))
-
-
-def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, password: str) -> User:
-    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash.
-
-    Failures are counted per account (its normalised e-mail, whatever the spelling) and per client address;
-    either at its limit refuses further attempts with 429, the right password included. A success clears
-    the account's count.
-    """
-    counters = (("login", account_key(email)), ("login-address", address_key(client_ip(request))))
-    wait = max(ctx.limits.retry_after(rule, key) for rule, key in counters)
-    if wait:
-        raise refuse(wait, "failed attempts")
-    try:
-        user = service.authenticate(db, email=email, password=password, hasher=ctx.hasher)
-    except Exception:
-        for rule, key in counters:
-            ctx.limits.hit(rule, key)
-        raise
-    ctx.limits.clear(*counters[0])
-    db.commit()
-    return user
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -13,13 +13,7 @@ from starlette.responses import Response
 from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
-from needlecare.web.accounts.api import (
-    FORGOT_ANSWER,
-    forgot_and_mail,
-    login_or_raise,
-    signup_and_mail,
-    tokens_of,
-)
+from needlecare.web.accounts.recovery import FORGOT_ANSWER, forgot_and_mail, signup_and_mail, tokens_of
 from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.deps import CookieSessionDep, CtxDep, CurrentUser, DbDep, OptionalUser, client_ip
 from needlecare.web.errors import InvalidCredentialsError, NotAuthenticatedError, UnprocessableError, WebError
@@ -172,7 +166,7 @@ def login(
     """Log in and go to *next* (else the home page); wrong credentials show the form again (401)."""
     target = recovery.safe_next(next)
     try:
-        user = login_or_raise(request, db, ctx, email=form.email, password=form.password)
+        user = service.login_or_raise(request, db, ctx, email=form.email, password=form.password)
     except InvalidCredentialsError as exc:
         context = {"error": exc.message, "email": form.email, "next": target}
         return render(request, "login.html", context, status_code=401)
