@@ -18,7 +18,9 @@ import typer
 from needlecare.cli.web import load_settings
 
 if TYPE_CHECKING:
+    from needlecare.jobs.context import JobContext
     from needlecare.jobs.queue import JobQueue
+    from needlecare.settings import Settings
 
 jobs_app = typer.Typer(help="Background jobs: dead letters, one scheduler pass.", no_args_is_help=True)
 
@@ -28,10 +30,17 @@ NO_BROKER = (
 )
 
 
+def job_context(settings: Settings) -> JobContext:
+    """The jobs' context for *settings*, raising the clinic alerts of :mod:`needlecare.web.clinics.alerts`."""
+    from needlecare.jobs.context import JobContext
+    from needlecare.web.clinics import alerts
+
+    return JobContext.build(settings, clinic_alerts=alerts.sync)
+
+
 def open_queue(need_broker: bool = True) -> JobQueue:
     """The job queue of the configured settings; exits 2 without a broker when *need_broker*, 1 when it cannot
     be built (a one-line reason on stderr)."""
-    from needlecare.jobs.context import JobContext
     from needlecare.jobs.queue import JobQueue
 
     settings = load_settings()
@@ -39,7 +48,7 @@ def open_queue(need_broker: bool = True) -> JobQueue:
         typer.echo(NO_BROKER, err=True)
         raise typer.Exit(2)
     try:
-        return JobQueue.from_settings(JobContext.build(settings))
+        return JobQueue.from_settings(job_context(settings))
     except Exception as exc:
         typer.echo(f"needlecare: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from needlecare.cli.jobs import open_queue
+from needlecare.cli.jobs import job_context, open_queue
 from needlecare.cli.logs import one_line_logs
 from needlecare.cli.progress import progress
 from needlecare.cli.web import load_settings
@@ -243,12 +243,11 @@ def subscribers(
     """How many subscriptions are pending confirmation, confirmed and unsubscribed (no addresses)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from needlecare.jobs.context import JobContext
     from needlecare.newsletter import service
     from needlecare.storage.newsletter import STATUSES
 
     try:
-        ctx = JobContext.build(load_settings())
+        ctx = job_context(load_settings())
     except Exception as exc:
         raise _fail(f"cannot start: {exc}", 1) from None
     try:

@@ -22,6 +22,7 @@ from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import form_errors, routes
 from needlecare.web.api_docs import ERROR_RESPONSES, with_error_bodies
+from needlecare.web.clinics import alerts
 from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
@@ -193,7 +194,7 @@ def create_app(
     settings = settings or Settings()
     if migrate:
         upgrade(settings.sqlalchemy_url)
-    ctx = WebContext.build(settings, engine)
+    ctx = WebContext.build(settings, engine, clinic_alerts=alerts.sync)
     app = FastAPI(
         title="needlecare",
         version=__version__,

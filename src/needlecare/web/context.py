@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from needlecare.jobs.context import JobContext
+from needlecare.jobs.context import ClinicAlerts, JobContext
 from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
@@ -31,10 +31,13 @@ class WebContext:
     jobs: JobQueue
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine | None = None) -> WebContext:
-        """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``."""
+    def build(
+        cls, settings: Settings, engine: Engine | None = None, *, clinic_alerts: ClinicAlerts
+    ) -> WebContext:
+        """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``; the jobs
+        raise *clinic_alerts* after a measurement."""
         engine = engine or make_engine(settings.sqlalchemy_url)
-        jobs = JobQueue.from_settings(JobContext.build(settings, engine))
+        jobs = JobQueue.from_settings(JobContext.build(settings, engine, clinic_alerts=clinic_alerts))
         return cls(
             settings=settings,
             engine=engine,
