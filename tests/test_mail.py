@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from needlecare.mail import ONE_CLICK, Mailer, MailError, MailSettings, compose
+from needlecare.mail import ONE_CLICK, Mailer, MailError, compose
+from needlecare.settings import MailSettings, Settings
 
 LONG_URL = (
     "https://care.example.org/newsletter/unsubscribe/"
@@ -27,11 +28,11 @@ def _read(path: Path) -> EmailMessage:
 
 
 def test_settings_come_from_the_smtp_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert MailSettings().backend == "outbox"
+    assert Settings().mail.backend == "outbox"
     monkeypatch.setenv("NEEDLECARE_SMTP_BACKEND", "smtp")
     monkeypatch.setenv("NEEDLECARE_SMTP_PORT", "2525")
     monkeypatch.setenv("NEEDLECARE_SMTP_FROM_ADDRESS", "Clinic <news@clinic.example>")
-    settings = MailSettings()
+    settings = Settings().mail
     assert (settings.backend, settings.port, settings.from_address) == (
         "smtp",
         2525,

@@ -1,6 +1,7 @@
 """Outgoing e-mail: compose plain-text messages and send them through SMTP or into a local outbox directory.
 
-Configuration comes from the environment with the ``NEEDLECARE_SMTP_`` prefix (:class:`MailSettings`).
+Configuration is the ``mail`` section of the settings (:class:`~needlecare.settings.MailSettings`, read from
+the environment variables with the ``NEEDLECARE_SMTP_`` prefix).
 The default backend, ``outbox``, writes each message as an ``.eml`` file to ``<data_dir>/outbox`` so a
 development server needs no SMTP server; set ``NEEDLECARE_SMTP_BACKEND=smtp`` and ``NEEDLECARE_SMTP_HOST`` /
 ``_PORT`` / ``_FROM_ADDRESS`` (optionally ``_STARTTLS``, ``_USERNAME``, ``_PASSWORD``) to send for real.
@@ -20,11 +21,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from needlecare.settings import MailSettings
 from needlecare.storage.private import private_dir, write_new_private
 
 logger = logging.getLogger(__name__)
@@ -39,47 +37,6 @@ POLICY = email.policy.default.clone(max_line_length=998)
 
 class MailError(RuntimeError):
     """The message could not be handed to the SMTP server or written to the outbox."""
-
-
-class MailSettings(BaseSettings):
-    """Where outgoing mail goes (environment variables ``NEEDLECARE_SMTP_<FIELD>``).
-
-    Attributes
-    ----------
-    backend
-        ``outbox`` (default: files in ``outbox_dir``) or ``smtp``.
-    host, port
-        SMTP server (port 1-65535).
-    from_address
-        ``From`` header, e.g. ``needlecare <no-reply@example.org>``.
-    starttls
-        Upgrade the connection with STARTTLS (certificate verified) before logging in or sending.
-    username, password
-        SMTP login, used only when ``username`` is set.
-    timeout_s
-        Socket timeout in seconds (> 0).
-    outbox_dir
-        Directory for the ``outbox`` backend; ``None`` means ``<data_dir>/outbox`` of the app settings.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="NEEDLECARE_SMTP_", extra="ignore")
-
-    backend: Literal["outbox", "smtp"] = "outbox"
-    host: str = "localhost"
-    port: int = Field(default=25, ge=1, le=65535)
-    from_address: str = "needlecare <no-reply@localhost>"
-    starttls: bool = False
-    username: str | None = None
-    password: SecretStr | None = None
-    timeout_s: float = Field(default=10.0, gt=0)
-    outbox_dir: Path | None = None
-
-    @field_validator("from_address")
-    @classmethod
-    def _has_address(cls, value: str) -> str:
-        if "@" not in parseaddr(value)[1]:
-            raise ValueError(f"{value!r} has no e-mail address")
-        return value
 
 
 def compose(

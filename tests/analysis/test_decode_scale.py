@@ -124,9 +124,9 @@ def test_worker_processes_default_to_the_cores_and_follow_the_environment(
 
     cores = len(os.sched_getaffinity(0))
     assert default_jobs() == cores
-    assert Settings().worker_processes == cores
+    assert Settings().jobs.worker_processes == cores
     monkeypatch.setenv("NEEDLECARE_WORKER_PROCESSES", "3")
-    assert Settings().worker_processes == 3
+    assert Settings().jobs.worker_processes == 3
     monkeypatch.setenv("NEEDLECARE_WORKER_PROCESSES", "0")
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         Settings()

@@ -26,11 +26,11 @@ from aiosmtpd.controller import Controller
 
 from needlecare.jobs.context import JobContext
 from needlecare.jobs.queue import JobQueue
-from needlecare.mail import MailSettings
-from needlecare.settings import Settings
+from needlecare.settings import MailSettings, Settings
 from needlecare.storage.db import make_engine
 from needlecare.storage.migrate import upgrade
 from needlecare.storage.models import Photo, Treatment, User, utcnow
+from needlecare.web.clinics import alerts
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 FACE = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "obama-480p.jpg"
@@ -130,7 +130,7 @@ def settle(queue: JobQueue, worker: dramatiq.Worker, timeout_s: float = 30.0) ->
     """Wait until no message of *queue* is left in Redis (waiting, delayed for a retry or being processed)
     and *worker* has finished its work."""
     assert queue.broker is not None
-    queue.broker.join(queue.ctx.settings.job_queue, timeout=int(timeout_s * 1000))
+    queue.broker.join(queue.ctx.settings.jobs.job_queue, timeout=int(timeout_s * 1000))
     worker.join()
 
 
@@ -158,7 +158,7 @@ def make_queue(settings: Settings, port: int | None = None) -> JobQueue:
     upgrade(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
     mail = mail_settings(port) if port is not None else MailSettings(outbox_dir=settings.data_dir / "outbox")
-    return JobQueue.from_settings(JobContext.build(settings, engine, mail))
+    return JobQueue.from_settings(JobContext.build(settings, engine, mail, clinic_alerts=alerts.sync))
 
 
 def add_user(queue: JobQueue, email_: str, *, timezone: str | None = None, treated_on: dt.date) -> Treatment:

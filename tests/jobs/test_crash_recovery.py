@@ -169,7 +169,7 @@ def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = _env(
         settings,
         NEEDLECARE_BROKER_URL=REDIS_URL,
-        NEEDLECARE_BROKER_NAMESPACE=settings.broker_namespace,
+        NEEDLECARE_BROKER_NAMESPACE=settings.jobs.broker_namespace,
     )
     env.pop("NEEDLECARE_BROKER_MAINTENANCE_CHANCE", None)  # the defaults are what is measured
     with open(log, "ab") as out:
@@ -185,12 +185,13 @@ def test_worker_killed_mid_analysis_the_photo_is_analysed_within_a_minute(
     settings = job_settings(tmp_path, namespace)
     defaults = Settings(broker_url=REDIS_URL)
     # the queue of this test sends with the default broker settings too
-    settings = settings.model_copy(
+    jobs = settings.jobs.model_copy(
         update={
-            "broker_heartbeat_timeout_ms": defaults.broker_heartbeat_timeout_ms,
-            "broker_maintenance_chance": defaults.broker_maintenance_chance,
+            "broker_heartbeat_timeout_ms": defaults.jobs.broker_heartbeat_timeout_ms,
+            "broker_maintenance_chance": defaults.jobs.broker_maintenance_chance,
         }
     )
+    settings = settings.model_copy(update={"jobs": jobs})
     queue = make_queue(settings)
     photo = add_pending_photo(queue, add_user(queue, "ann@example.org", treated_on=dt.date(2026, 11, 20)))
     client = redis.Redis.from_url(REDIS_URL)
@@ -245,14 +246,14 @@ def test_a_photo_whose_message_redis_lost_is_enqueued_again_after_a_minute(
     tmp_path: Path, namespace: str
 ) -> None:
     queue = make_queue(job_settings(tmp_path, namespace))
-    assert queue.ctx.settings.photo_requeue_s == 600
+    assert queue.ctx.settings.jobs.photo_requeue_s == 600
     photo = add_pending_photo(queue, add_user(queue, "ann@example.org", treated_on=dt.date(2026, 11, 20)))
     sent = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
     assert queue.enqueue("analyse_photo", photo.id, sent)
     assert queued_photo_ids(queue) == {photo.id}
     assert tick(queue, sent + dt.timedelta(seconds=61)) == 0  # its message is still waiting: no duplicate
     assert queue.broker is not None
-    queue.broker.flush(queue.ctx.settings.job_queue)  # Redis restarted without its data
+    queue.broker.flush(queue.ctx.settings.jobs.job_queue)  # Redis restarted without its data
     assert queued_photo_ids(queue) == set()
     assert tick(queue, sent + dt.timedelta(seconds=59)) == 0
     assert tick(queue, sent + dt.timedelta(seconds=61)) == 1

@@ -20,8 +20,8 @@ from needlecare.jobs import mail
 from needlecare.jobs.dead import dead_messages
 from needlecare.jobs.queue import JobQueue
 from needlecare.mail import ONE_CLICK
+from needlecare.newsletter.tokens import NewsletterTokens
 from needlecare.storage.newsletter import NewsletterSubscription
-from needlecare.web.newsletter.tokens import NewsletterTokens
 from web.newsletter_install import PUBLIC, SECRET, Install, newsletter_install, send
 from web.terminal import ESCAPE, finished_bar, plain, run_needlecare
 
@@ -61,7 +61,7 @@ def waiting(queue: JobQueue) -> int:
     settings = queue.ctx.settings
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        return int(client.llen(f"{settings.broker_namespace}:{settings.job_queue}"))
+        return int(client.llen(f"{settings.jobs.broker_namespace}:{settings.jobs.job_queue}"))
     finally:
         client.close()
 

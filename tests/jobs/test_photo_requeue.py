@@ -28,7 +28,7 @@ def _messages(queue: JobQueue, photo_id: int | None = None) -> int:
     """Messages in the Redis queue (waiting or being processed): all, or the analyses of *photo_id*."""
     broker = queue.broker
     assert isinstance(broker, RedisBroker)
-    raw = broker.client.hvals(f"{broker.namespace}:{queue.ctx.settings.job_queue}.msgs")
+    raw = broker.client.hvals(f"{broker.namespace}:{queue.ctx.settings.jobs.job_queue}.msgs")
     decoded = [Message.decode(data) for data in raw]  # type: ignore[union-attr]
     if photo_id is None:
         return len(decoded)
@@ -81,8 +81,8 @@ def test_upload_while_the_broker_is_unreachable_is_analysed_once_after_a_tick(
     assert (_photo(queue, pid).analysis_status, _enqueued_at(queue, pid)) == ("pending", None)
     assert _messages(queue) == 0  # the upload's message never reached Redis
 
-    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.photo_requeue_s + 1)
-    interval = dt.timedelta(seconds=settings.photo_requeue_s)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.jobs.photo_requeue_s + 1)
+    interval = dt.timedelta(seconds=settings.jobs.photo_requeue_s)
     # (ticks may enqueue the signup's mail and reminders too: count this photo's messages only)
     tick(queue, now)
     assert (_messages(queue, pid), _enqueued_at(queue, pid)) == (1, now)

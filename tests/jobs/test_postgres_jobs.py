@@ -17,6 +17,7 @@ from needlecare.jobs.queue import JobQueue
 from needlecare.jobs.scheduler import tick
 from needlecare.storage.migrate import upgrade
 from needlecare.storage.models import MailDelivery, Photo
+from needlecare.web.clinics import alerts
 from storage.conftest import POSTGRES_URL, _postgres_schema
 
 from .conftest import Sink, add_pending_photo, add_user, job_settings, mail_settings, queue_test_mail
@@ -30,7 +31,11 @@ def pg_queue(tmp_path: Path, smtp: tuple[Sink, int]) -> Iterator[JobQueue]:
     for engine, _schema in _postgres_schema():
         with engine.begin() as conn:
             upgrade(POSTGRES_URL, connection=conn)
-        yield JobQueue(JobContext.build(job_settings(tmp_path, None), engine, mail_settings(smtp[1])))
+        yield JobQueue(
+            JobContext.build(
+                job_settings(tmp_path, None), engine, mail_settings(smtp[1]), clinic_alerts=alerts.sync
+            )
+        )
 
 
 def test_reminders_and_their_mails_on_postgres(pg_queue: JobQueue, smtp: tuple[Sink, int]) -> None:

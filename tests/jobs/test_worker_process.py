@@ -33,10 +33,10 @@ def _worker(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]
         "NEEDLECARE_DATABASE_URL": settings.sqlalchemy_url,
         "NEEDLECARE_SECRET_KEY": "s" * 48,
         "NEEDLECARE_BROKER_URL": REDIS_URL,
-        "NEEDLECARE_BROKER_NAMESPACE": settings.broker_namespace,
-        "NEEDLECARE_BROKER_HEARTBEAT_TIMEOUT_MS": str(settings.broker_heartbeat_timeout_ms),
+        "NEEDLECARE_BROKER_NAMESPACE": settings.jobs.broker_namespace,
+        "NEEDLECARE_BROKER_HEARTBEAT_TIMEOUT_MS": str(settings.jobs.broker_heartbeat_timeout_ms),
         "NEEDLECARE_BROKER_MAINTENANCE_CHANCE": "1000000",
-        "NEEDLECARE_JOB_LEASE_S": str(settings.job_lease_s),
+        "NEEDLECARE_JOB_LEASE_S": str(settings.jobs.job_lease_s),
         "NEEDLECARE_JOB_MIN_BACKOFF_MS": "200",
         "NEEDLECARE_JOB_MAX_BACKOFF_MS": "500",
         "NEEDLECARE_SMTP_BACKEND": "smtp",
@@ -83,7 +83,7 @@ def test_worker_killed_mid_job_neither_loses_nor_duplicates_the_mail(
     assert sink.received[0]["To"] == "ann@example.org"
     assert row().attempts == 2  # claimed by the killed worker, then by the second one
     client = redis.Redis.from_url(REDIS_URL)
-    assert client.llen(f"{namespace}:{settings.job_queue}") == 0  # nothing left to redeliver
+    assert client.llen(f"{namespace}:{settings.jobs.job_queue}") == 0  # nothing left to redeliver
     client.close()
     assert dead_messages(queue) == []
 
@@ -126,7 +126,7 @@ def test_worker_runs_its_processes_and_they_end_with_it(
         "NEEDLECARE_DATABASE_URL": settings.sqlalchemy_url,
         "NEEDLECARE_SECRET_KEY": "s" * 48,
         "NEEDLECARE_BROKER_URL": REDIS_URL,
-        "NEEDLECARE_BROKER_NAMESPACE": settings.broker_namespace,
+        "NEEDLECARE_BROKER_NAMESPACE": settings.jobs.broker_namespace,
     }
     log = tmp_path / "worker.log"
     with open(log, "ab") as out:

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from needlecare.newsletter import service
+from needlecare.newsletter.tokens import Claim
 from needlecare.storage.newsletter import NewsletterSubscription
-from needlecare.web.newsletter import service
-from needlecare.web.newsletter.tokens import Claim
 
 from .conftest import Database
 

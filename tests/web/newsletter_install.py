@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
 from needlecare.cli.main import app
+from needlecare.newsletter import service
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.migrate import upgrade
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
-from needlecare.web.newsletter import service
 
 PUBLIC = "https://care.example.org"
 SECRET = "s" * 48

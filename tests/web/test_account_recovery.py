@@ -279,7 +279,7 @@ def test_records_of_ended_sessions_are_dropped_once_their_cookies_expired(
         c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": api_csrf(c)})
         with ctx.sessions() as db:
             (ended,) = db.scalars(select(EndedSession)).all()
-            ended.ended_at = utcnow() - dt.timedelta(seconds=ctx.settings.session_max_age_s + 1)
+            ended.ended_at = utcnow() - dt.timedelta(seconds=ctx.settings.web.session_max_age_s + 1)
             db.commit()
         r = c.post(
             "/api/v1/auth/login",

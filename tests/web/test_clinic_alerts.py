@@ -12,7 +12,7 @@ from sqlalchemy import select
 from jobs.conftest import Sink
 from needlecare.jobs import photos
 from needlecare.storage.models import AuditEvent
-from needlecare.web.clinics import dashboard
+from needlecare.web.clinics import alerts, dashboard
 from needlecare.web.context import WebContext
 
 from .clinic_setup import CONTACT, Member, add_photo, checkin, create_clinic, join, signup, staff_treatment
@@ -239,6 +239,13 @@ def test_a_photo_analysis_that_shows_an_off_course_recovery_alerts_at_once(
     assert len(alerts_in(smtp)) == 1
     photos.alert_clinics(ctx.jobs.ctx, pat.uid)  # a duplicated job message
     assert len(alerts_in(smtp)) == 1
+
+
+def test_the_jobs_of_the_web_app_and_of_the_workers_raise_the_clinic_alerts(ctx: WebContext) -> None:
+    from needlecare.cli.jobs import job_context
+
+    assert ctx.jobs.ctx.clinic_alerts is alerts.sync
+    assert job_context(ctx.settings).clinic_alerts is alerts.sync
 
 
 @pytest.mark.parametrize("address", ["a@", "not an address", "x" * 330 + "@example.org"])

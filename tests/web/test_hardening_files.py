@@ -7,7 +7,8 @@ import stat
 from email.message import EmailMessage
 from pathlib import Path
 
-from needlecare.mail import Mailer, MailSettings
+from needlecare.mail import Mailer
+from needlecare.settings import MailSettings
 from needlecare.web.app import create_app
 
 from .conftest import api_signup, api_treatment, api_upload, make_settings, new_client

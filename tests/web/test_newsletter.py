@@ -22,13 +22,15 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from needlecare.jobs.mail import message_id
-from needlecare.mail import Mailer, MailSettings
+from needlecare.mail import Mailer
+from needlecare.newsletter import service
+from needlecare.newsletter.service import CONSENT_TEXT, CONSENT_VERSION
+from needlecare.newsletter.tokens import CONFIRM_SALT
+from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.context import WebContext
-from needlecare.web.newsletter import service
-from needlecare.web.newsletter.service import CONSENT_TEXT, CONSENT_VERSION
-from needlecare.web.newsletter.tokens import CONFIRM_SALT
+from needlecare.web.ratelimit import RateLimits
 
 from .conftest import make_settings, new_client, page_csrf
 
@@ -61,7 +63,16 @@ def _free_port() -> int:
 
 def _mail_from_environment(ctx: WebContext, monkeypatch: pytest.MonkeyPatch) -> None:
     """Give the app's mail job the mailer the environment now describes (it read the environment at start)."""
-    monkeypatch.setattr(ctx.jobs.ctx, "mailer", Mailer(MailSettings(), ctx.settings.data_dir / "outbox"))
+    monkeypatch.setattr(ctx.jobs.ctx, "mailer", Mailer(Settings().mail, ctx.settings.data_dir / "outbox"))
+
+
+def _from_environment(ctx: WebContext, monkeypatch: pytest.MonkeyPatch, *fields: str) -> None:
+    """Give the app the *fields* of the settings the environment now describes, with the rate limits that
+    follow from them (the app read the environment at start; its newsletter is built on first use)."""
+    now = Settings()
+    settings = ctx.settings.model_copy(update={field: getattr(now, field) for field in fields})
+    monkeypatch.setattr(ctx, "settings", settings)
+    monkeypatch.setattr(ctx, "limits", RateLimits.from_settings(settings))
 
 
 @pytest.fixture
@@ -227,7 +238,7 @@ def test_every_mail_has_one_click_headers_and_a_link(
 
 
 def newsletter_of_app(app: FastAPI) -> service.Newsletter:
-    """The app's Newsletter object (built from the environment on the first newsletter request)."""
+    """The app's Newsletter object (built from its settings on the first newsletter request)."""
     nl = app.state.newsletter
     assert isinstance(nl, service.Newsletter)
     return nl
@@ -333,6 +344,7 @@ def test_pending_address_gets_a_fresh_link_after_the_cooldown(
     monkeypatch: pytest.MonkeyPatch, client: TestClient, ctx: WebContext, smtp: Sink
 ) -> None:
     monkeypatch.setenv("NEEDLECARE_NEWSLETTER_RESEND_AFTER_S", "0")
+    _from_environment(ctx, monkeypatch, "newsletter")
     _subscribe(client, "ann@example.org")
     _subscribe(client, "ann@example.org")
     first, second = smtp.to("ann@example.org")
@@ -420,9 +432,11 @@ def test_unreachable_smtp_server_still_answers_the_same(
 
 
 def test_public_url_setting_is_used_in_links(
-    monkeypatch: pytest.MonkeyPatch, client: TestClient, smtp: Sink
+    monkeypatch: pytest.MonkeyPatch, client: TestClient, ctx: WebContext, smtp: Sink
 ) -> None:
-    monkeypatch.setenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", "https://care.example.org/")
+    monkeypatch.delenv("NEEDLECARE_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", "https://care.example.org/")  # its deprecated name
+    _from_environment(ctx, monkeypatch, "public_url")
     _subscribe(client, "ann@example.org")
     (mail,) = smtp.to("ann@example.org")
     assert mail["List-Unsubscribe"].startswith("<https://care.example.org/newsletter/unsubscribe/")
@@ -445,21 +459,22 @@ def test_default_backend_writes_the_outbox_in_the_data_dir(
 def test_production_without_public_url_is_warned_about(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", raising=False)
-    nl = service.Newsletter.build(make_settings(tmp_path, environment="production"))
-    assert "NEEDLECARE_NEWSLETTER_PUBLIC_URL is not set" in caplog.text
-    assert nl.base_url("https://host.example/") == "https://host.example"
+    nl = service.Newsletter.build(make_settings(tmp_path, environment="production", public_url=None))
+    assert "NEEDLECARE_PUBLIC_URL is not set" in caplog.text
+    assert nl.base_url == "http://127.0.0.1:8000"
     caplog.clear()
-    monkeypatch.setenv("NEEDLECARE_NEWSLETTER_PUBLIC_URL", "https://care.example.org")
-    nl = service.Newsletter.build(make_settings(tmp_path, environment="production"))
+    nl = service.Newsletter.build(
+        make_settings(tmp_path, environment="production", public_url="https://care.example.org/")
+    )
     assert caplog.text == ""
-    assert nl.base_url("https://evil.example/") == "https://care.example.org"
+    assert nl.base_url == "https://care.example.org"
 
 
 def test_subscribe_requests_are_limited_per_client(
     monkeypatch: pytest.MonkeyPatch, client: TestClient, ctx: WebContext, smtp: Sink
 ) -> None:
     monkeypatch.setenv("NEEDLECARE_NEWSLETTER_MAX_REQUESTS_PER_IP", "2")
+    _from_environment(ctx, monkeypatch, "newsletter")
     assert _subscribe(client, "a@example.org").status_code == 200
     assert _subscribe(client, "a@example.org").status_code == 200  # counted even though nothing was sent
     r = _subscribe(client, "b@example.org")

@@ -17,12 +17,12 @@ from typer.testing import Result
 
 from needlecare.cli import newsletter as newsletter_cli
 from needlecare.mail import ONE_CLICK
+from needlecare.newsletter import service
+from needlecare.newsletter.tokens import NewsletterTokens
 from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import NewsletterSubscription
 from needlecare.web.app import create_app
-from needlecare.web.newsletter import service
-from needlecare.web.newsletter.tokens import NewsletterTokens
 
 from .conftest import new_client
 from .live import free_port
@@ -121,7 +121,7 @@ def test_yes_mails_each_confirmed_subscriber_once_with_a_personal_one_click_link
 
 
 def test_a_rerun_after_a_crash_sends_only_what_is_missing(install: Install) -> None:
-    from needlecare.web.newsletter.service import Newsletter
+    from needlecare.newsletter.service import Newsletter
 
     text = ISSUE.rstrip()
     with install.sessions() as db:  # the first run recorded ann's mail and died before handing it to the job

@@ -104,7 +104,7 @@ def test_heic_upload_is_stored_as_clean_jpeg(client: TestClient, ctx: WebContext
 def test_too_large_upload_is_413_and_leaves_nothing(client: TestClient, ctx: WebContext) -> None:
     headers = api_signup(client)
     tid = api_treatment(client, headers)
-    limit = ctx.settings.max_upload_bytes
+    limit = ctx.settings.web.max_upload_bytes
     r = api_upload(client, headers, tid, b"\xff\xd8\xff" + b"0" * limit)
     assert r.status_code == 413
     assert "MB limit" in r.json()["detail"]

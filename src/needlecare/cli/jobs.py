@@ -11,10 +11,16 @@ import subprocess
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
-from needlecare.cli.web import _settings
+from needlecare.cli.web import load_settings
+
+if TYPE_CHECKING:
+    from needlecare.jobs.context import JobContext
+    from needlecare.jobs.queue import JobQueue
+    from needlecare.settings import Settings
 
 jobs_app = typer.Typer(help="Background jobs: dead letters, one scheduler pass.", no_args_is_help=True)
 
@@ -24,16 +30,25 @@ NO_BROKER = (
 )
 
 
-def _queue(need_broker: bool = True):  # type: ignore[no-untyped-def]
+def job_context(settings: Settings) -> JobContext:
+    """The jobs' context for *settings*, raising the clinic alerts of :mod:`needlecare.web.clinics.alerts`."""
     from needlecare.jobs.context import JobContext
+    from needlecare.web.clinics import alerts
+
+    return JobContext.build(settings, clinic_alerts=alerts.sync)
+
+
+def open_queue(need_broker: bool = True) -> JobQueue:
+    """The job queue of the configured settings; exits 2 without a broker when *need_broker*, 1 when it cannot
+    be built (a one-line reason on stderr)."""
     from needlecare.jobs.queue import JobQueue
 
-    settings = _settings()
-    if need_broker and settings.broker_url is None:
+    settings = load_settings()
+    if need_broker and settings.jobs.broker_url is None:
         typer.echo(NO_BROKER, err=True)
         raise typer.Exit(2)
     try:
-        return JobQueue.from_settings(JobContext.build(settings))
+        return JobQueue.from_settings(job_context(settings))
     except Exception as exc:
         typer.echo(f"needlecare: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -75,8 +90,8 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
-    queue = _queue()
-    count = processes or queue.ctx.settings.worker_processes
+    queue = open_queue()
+    count = processes or queue.ctx.settings.jobs.worker_processes
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -95,7 +110,7 @@ def worker(
         maintenance_stop = start_broker_maintenance(queue)  # dead workers' messages back within seconds
     scheduler_stop = start_in_thread(queue) if scheduler else None
     typer.echo(
-        f"needlecare worker on queue {queue.ctx.settings.job_queue!r} ({count} process"
+        f"needlecare worker on queue {queue.ctx.settings.jobs.job_queue!r} ({count} process"
         f"{'es' if count > 1 else ''})",
         err=True,
     )
@@ -130,7 +145,7 @@ def dead() -> None:
     """List dead-lettered messages and the mails/photos they left failed, one JSON object a line."""
     from needlecare.jobs.dead import dead_messages, failed_rows
 
-    queue = _queue(need_broker=False)
+    queue = open_queue(need_broker=False)
     for item in [{"kind": "message", **m} for m in dead_messages(queue)] + failed_rows(queue):
         typer.echo(json.dumps(item))
 
@@ -140,7 +155,7 @@ def tick() -> None:
     """Run one scheduler pass now: record due reminders and enqueue them; prints how many jobs it enqueued."""
     from needlecare.jobs.scheduler import tick as run_tick
 
-    typer.echo(str(run_tick(_queue(need_broker=False))))
+    typer.echo(str(run_tick(open_queue(need_broker=False))))
 
 
 def register(app: typer.Typer) -> None:

@@ -14,22 +14,20 @@ unsubscribed; addresses only with ``--list``.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from needlecare.cli.jobs import _queue
+from needlecare.cli.jobs import job_context, open_queue
 from needlecare.cli.logs import one_line_logs
-from needlecare.cli.progress import Advance, progress
-from needlecare.cli.web import _settings
-from needlecare.jobs.queue import SEND_MAIL
+from needlecare.cli.progress import progress
+from needlecare.cli.web import load_settings
 
 if TYPE_CHECKING:
     from needlecare.jobs.queue import JobQueue
+    from needlecare.newsletter.service import IssuePlan, Newsletter
     from needlecare.storage.newsletter import NewsletterSubscription
-    from needlecare.web.newsletter.service import Newsletter
 
 newsletter_app = typer.Typer(help="Newsletter: send an issue, count subscribers.", no_args_is_help=True)
 
@@ -47,29 +45,6 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     """Print one ``needlecare:`` line on stderr; the exit to raise."""
     typer.echo(f"needlecare: {message}", err=True)
     return typer.Exit(code)
-
-
-def _subject_max() -> int:
-    from sqlalchemy import String
-
-    from needlecare.storage.models import MailDelivery
-
-    column = MailDelivery.__table__.c.subject.type
-    assert isinstance(column, String)
-    assert column.length is not None
-    return column.length
-
-
-def check_subject(subject: str) -> str:
-    """*subject* trimmed; :class:`ValueError` when empty, not one line or too long for the mail table."""
-    subject = subject.strip()
-    if not subject:
-        raise ValueError("the subject is empty")
-    if any(c in subject for c in "\r\n\x00"):
-        raise ValueError("the subject must be one line")
-    if len(subject) > _subject_max():
-        raise ValueError(f"the subject is longer than {_subject_max()} characters")
-    return subject
 
 
 def read_issue(path: Path) -> str:
@@ -121,77 +96,16 @@ def _sample_mail(nl: Newsletter, base: str, sub: NewsletterSubscription, subject
     return mail.text.replace(mail.unsubscribe_url, generic)
 
 
-@dataclass
-class Plan:
-    """Who gets an issue: the confirmed subscribers, those still without it, and mails left unsent before."""
-
-    confirmed: list[NewsletterSubscription]
-    missing: list[NewsletterSubscription]
-    unsent: list[int]
-
-    @property
-    def already(self) -> int:
-        """Confirmed subscribers whose mail of this issue was recorded by an earlier run."""
-        return len(self.confirmed) - len(self.missing)
-
-
-def _plan(queue: JobQueue, subject: str, text: str) -> Plan:
-    """Read the confirmed subscribers and this issue's recorded mails (ids to hand to the job again: mails
-    never sent, and in-process also those that failed, as the scheduler would)."""
-    from needlecare.jobs.mail import QUEUED, RETRYING
-    from needlecare.web.newsletter.service import confirmed_subscribers, issue_deliveries
-
-    again = (QUEUED, RETRYING) if queue.in_process else (QUEUED,)
-    with queue.ctx.sessions() as db:
-        confirmed = confirmed_subscribers(db)
-        recorded = issue_deliveries(db, subject, text)
-    missing = [sub for sub in confirmed if sub.id not in recorded]
-    unsent = []
-    for sub in confirmed:
-        row_id, status = recorded.get(sub.id, (0, ""))
-        if status in again:
-            unsent.append(row_id)
-    return Plan(confirmed, missing, unsent)
-
-
-def _hand_over(queue: JobQueue, row_ids: list[int], advance: Advance) -> list[bool]:
-    """Enqueue ``send_mail`` for each of *row_ids*, advancing the bar after each; whether each succeeded."""
-    results = []
-    for row_id in row_ids:
-        results.append(queue.enqueue(SEND_MAIL, row_id))
-        advance(1)
-    return results
-
-
 def _deliver(
-    queue: JobQueue, nl: Newsletter, base: str, plan: Plan, subject: str, text: str
+    queue: JobQueue, nl: Newsletter, plan: IssuePlan, subject: str, text: str
 ) -> tuple[int, int, int]:
-    """Record the missing mails and enqueue them batch by batch, then enqueue the unsent ones.
+    """Deliver the issue (:func:`~needlecare.newsletter.service.deliver_issue`) in batches of :data:`BATCH`,
+    with a progress bar on stderr (on a terminal) counting every mail of the plan."""
+    from needlecare.newsletter import service
 
-    Each batch of :data:`BATCH` mails is committed before its jobs are enqueued (a crash in between leaves
-    them ``queued`` for the next run). A progress bar on stderr (on a terminal) counts every mail of the plan.
-    Returns (mails newly recorded, jobs enqueued or, in-process, delivered, jobs that failed).
-    """
-    from needlecare.web.newsletter.service import queue_issue_mail
-
-    recorded = 0
-    results: list[bool] = []
     total = len(plan.missing) + len(plan.unsent)
     with progress("sending" if queue.in_process else "queueing", total) as advance:
-        for start in range(0, len(plan.missing), BATCH):
-            batch = plan.missing[start : start + BATCH]
-            rows: list[int] = []
-            with queue.ctx.sessions() as db:
-                for sub in batch:
-                    row, new = queue_issue_mail(db, nl, base, sub, subject, text)
-                    if new:  # not new: a concurrent run recorded it and enqueues it
-                        rows.append(row.id)
-                db.commit()
-            recorded += len(rows)
-            advance(len(batch) - len(rows))
-            results += _hand_over(queue, rows, advance)
-        results += _hand_over(queue, plan.unsent, advance)
-    return recorded, results.count(True), results.count(False)
+        return service.deliver_issue(queue, nl, plan, subject, text, batch=BATCH, advance=advance)
 
 
 def _db_failure(exc: Exception) -> typer.Exit:
@@ -223,18 +137,18 @@ def send(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from needlecare.web.newsletter.service import Newsletter
+    from needlecare.newsletter import service
 
     try:
-        subject = check_subject(subject)
+        subject = service.check_subject(subject)
         text = read_issue(file)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    queue: JobQueue = _queue(need_broker=False)
-    nl = Newsletter.build(queue.ctx.settings)
-    base = _links_base(queue, nl)
+    queue = open_queue(need_broker=False)
+    nl = service.Newsletter.build(queue.ctx.settings)
+    base = _links_base(queue)
     try:
-        plan = _plan(queue, subject, text)
+        plan = service.plan_issue(queue, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
     _show_plan(plan, subject, text, base)
@@ -257,16 +171,16 @@ def send(
         _confirm(subject, len(plan.missing) + len(plan.unsent))
     try:
         with one_line_logs():  # a mail that fails in-process is one line, not a traceback
-            recorded, ok, failed = _deliver(queue, nl, base, plan, subject, text)
+            recorded, ok, failed = _deliver(queue, nl, plan, subject, text)
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
     _report(queue, recorded, ok, failed)
 
 
-def _links_base(queue: JobQueue, nl: Newsletter) -> str:
+def _links_base(queue: JobQueue) -> str:
     """The base of the unsubscribe links; refuses in production when no public URL is set."""
     settings = queue.ctx.settings
-    if nl.settings.public_url is None and settings.public_url is None:
+    if settings.public_url is None:
         if settings.environment == "production":
             raise _fail(
                 "set NEEDLECARE_PUBLIC_URL: the unsubscribe links in the mails need the public address"
@@ -274,10 +188,10 @@ def _links_base(queue: JobQueue, nl: Newsletter) -> str:
         typer.echo(
             f"needlecare: NEEDLECARE_PUBLIC_URL is not set: links point to {settings.base_url}", err=True
         )
-    return nl.base_url(settings.base_url)
+    return settings.base_url
 
 
-def _show_plan(plan: Plan, subject: str, text: str, base: str) -> None:
+def _show_plan(plan: IssuePlan, subject: str, text: str, base: str) -> None:
     """Print the issue, its recipients, the links and a preview."""
     typer.echo(f"Issue:      {subject}")
     earlier = (
@@ -327,32 +241,25 @@ def subscribers(
     ] = False,
 ) -> None:
     """How many subscriptions are pending confirmation, confirmed and unsubscribed (no addresses)."""
-    from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from needlecare.jobs.context import JobContext
-    from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
-    from needlecare.web.newsletter.service import subscriber_counts
+    from needlecare.newsletter import service
+    from needlecare.storage.newsletter import STATUSES
 
     try:
-        ctx = JobContext.build(_settings())
+        ctx = job_context(load_settings())
     except Exception as exc:
         raise _fail(f"cannot start: {exc}", 1) from None
     try:
         with ctx.sessions() as db:
-            counts = subscriber_counts(db)
-            rows = (
-                db.execute(select(NewsletterSubscription.status, NewsletterSubscription.email)).all()
-                if as_list
-                else []
-            )
+            counts = service.subscriber_counts(db)
+            rows = service.subscriber_addresses(db) if as_list else []
     except SQLAlchemyError as exc:
         raise _db_failure(exc) from None
     width = max(len(s) for s in STATUSES)
     for status in STATUSES:
         typer.echo(f"{status:<{width}}  {counts[status]}")
-    order = {status: i for i, status in enumerate(STATUSES)}
-    for status, email in sorted(rows, key=lambda r: (order.get(r[0], len(order)), r[1])):
+    for status, email in rows:
         typer.echo(f"{status:<{width}}  {email}")
 
 

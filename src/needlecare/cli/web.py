@@ -15,7 +15,8 @@ from needlecare.settings import Settings
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
+    """The settings from the environment; an invalid value exits 2 with a one-line reason on stderr."""
     try:
         return Settings()
     except ValidationError as exc:
@@ -29,7 +30,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
     """Migrate the configured database (DATABASE_URL or SQLite under NEEDLECARE_DATA_DIR) to REVISION."""
     from needlecare.storage.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     try:
         upgrade(settings.sqlalchemy_url, revision)
     except Exception as exc:  # one line to stderr, never a traceback
@@ -61,10 +62,9 @@ def with_public_url(settings: Settings, *, host: str | None, port: int | None) -
         update["host"] = host
     if port is not None:
         update["port"] = port
-    served = settings.model_copy(update=update)
-    if served.public_url is None:
-        served = served.model_copy(update={"public_url": derived_public_url(served.host, served.port)})
-    return served
+    web = settings.web.model_copy(update=update)
+    public_url = settings.public_url or derived_public_url(web.host, web.port)
+    return settings.model_copy(update={"web": web, "public_url": public_url})
 
 
 def serve(
@@ -81,10 +81,10 @@ def serve(
     from needlecare.web.app import create_app
 
     os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
-    configured = _settings()
+    configured = load_settings()
     settings = with_public_url(configured, host=host, port=port)
     try:
-        app = create_app(settings, migrate=settings.migrate_on_start)
+        app = create_app(settings, migrate=settings.web.migrate_on_start)
     except Exception as exc:
         typer.echo(f"needlecare: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -93,14 +93,14 @@ def serve(
         start_in_thread(ctx.jobs)
     if ctx.jobs.background is not None:  # the analysis processes load MediaPipe while the server starts
         threading.Thread(target=ctx.jobs.background.start, name="needlecare-job-start", daemon=True).start()
-    print(f"needlecare serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+        print(f"needlecare serving on http://{settings.web.host}:{settings.web.port}", file=sys.stderr)
     origin = "NEEDLECARE_PUBLIC_URL" if configured.public_url else "derived from the address served on"
     print(
         f"needlecare: links in mails and pages use {settings.base_url} ({origin}; "
         "set NEEDLECARE_PUBLIC_URL to the address people open)",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, host=settings.web.host, port=settings.web.port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:

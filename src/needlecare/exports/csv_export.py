@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index
+from needlecare.exports.data import REGIONS, PatientExport, quality, redness, region_index
 from needlecare.storage.types import as_utc
 
 MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
@@ -68,7 +68,7 @@ def _write(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def measurements_csv(record: PatientRecord) -> str:
+def measurements_csv(record: PatientExport) -> str:
     """The redness measurements table: one row per photo (unmeasured photos have empty index fields).
 
     Columns are :data:`MEASUREMENT_COLUMNS`: ``taken_on`` (date, patient's calendar), ``uploaded_at`` (UTC
@@ -106,7 +106,7 @@ def measurements_csv(record: PatientRecord) -> str:
     return _write(MEASUREMENT_COLUMNS, rows)
 
 
-def checkins_csv(record: PatientRecord) -> str:
+def checkins_csv(record: PatientExport) -> str:
     """The check-ins table: date, day since treatment, 0-4 self-rating (PSA anchors), symptom ids, urgency."""
     rows = [
         [

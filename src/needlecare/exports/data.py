@@ -30,7 +30,7 @@ class TreatmentRecord:
 
 
 @dataclass(frozen=True)
-class PatientRecord:
+class PatientExport:
     """Everything exported for one user: the account and their treatments, oldest first."""
 
     user: User
@@ -47,7 +47,7 @@ class PatientRecord:
         return [c for t in self.treatments for c in t.checkins]
 
 
-def collect(db: Session, *, user: User, treatment_id: int | None = None) -> PatientRecord:
+def collect(db: Session, *, user: User, treatment_id: int | None = None) -> PatientExport:
     """Read *user*'s treatments, photos and check-ins; every query is filtered by ``user_id``.
 
     Parameters
@@ -83,7 +83,7 @@ def collect(db: Session, *, user: User, treatment_id: int | None = None) -> Pati
             .order_by(CheckIn.checked_on, CheckIn.id)
         ).all()
         records.append(TreatmentRecord(t, photos, checkins))
-    return PatientRecord(user, records)
+    return PatientExport(user, records)
 
 
 def redness(photo: Photo) -> dict[str, Any] | None:

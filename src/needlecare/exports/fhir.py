@@ -23,7 +23,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-untyped]
 from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: ignore[import-untyped]
 
-from needlecare.exports.data import REGIONS, PatientRecord, quality, redness, region_index
+from needlecare.exports.data import REGIONS, PatientExport, quality, redness, region_index
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
@@ -262,7 +262,7 @@ def rating_observation(c: CheckIn, refs: Refs) -> dict[str, Any]:
     return out
 
 
-def bundle_dict(record: PatientRecord, *, base_url: str, now: dt.datetime | None = None) -> dict[str, Any]:
+def bundle_dict(record: PatientExport, *, base_url: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """The FHIR R4 Bundle as plain JSON data (not yet validated): Patient, then per treatment its Procedure,
     per photo its Media, heatmap Media (when one was drawn) and redness Observation, then the self-ratings.
 
@@ -327,7 +327,7 @@ def validate(data: dict[str, Any]) -> Bundle:
     return Bundle.model_validate(data)
 
 
-def fhir_json(record: PatientRecord, *, base_url: str, now: dt.datetime | None = None) -> str:
+def fhir_json(record: PatientExport, *, base_url: str, now: dt.datetime | None = None) -> str:
     """The validated Bundle as FHIR JSON text (what :func:`validate` accepted, serialised by the library)."""
     bundle = validate(bundle_dict(record, base_url=base_url, now=now))
     return bundle.model_dump_json(indent=2)

@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate
 
 from needlecare.exports import pdf_sections as sec
-from needlecare.exports.data import PatientRecord, TreatmentRecord, redness
+from needlecare.exports.data import PatientExport, TreatmentRecord, redness
 from needlecare.exports.pdf_chart import chart
 from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import DISCLAIMER
@@ -162,7 +162,7 @@ def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
 
 
 def pdf_report(
-    record: PatientRecord, store: PhotoStore, *, now: dt.datetime | None = None, compress: bool = True
+    record: PatientExport, store: PhotoStore, *, now: dt.datetime | None = None, compress: bool = True
 ) -> bytes:
     """The report as PDF bytes (A4).
 

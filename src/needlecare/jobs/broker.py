@@ -69,21 +69,21 @@ def middleware(settings: Settings, hook: GiveUpHook) -> list[Any]:
         Pipelines(),
         GiveUp(hook),
         Retries(
-            max_retries=settings.job_max_retries,
-            min_backoff=settings.job_min_backoff_ms,
-            max_backoff=settings.job_max_backoff_ms,
+            max_retries=settings.jobs.job_max_retries,
+            min_backoff=settings.jobs.job_min_backoff_ms,
+            max_backoff=settings.jobs.job_max_backoff_ms,
         ),
     ]
 
 
 def make_broker(settings: Settings, hook: GiveUpHook) -> dramatiq.Broker | None:
-    """The broker for ``settings.broker_url``: a :class:`RedisBroker`, or ``None`` for in-process jobs."""
-    if settings.broker_url is None:
+    """The broker for ``settings.jobs.broker_url``: a :class:`RedisBroker`, or ``None`` (in-process jobs)."""
+    if settings.jobs.broker_url is None:
         return None
     return RedisBroker(  # type: ignore[no-untyped-call]
-        url=settings.broker_url,
-        namespace=settings.broker_namespace,
-        heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
-        maintenance_chance=settings.broker_maintenance_chance,
+        url=settings.jobs.broker_url,
+        namespace=settings.jobs.broker_namespace,
+        heartbeat_timeout=settings.jobs.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.jobs.broker_maintenance_chance,
         middleware=middleware(settings, hook),
     )

@@ -22,7 +22,7 @@ def dead_messages(queue: JobQueue) -> list[dict[str, Any]]:
     broker = queue.broker
     if not isinstance(broker, RedisBroker):
         return []
-    name = f"{broker.namespace}:{queue.ctx.settings.job_queue}.XQ"
+    name = f"{broker.namespace}:{queue.ctx.settings.jobs.job_queue}.XQ"
     ids: list[bytes] = list(broker.client.zrange(name, 0, -1))  # type: ignore[arg-type]
     out = []
     for redis_id in ids:

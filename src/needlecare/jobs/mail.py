@@ -123,7 +123,7 @@ def send_delivery(ctx: JobContext, delivery_id: int) -> str:
         it is given up without retries.
     """
     with ctx.sessions() as db:
-        if not _claim(db, delivery_id, utcnow(), ctx.settings.job_lease_s):
+        if not _claim(db, delivery_id, utcnow(), ctx.settings.jobs.job_lease_s):
             row = db.get(MailDelivery, delivery_id)
             if row is None:
                 return "gone"

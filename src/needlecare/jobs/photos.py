@@ -243,15 +243,14 @@ def analyse_photo(ctx: JobContext, photo_id: int) -> str:
 def alert_clinics(ctx: JobContext, user_id: int) -> None:
     """Raise the clinic flags a new measurement may have caused and send their alert mails now.
 
-    A mail that fails here stays ``retrying`` for the scheduler's sweep; the analysis is stored either way.
+    The flags are the context's :attr:`~needlecare.jobs.context.JobContext.clinic_alerts`. A mail that fails
+    here stays ``retrying`` for the scheduler's sweep; the analysis is stored either way.
     """
-    from needlecare.web.clinics import alerts
-
     with ctx.sessions() as db:
         user = db.get(User, user_id)
         if user is None:
             return
-        delivery_ids = alerts.sync(db, patient=user, base_url=ctx.settings.base_url)
+        delivery_ids = ctx.clinic_alerts(db, patient=user, base_url=ctx.settings.base_url)
         db.commit()
     for delivery_id in delivery_ids:
         try:

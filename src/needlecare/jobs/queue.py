@@ -79,14 +79,14 @@ class JobQueue:
                     functools.partial(task, ctx),
                     broker=broker,
                     actor_name=name,
-                    queue_name=ctx.settings.job_queue,
+                    queue_name=ctx.settings.jobs.job_queue,
                     priority=0,
                     options={"throws": (PermanentJobError,)},
                 )
 
     @classmethod
     def from_settings(cls, ctx: JobContext, *, background: bool = False) -> JobQueue:
-        """The queue for ``ctx.settings.broker_url`` (in-process when unset; see *background* of
+        """The queue for ``ctx.settings.jobs.broker_url`` (in-process when unset; see *background* of
         :class:`JobQueue`)."""
         broker = make_broker(ctx.settings, functools.partial(give_up, ctx))
         return cls(ctx, broker, background=background)
@@ -151,4 +151,4 @@ class JobQueue:
         """A Dramatiq worker consuming this queue (not started)."""
         if self.broker is None:
             raise RuntimeError("in-process jobs need no worker (set NEEDLECARE_BROKER_URL to use one)")
-        return dramatiq.Worker(self.broker, worker_threads=threads or self.ctx.settings.worker_threads)
+        return dramatiq.Worker(self.broker, worker_threads=threads or self.ctx.settings.jobs.worker_threads)

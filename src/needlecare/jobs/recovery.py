@@ -47,7 +47,7 @@ def run_broker_maintenance(queue: JobQueue) -> None:
     broker = queue.broker
     if not isinstance(broker, RedisBroker):
         return
-    name = queue.ctx.settings.job_queue
+    name = queue.ctx.settings.jobs.job_queue
     saved = broker.maintenance_chance
     broker.maintenance_chance = _MAINTENANCE_SCALE  # the next commands certainly run the maintenance
     try:
@@ -66,7 +66,7 @@ def queued_photo_ids(queue: JobQueue) -> set[int]:
     broker = queue.broker
     if not isinstance(broker, RedisBroker):
         return set()
-    name = queue.ctx.settings.job_queue
+    name = queue.ctx.settings.jobs.job_queue
     found: set[int] = set()
     for queue_name in (name, dq_name(name)):
         for data in broker.client.hvals(f"{broker.namespace}:{queue_name}.msgs"):
@@ -91,7 +91,7 @@ def start_broker_maintenance(queue: JobQueue, interval_s: float | None = None) -
     threading.Event
         Set it to stop the thread.
     """
-    interval = interval_s or queue.ctx.settings.broker_heartbeat_timeout_ms / 4000
+    interval = interval_s or queue.ctx.settings.jobs.broker_heartbeat_timeout_ms / 4000
     stop = threading.Event()
 
     def loop() -> None:

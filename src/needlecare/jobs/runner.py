@@ -21,10 +21,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from needlecare.jobs.context import JobContext
+from needlecare.jobs.context import ClinicAlerts, JobContext
 from needlecare.jobs.errors import PermanentJobError
-from needlecare.mail import MailSettings
-from needlecare.settings import Settings
+from needlecare.settings import MailSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +39,13 @@ GiveUpFn = Callable[[JobContext, int, str], None]
 _process_ctx: JobContext | None = None
 
 
-def _start_process(settings: Settings, mail: MailSettings) -> None:
+def _start_process(settings: Settings, mail: MailSettings, clinic_alerts: ClinicAlerts) -> None:
     """Initialise one worker process: its own job context and MediaPipe graphs (built before any photo)."""
     global _process_ctx
     from needlecare.imaging.face import warm_up
 
     os.nice(WORKER_NICENESS)
-    _process_ctx = JobContext.build(settings, None, mail)
+    _process_ctx = JobContext.build(settings, None, mail, clinic_alerts=clinic_alerts)
     warm_up()
 
 
@@ -81,7 +80,7 @@ class BackgroundRunner:
     ----------
     ctx
         The web process's job context (the mail thread uses it; the worker processes build their own from
-        its settings and mail settings).
+        its settings, mail settings and clinic alerts).
     """
 
     def __init__(self, ctx: JobContext) -> None:
@@ -95,10 +94,10 @@ class BackgroundRunner:
         with self._lock:
             if self._processes is None:
                 self._processes = ProcessPoolExecutor(
-                    max_workers=self.ctx.settings.worker_processes,
+                    max_workers=self.ctx.settings.jobs.worker_processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_process,
-                    initargs=(self.ctx.settings, self.ctx.mailer.settings),
+                    initargs=(self.ctx.settings, self.ctx.mailer.settings, self.ctx.clinic_alerts),
                     max_tasks_per_child=PHOTOS_PER_PROCESS,
                 )
             return self._processes
@@ -113,7 +112,7 @@ class BackgroundRunner:
     def start(self) -> None:
         """Start every worker process now (MediaPipe loaded), so the first photo does not wait for them."""
         pool = self.processes()
-        started = [pool.submit(_ready) for _ in range(self.ctx.settings.worker_processes)]
+        started = [pool.submit(_ready) for _ in range(self.ctx.settings.jobs.worker_processes)]
         for future in started:
             future.result()
 

@@ -39,7 +39,7 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[JobName, int]]:
     with Redis also those pending for over a minute whose message Redis no longer holds (lost).
     """
     ctx = queue.ctx
-    stale = now - dt.timedelta(seconds=ctx.settings.job_lease_s)
+    stale = now - dt.timedelta(seconds=ctx.settings.jobs.job_lease_s)
     statuses = (mail.QUEUED,) if not queue.in_process else (mail.QUEUED, mail.RETRYING)
     out: list[tuple[JobName, int]] = []
     with ctx.sessions() as db:
@@ -50,11 +50,11 @@ def _stalled(queue: JobQueue, now: dt.datetime) -> list[tuple[JobName, int]]:
             )
         )
         for row_id, attempts in rows:
-            if attempts > ctx.settings.job_max_retries:
+            if attempts > ctx.settings.jobs.job_max_retries:
                 mail.give_up(ctx, row_id, "retries exhausted")
             else:
                 out.append((SEND_MAIL, row_id))
-        requeue = now - dt.timedelta(seconds=ctx.settings.photo_requeue_s)
+        requeue = now - dt.timedelta(seconds=ctx.settings.jobs.photo_requeue_s)
         pending = db.scalars(
             select(Photo.id)
             .where(
@@ -98,7 +98,7 @@ def tick(queue: JobQueue, now: dt.datetime | None = None) -> int:
     now = now or dt.datetime.now(dt.UTC)
     ctx = queue.ctx
     with ctx.sessions() as db:
-        due = due_reminders(db, now, hour=ctx.settings.reminder_hour, base_url=ctx.settings.base_url)
+        due = due_reminders(db, now, hour=ctx.settings.jobs.reminder_hour, base_url=ctx.settings.base_url)
         db.commit()
         jobs: list[tuple[JobName, int]] = [(SEND_MAIL, row.id) for row in due]
     jobs += _stalled(queue, now)

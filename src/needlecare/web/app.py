@@ -24,6 +24,7 @@ from needlecare.settings import Settings
 from needlecare.storage.migrate import upgrade
 from needlecare.web import form_errors, routes
 from needlecare.web.api_docs import ERROR_RESPONSES, with_error_bodies
+from needlecare.web.clinics import alerts
 from needlecare.web.context import WebContext
 from needlecare.web.deps import csrf_form_guard, csrf_header_guard, optional_user
 from needlecare.web.errors import NotAuthenticatedError, WebError
@@ -202,7 +203,7 @@ def create_app(
     settings = settings or Settings()
     if migrate:
         upgrade(settings.sqlalchemy_url)
-    ctx = WebContext.build(settings, engine)
+    ctx = WebContext.build(settings, engine, clinic_alerts=alerts.sync)
     app = FastAPI(
         title="needlecare",
         version=__version__,
@@ -218,11 +219,10 @@ def create_app(
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.mount("/api/v1", _api_app(ctx))
-    app.add_middleware(InputGuardMiddleware, max_body=settings.max_text_body_bytes)
-    app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=settings.cookie_secure)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    web = settings.web
+    app.add_middleware(InputGuardMiddleware, max_body=web.max_text_body_bytes)
+    app.add_middleware(SessionMiddleware, codec=ctx.codec, secure=web.cookie_secure)
+    app.add_middleware(BodyLimitMiddleware, limit=web.max_upload_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(
-        HeaderLimitMiddleware, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count
-    )
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=web.max_header_bytes, max_count=web.max_header_count)
     return app

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from needlecare.jobs.context import JobContext
+from needlecare.jobs.context import ClinicAlerts, JobContext
 from needlecare.jobs.queue import JobQueue
 from needlecare.settings import Settings
 from needlecare.storage.db import make_engine, make_sessionmaker
@@ -31,19 +31,24 @@ class WebContext:
     jobs: JobQueue
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine | None = None) -> WebContext:
-        """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``."""
+    def build(
+        cls, settings: Settings, engine: Engine | None = None, *, clinic_alerts: ClinicAlerts
+    ) -> WebContext:
+        """Context for *settings*; *engine* overrides the one made from ``settings.sqlalchemy_url``; the jobs
+        raise *clinic_alerts* after a measurement."""
         engine = engine or make_engine(settings.sqlalchemy_url)
         # The web app answers first and runs its jobs after (in-process jobs included, see ``job_runner``).
-        background = settings.job_runner == "background"
-        jobs = JobQueue.from_settings(JobContext.build(settings, engine), background=background)
+        background = settings.jobs.job_runner == "background"
+        jobs = JobQueue.from_settings(
+            JobContext.build(settings, engine, clinic_alerts=clinic_alerts), background=background
+        )
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
             store=PhotoStore(settings.photo_dir),
             hasher=make_hasher(settings),
-            codec=SessionCodec(settings.resolve_secret(), settings.session_max_age_s),
+            codec=SessionCodec(settings.resolve_secret(), settings.web.session_max_age_s),
             limits=RateLimits.from_settings(settings),
             jobs=jobs,
         )

@@ -1,4 +1,9 @@
-"""Request dependencies and their short aliases (``DbDep``, ``CurrentUser``, ``CtxDep``)."""
+"""Request dependencies and their short aliases.
+
+``DbDep`` is the database session of the request, ``CookieSessionDep`` the signed cookie session (who is
+logged in, the CSRF token), ``CurrentUser`` / ``OptionalUser`` the logged-in user and ``CtxDep`` the app's
+context.
+"""
 
 from __future__ import annotations
 
@@ -40,15 +45,15 @@ def get_db(ctx: CtxDep) -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(get_db)]
 
 
-def get_session(request: Request) -> SessionData:
+def get_cookie_session(request: Request) -> SessionData:
     """The cookie session (always present: the middleware creates one for new visitors)."""
     return session_of(request.scope)
 
 
-SessionDep = Annotated[SessionData, Depends(get_session)]
+CookieSessionDep = Annotated[SessionData, Depends(get_cookie_session)]
 
 
-def optional_user(session: SessionDep, db: DbDep) -> User | None:
+def optional_user(session: CookieSessionDep, db: DbDep) -> User | None:
     """The logged-in user, or ``None``; a session from before a logout/password change is ignored."""
     if session.uid is None:
         return None

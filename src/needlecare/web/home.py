@@ -27,6 +27,6 @@ def home(
     if user is None:
         return render(request, "welcome.html")
     mine = list(treatments.get_all(db, user=user))
-    cards = today.active(db, mine, reminder_hour=ctx.settings.reminder_hour)
+    cards = today.active(db, mine, reminder_hour=ctx.settings.jobs.reminder_hour)
     context = {"user": user, "treatments": mine, "cards": cards, "deleted": deleted}
     return render(request, "home.html", context)

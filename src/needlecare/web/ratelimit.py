@@ -61,7 +61,7 @@ def storage_uri(settings: Settings) -> str:
     >>> storage_uri(Settings(broker_url=None))
     'memory://'
     """
-    url = settings.broker_url
+    url = settings.jobs.broker_url
     if url is None:
         return "memory://"
     return "redis+" + url if url.startswith("unix://") else url
@@ -112,15 +112,18 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        """The rules of *settings*: login per account and address, sign-up, password reset, invitations."""
-        limits = cls(storage_uri(settings), settings.broker_namespace)
-        window = settings.login_window_s
-        limits.add(Rule("login", settings.login_max_failures, window))
-        limits.add(Rule("login-address", settings.login_address_max_failures, window))
-        limits.add(Rule("signup", settings.signup_max_per_address, 3600))
-        limits.add(Rule("password-reset", settings.login_max_failures, 3600))
-        limits.add(Rule("password-reset-address", settings.login_address_max_failures, 3600))
-        limits.add(Rule("invitation", settings.invitations_max_per_hour, 3600))
+        """The rules of *settings*: login per account and address, sign-up, password reset, invitations and
+        newsletter subscribe requests."""
+        limits = cls(storage_uri(settings), settings.jobs.broker_namespace)
+        window = settings.web.login_window_s
+        limits.add(Rule("login", settings.web.login_max_failures, window))
+        limits.add(Rule("login-address", settings.web.login_address_max_failures, window))
+        limits.add(Rule("signup", settings.web.signup_max_per_address, 3600))
+        limits.add(Rule("password-reset", settings.web.login_max_failures, 3600))
+        limits.add(Rule("password-reset-address", settings.web.login_address_max_failures, 3600))
+        limits.add(Rule("invitation", settings.web.invitations_max_per_hour, 3600))
+        newsletter = settings.newsletter
+        limits.add(Rule("newsletter", newsletter.max_requests_per_ip, newsletter.request_window_s))
         return limits
 
     def add(self, rule: Rule) -> None:

@@ -29,9 +29,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 def make_hasher(settings: Settings) -> PasswordHasher:
     """argon2id hasher with the cost parameters from *settings*."""
     return PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=settings.web.argon2_time_cost,
+        memory_cost=settings.web.argon2_memory_kib,
+        parallelism=settings.web.argon2_parallelism,
     )
 
 

@@ -7,12 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 
 from needlecare.jobs.queue import SEND_MAIL
-from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
-from needlecare.web.accounts.tokens import AccountTokens
-from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
-from needlecare.web.ratelimit import account_key, address_key, enforce, refuse
+from needlecare.web.deps import CookieSessionDep, CtxDep, CurrentUser, DbDep, OptionalUser, client_ip
+from needlecare.web.ratelimit import enforce
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
 
@@ -23,43 +20,11 @@ LINK_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/session")
-def read_session(session: SessionDep, user: OptionalUser) -> schemas.SessionPublic:
+def read_session(session: CookieSessionDep, user: OptionalUser) -> schemas.SessionPublic:
     """The CSRF token for unsafe requests, and the logged-in user (or null)."""
     return schemas.SessionPublic(
         csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user) if user else None
     )
-
-
-def tokens_of(ctx: WebContext) -> AccountTokens:
-    """The app's password-reset and verification token signer."""
-    return AccountTokens(ctx.settings.resolve_secret())
-
-
-def signup_and_mail(
-    db: DbDep, ctx: CtxDep, *, email: str, password: str, next_path: str | None = None
-) -> None:
-    """Shared by the page and the API: :func:`recovery.signup`, commit, enqueue its mail."""
-    delivery_id = recovery.signup(
-        db,
-        email=email,
-        password=password,
-        hasher=ctx.hasher,
-        tokens=tokens_of(ctx),
-        base_url=ctx.settings.base_url,
-        next_path=next_path,
-    )
-    db.commit()
-    ctx.jobs.enqueue(SEND_MAIL, delivery_id)
-
-
-def forgot_and_mail(db: DbDep, ctx: CtxDep, *, email: str) -> None:
-    """Shared by the page and the API: :func:`recovery.request_reset`, commit, enqueue its mail if any."""
-    delivery_id = recovery.request_reset(
-        db, email=email, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
-    )
-    db.commit()
-    if delivery_id is not None:
-        ctx.jobs.enqueue(SEND_MAIL, delivery_id)
 
 
 @router.post("/signup", status_code=status.HTTP_202_ACCEPTED)
@@ -72,16 +37,16 @@ def signup(body: schemas.SignupIn, request: Request, db: DbDep, ctx: CtxDep) -> 
     (429).
     """
     enforce(ctx.limits, "signup", ip=client_ip(request))
-    signup_and_mail(db, ctx, email=body.email, password=body.password)
+    recovery.signup_and_mail(db, ctx, email=body.email, password=body.password)
     return schemas.SignupAccepted()
 
 
 @router.post("/verify", responses=LINK_ERRORS)
 def verify_email(
-    body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.VerifyIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Confirm the address with the token from the verification mail, and log in."""
-    user = recovery.verify(db, tokens=tokens_of(ctx), token=body.token)
+    user = recovery.verify(db, tokens=recovery.tokens_of(ctx), token=body.token)
     db.commit()
     session.log_in(user.id, user.session_version)
     return schemas.SessionPublic(csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user))
@@ -92,7 +57,7 @@ def resend_verification(user: CurrentUser, db: DbDep, ctx: CtxDep) -> schemas.Si
     """Mail a new verification link to the logged-in user (nothing if already verified)."""
     if user.email_verified_at is None:
         delivery_id = recovery.verification_mail(
-            db, user=user, tokens=tokens_of(ctx), base_url=ctx.settings.base_url
+            db, user=user, tokens=recovery.tokens_of(ctx), base_url=ctx.settings.base_url
         )
         db.commit()
         ctx.jobs.enqueue(SEND_MAIL, delivery_id)
@@ -104,20 +69,18 @@ def forgot_password(body: schemas.EmailIn, request: Request, db: DbDep, ctx: Ctx
     """Mail a reset link if the address has an account; the answer is the same either way. Requests per
     account and per client address are limited (429)."""
     enforce(ctx.limits, "password-reset", email=body.email, ip=client_ip(request))
-    forgot_and_mail(db, ctx, email=body.email)
-    return {"detail": FORGOT_ANSWER}
-
-
-FORGOT_ANSWER = (
-    "If this address has an account, we sent it a link to set a new password. The link works once, "
-    "for 30 minutes."
-)
+    recovery.forgot_and_mail(db, ctx, email=body.email)
+    return {"detail": recovery.FORGOT_ANSWER}
 
 
 @router.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=LINK_ERRORS)
-def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: SessionDep) -> Response:
+def reset_password(
+    body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, session: CookieSessionDep
+) -> Response:
     """Set a new password from a reset link; every session of the account ends (log in again)."""
-    recovery.reset(db, tokens=tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher)
+    recovery.reset(
+        db, tokens=recovery.tokens_of(ctx), token=body.token, new=body.new_password, hasher=ctx.hasher
+    )
     db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -125,48 +88,26 @@ def reset_password(body: schemas.PasswordResetIn, db: DbDep, ctx: CtxDep, sessio
 
 @router.post("/login")
 def login(
-    body: schemas.LoginIn, request: Request, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.LoginIn, request: Request, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> schemas.SessionPublic:
     """Log in; repeated failures for one account from one address are refused with 429 for a while."""
-    user = login_or_raise(request, db, ctx, email=body.email, password=body.password)
+    user = service.login_or_raise(request, db, ctx, email=body.email, password=body.password)
     session.log_in(user.id, user.session_version)
     return schemas.SessionPublic(csrf_token=session.csrf, user=schemas.UserPublic.model_validate(user))
 
 
-def login_or_raise(request: Request, db: DbDep, ctx: CtxDep, *, email: str, password: str) -> User:
-    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash.
-
-    Failures are counted per account (its normalised e-mail, whatever the spelling) and per client address;
-    either at its limit refuses further attempts with 429, the right password included. A success clears
-    the account's count.
-    """
-    counters = (("login", account_key(email)), ("login-address", address_key(client_ip(request))))
-    wait = max(ctx.limits.retry_after(rule, key) for rule, key in counters)
-    if wait:
-        raise refuse(wait, "failed attempts")
-    try:
-        user = service.authenticate(db, email=email, password=password, hasher=ctx.hasher)
-    except Exception:
-        for rule, key in counters:
-            ctx.limits.hit(rule, key)
-        raise
-    ctx.limits.clear(*counters[0])
-    db.commit()
-    return user
-
-
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: CookieSessionDep, user: OptionalUser) -> Response:
     """End this session (every copy of its cookie stops working); the user's other sessions go on."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.web.session_max_age_s)
         db.commit()
     session.log_out()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/logout-everywhere", status_code=status.HTTP_204_NO_CONTENT)
-def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Response:
+def logout_everywhere(db: DbDep, session: CookieSessionDep, user: CurrentUser) -> Response:
     """End every session of the user, in every browser and app, this one included."""
     service.revoke_sessions(db, user=user)
     db.commit()
@@ -182,7 +123,7 @@ def me(user: CurrentUser) -> schemas.UserPublic:
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_password(
-    body: schemas.PasswordChangeIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.PasswordChangeIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> Response:
     """Change the password; other sessions are logged out, this one continues."""
     service.change_password(
@@ -195,7 +136,7 @@ def change_password(
 
 @router.post("/delete-account", status_code=status.HTTP_204_NO_CONTENT)
 def delete_account(
-    body: schemas.AccountDeleteIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: SessionDep
+    body: schemas.AccountDeleteIn, user: CurrentUser, db: DbDep, ctx: CtxDep, session: CookieSessionDep
 ) -> Response:
     """Delete the account with all its data: rows and photo files."""
     user_id = service.delete(db, user=user, password=body.password, hasher=ctx.hasher)

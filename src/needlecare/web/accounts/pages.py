@@ -13,15 +13,9 @@ from starlette.responses import Response
 from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import User
 from needlecare.web.accounts import recovery, schemas, service
-from needlecare.web.accounts.api import (
-    FORGOT_ANSWER,
-    forgot_and_mail,
-    login_or_raise,
-    signup_and_mail,
-    tokens_of,
-)
+from needlecare.web.accounts.recovery import FORGOT_ANSWER, forgot_and_mail, signup_and_mail, tokens_of
 from needlecare.web.clinics import photos as clinic_photos
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, SessionDep, client_ip
+from needlecare.web.deps import CookieSessionDep, CtxDep, CurrentUser, DbDep, OptionalUser, client_ip
 from needlecare.web.errors import InvalidCredentialsError, NotAuthenticatedError, UnprocessableError, WebError
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.ratelimit import enforce
@@ -73,7 +67,7 @@ def verify_page(
     token: Annotated[str, Query(max_length=512)],
     db: DbDep,
     ctx: CtxDep,
-    session: SessionDep,
+    session: CookieSessionDep,
     next: NextPath = None,
 ) -> Response:
     """Confirm the address from the mailed link and log in; go on to *next* when the link has one."""
@@ -130,7 +124,7 @@ def reset(
     new_password: Annotated[str, Form(max_length=schemas.MAX_ANY_PASSWORD)],
     db: DbDep,
     ctx: CtxDep,
-    session: SessionDep,
+    session: CookieSessionDep,
 ) -> Response:
     """Set the new password; every session ends, then log in with it."""
     try:
@@ -166,13 +160,13 @@ def login(
     form: Annotated[schemas.LoginIn, Form()],
     db: DbDep,
     ctx: CtxDep,
-    session: SessionDep,
+    session: CookieSessionDep,
     next: NextField = None,
 ) -> Response:
     """Log in and go to *next* (else the home page); wrong credentials show the form again (401)."""
     target = recovery.safe_next(next)
     try:
-        user = login_or_raise(request, db, ctx, email=form.email, password=form.password)
+        user = service.login_or_raise(request, db, ctx, email=form.email, password=form.password)
     except InvalidCredentialsError as exc:
         context = {"error": exc.message, "email": form.email, "next": target}
         return render(request, "login.html", context, status_code=401)
@@ -181,10 +175,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(db: DbDep, ctx: CtxDep, session: SessionDep, user: OptionalUser) -> Response:
+def logout(db: DbDep, ctx: CtxDep, session: CookieSessionDep, user: OptionalUser) -> Response:
     """Log out of this browser and return to the front page."""
     if user is not None:
-        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.session_max_age_s)
+        service.end_session(db, user=user, sid=session.sid, max_age_s=ctx.settings.web.session_max_age_s)
         db.commit()
     session.log_out()
     return _see_other("/")
@@ -203,7 +197,7 @@ def _account_context(
 
 
 @router.post("/account/logout-everywhere")
-def logout_everywhere(db: DbDep, session: SessionDep, user: CurrentUser) -> Response:
+def logout_everywhere(db: DbDep, session: CookieSessionDep, user: CurrentUser) -> Response:
     """End every session of the account (all browsers and apps) and return to the front page."""
     service.revoke_sessions(db, user=user)
     db.commit()
@@ -235,7 +229,7 @@ def change_password(
     user: CurrentUser,
     db: DbDep,
     ctx: CtxDep,
-    session: SessionDep,
+    session: CookieSessionDep,
 ) -> Response:
     """Change the password; stays logged in here, other sessions end."""
     try:
@@ -256,7 +250,7 @@ def delete_account(
     user: CurrentUser,
     db: DbDep,
     ctx: CtxDep,
-    session: SessionDep,
+    session: CookieSessionDep,
 ) -> Response:
     """Delete the account with every treatment, photo (rows and files) and check-in."""
     try:

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.mail import queue_mail
+from needlecare.jobs.queue import SEND_MAIL
 from needlecare.storage.models import AuditEvent, User, utcnow
 from needlecare.web.accounts import passwords, service
 from needlecare.web.accounts.tokens import (
@@ -30,6 +31,7 @@ from needlecare.web.accounts.tokens import (
     reset_fingerprint,
     verify_fingerprint,
 )
+from needlecare.web.context import WebContext
 from needlecare.web.errors import GoneError, InvalidTokenError, UnprocessableError
 
 
@@ -182,3 +184,40 @@ def reset(db: Session, *, tokens: AccountTokens, token: str, new: str, hasher: P
     db.add(AuditEvent(user_id=user.id, action="password_reset"))
     db.flush()
     return user
+
+
+#: The answer to every password-reset request, whether or not the address has an account.
+FORGOT_ANSWER = (
+    "If this address has an account, we sent it a link to set a new password. The link works once, "
+    "for 30 minutes."
+)
+
+
+def tokens_of(ctx: WebContext) -> AccountTokens:
+    """The app's password-reset and verification token signer."""
+    return AccountTokens(ctx.settings.resolve_secret())
+
+
+def signup_and_mail(
+    db: Session, ctx: WebContext, *, email: str, password: str, next_path: str | None = None
+) -> None:
+    """Shared by the page and the API: :func:`recovery.signup`, commit, enqueue its mail."""
+    delivery_id = signup(
+        db,
+        email=email,
+        password=password,
+        hasher=ctx.hasher,
+        tokens=tokens_of(ctx),
+        base_url=ctx.settings.base_url,
+        next_path=next_path,
+    )
+    db.commit()
+    ctx.jobs.enqueue(SEND_MAIL, delivery_id)
+
+
+def forgot_and_mail(db: Session, ctx: WebContext, *, email: str) -> None:
+    """Shared by the page and the API: :func:`recovery.request_reset`, commit, enqueue its mail if any."""
+    delivery_id = request_reset(db, email=email, tokens=tokens_of(ctx), base_url=ctx.settings.base_url)
+    db.commit()
+    if delivery_id is not None:
+        ctx.jobs.enqueue(SEND_MAIL, delivery_id)

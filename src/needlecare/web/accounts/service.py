@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from argon2 import PasswordHasher
+from fastapi import Request
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.storage.models import AuditEvent, EndedSession, User, utcnow
 from needlecare.web.accounts import passwords
+from needlecare.web.context import WebContext
+from needlecare.web.deps import client_ip
 from needlecare.web.errors import ConflictError, InvalidCredentialsError, UnprocessableError
+from needlecare.web.ratelimit import account_key, address_key, refuse
 from needlecare.web.security import verify_password
 
 
@@ -100,3 +104,25 @@ def delete(db: Session, *, user: User, password: str, hasher: PasswordHasher) ->
     user_id = user.id
     db.delete(user)
     return user_id
+
+
+def login_or_raise(request: Request, db: Session, ctx: WebContext, *, email: str, password: str) -> User:
+    """Shared by the page and the API: rate limit, authenticate, commit a possible re-hash.
+
+    Failures are counted per account (its normalised e-mail, whatever the spelling) and per client address;
+    either at its limit refuses further attempts with 429, the right password included. A success clears
+    the account's count.
+    """
+    counters = (("login", account_key(email)), ("login-address", address_key(client_ip(request))))
+    wait = max(ctx.limits.retry_after(rule, key) for rule, key in counters)
+    if wait:
+        raise refuse(wait, "failed attempts")
+    try:
+        user = authenticate(db, email=email, password=password, hasher=ctx.hasher)
+    except Exception:
+        for rule, key in counters:
+            ctx.limits.hit(rule, key)
+        raise
+    ctx.limits.clear(*counters[0])
+    db.commit()
+    return user

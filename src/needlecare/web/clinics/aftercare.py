@@ -15,7 +15,7 @@ from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
 from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, Treatment, User
-from needlecare.web.clinics import service
+from needlecare.web.clinics import members
 from needlecare.web.errors import one_or_not_found
 from needlecare.web.templating import DISCLAIMER
 from needlecare.web.treatments import service as treatments
@@ -69,9 +69,9 @@ def record_treatment(
     """Record a treatment for a patient of the clinic and log its aftercare message (callers deliver it).
 
     The treatment belongs to the patient (they see it like one they recorded themselves); the patient's audit
-    trail notes which clinic and staff member recorded it. Access: see :func:`service.patient`.
+    trail notes which clinic and staff member recorded it. Access: see :func:`members.patient`.
     """
-    member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    member = members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     patient = member.user
     treatment = treatments.create(db, user=patient, data=data)
     clinic = member.clinic

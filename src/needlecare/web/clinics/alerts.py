@@ -28,7 +28,7 @@ from needlecare.jobs.queue import SEND_MAIL, JobQueue
 from needlecare.storage.clinics import Clinic, ClinicFlag, ClinicMembership
 from needlecare.storage.models import AuditEvent, CheckIn, Treatment, User, utcnow
 from needlecare.storage.types import as_utc
-from needlecare.web.clinics import dashboard, service
+from needlecare.web.clinics import dashboard, members
 from needlecare.web.errors import one_or_not_found
 from needlecare.web.treatments import service as treatments
 
@@ -41,7 +41,7 @@ URGENT_FOR_PATIENT: frozenset[str] = dashboard.RED_FLAGS
 
 def patient_clinics(db: Session, *, user: User) -> Sequence[ClinicMembership]:
     """*user*'s active patient memberships (the clinics that look after them), newest first."""
-    return [m for m in service.memberships_of(db, user=user) if m.role == "patient"]
+    return [m for m in members.memberships_of(db, user=user) if m.role == "patient"]
 
 
 @dataclass(frozen=True)
@@ -178,13 +178,13 @@ def handle(db: Session, *, staff: User, clinic_id: int, flag_id: int, note: str)
     ForbiddenError
         *staff* is a patient member.
     """
-    service.staff_membership(db, user=staff, clinic_id=clinic_id)
+    members.staff_membership(db, user=staff, clinic_id=clinic_id)
     flag = one_or_not_found(
         db,
         select(ClinicFlag).where(ClinicFlag.id == flag_id, ClinicFlag.clinic_id == clinic_id),
         f"No flag {flag_id}.",
     )
-    service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=flag.patient_id)
+    members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=flag.patient_id)
     if flag.handled_at is None:
         flag.handled_at, flag.handled_by_id, flag.handled_note = utcnow(), staff.id, note
         detail = {

@@ -6,26 +6,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership, ClinicMessage
-from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
     alerts,
-    corrections,
     dashboard,
     invitations,
-    messages,
+    members,
     patients,
     schemas,
     service,
 )
 from needlecare.web.clinics import photos as clinic_photos
-from needlecare.web.context import WebContext
-from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId, client_ip
+from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos.api import face_response
-from needlecare.web.ratelimit import enforce
 from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
@@ -51,16 +46,6 @@ EDIT_ERRORS: dict[int | str, dict[str, Any]] = {
 REVOKE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The invitation was already accepted, has expired or was already withdrawn"},
 }
-
-
-def tokens_of(ctx: WebContext) -> invitations.InvitationTokens:
-    """Invitation token signer with the app's secret."""
-    return invitations.InvitationTokens(ctx.settings.resolve_secret())
-
-
-def join_link(ctx: WebContext, token: str) -> str:
-    """Absolute URL (from the site's public URL) of the page that accepts *token*."""
-    return f"{ctx.settings.base_url}/clinics/join?token={token}"
 
 
 def membership_public(member: ClinicMembership) -> schemas.MembershipPublic:
@@ -97,101 +82,18 @@ def message_public(message: ClinicMessage) -> schemas.AftercareMessage:
     )
 
 
-def send_invitation(
-    request: Request,
-    db: Session,
-    ctx: WebContext,
-    *,
-    user: User,
-    clinic_id: int,
-    data: schemas.InvitationCreate,
-) -> tuple[ClinicInvitation, str, bool]:
-    """Create and commit an invitation, then mail it through the job queue; ``(invitation, link, mailed)``.
-
-    Invitations per inviting account and per client address are limited (429, ``invitation`` rule), on top
-    of the clinic's own daily count (:func:`invitations.create`).
-    """
-    enforce(ctx.limits, "invitation", email=user.email, ip=client_ip(request))
-    invitation = invitations.create(db, user=user, clinic_id=clinic_id, data=data)
-    link = join_link(ctx, tokens_of(ctx).dumps(invitation))
-    message = messages.invitation_message(db, clinic=invitation.clinic, invitation=invitation, link=link)
-    db.commit()
-    mailed = messages.send_queued(db, jobs=ctx.jobs, message=message)
-    return invitation, link, mailed
-
-
-def withdraw_invitation(
-    db: Session, ctx: WebContext, *, user: User, clinic_id: int, invitation_id: int
-) -> bool:
-    """Withdraw and commit an invitation, then mail the invitee that it was withdrawn through the job queue.
-
-    Returns whether the mail job was enqueued. A refused withdrawal raises before anything is logged or
-    mailed (see :func:`invitations.revoke`).
-    """
-    invitation = invitations.revoke(db, admin=user, clinic_id=clinic_id, invitation_id=invitation_id)
-    message = messages.withdrawal_message(db, clinic=invitation.clinic, invitation=invitation)
-    db.commit()
-    return messages.send_queued(db, jobs=ctx.jobs, message=message)
-
-
-def correct_and_notify(
-    db: Session,
-    ctx: WebContext,
-    *,
-    user: User,
-    clinic_id: int,
-    patient_id: int,
-    treatment_id: int,
-    data: TreatmentUpdate,
-) -> Treatment:
-    """Correct and commit a treatment the clinic recorded, then mail the patient what changed on the job.
-
-    A correction that changes nothing mails nobody; a refused one raises before anything is changed, logged
-    or mailed (see :func:`corrections.correct`).
-    """
-    treatment, note = corrections.correct(
-        db,
-        staff=user,
-        clinic_id=clinic_id,
-        patient_id=patient_id,
-        treatment_id=treatment_id,
-        data=data,
-        base_url=ctx.settings.base_url,
-    )
-    db.commit()
-    if note is not None:
-        messages.send_queued(db, jobs=ctx.jobs, message=note)
-    alerts.notify(db, jobs=ctx.jobs, patient=treatment.user, base_url=ctx.settings.base_url)
-    return treatment
-
-
-def record_and_send(
-    db: Session, ctx: WebContext, *, user: User, clinic_id: int, patient_id: int, data: TreatmentCreate
-) -> schemas.ClinicTreatmentOut:
-    """Record and commit a treatment for a patient, then mail its aftercare (with the .ics) on the job."""
-    treatment, message = aftercare.record_treatment(
-        db, staff=user, clinic_id=clinic_id, patient_id=patient_id, data=data
-    )
-    db.commit()
-    messages.send_queued(db, jobs=ctx.jobs, message=message)
-    alerts.notify(db, jobs=ctx.jobs, patient=treatment.user, base_url=ctx.settings.base_url)
-    return schemas.ClinicTreatmentOut(
-        treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
-    )
-
-
 @router.get("")
 def list_clinics(user: CurrentUser, db: DbDep) -> list[schemas.MembershipPublic]:
     """The clinics the caller belongs to, with their role."""
-    return [membership_public(m) for m in service.memberships_of(db, user=user)]
+    return [membership_public(m) for m in members.memberships_of(db, user=user)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_clinic(body: schemas.ClinicCreate, user: CurrentUser, db: DbDep) -> schemas.MembershipPublic:
     """Create a clinic; the caller becomes its admin."""
-    clinic = service.create(db, user=user, data=body)
+    clinic = members.create(db, user=user, data=body)
     db.commit()
-    return membership_public(service.membership(db, user=user, clinic_id=clinic.id))
+    return membership_public(members.membership(db, user=user, clinic_id=clinic.id))
 
 
 @router.get("/aftercare")
@@ -205,7 +107,9 @@ def accept_invitation(
     body: schemas.InvitationAccept, user: CurrentUser, db: DbDep, ctx: CtxDep
 ) -> schemas.MembershipPublic:
     """Join the clinic the invitation is from (patients must send ``consent: true``)."""
-    member = invitations.accept(db, user=user, tokens=tokens_of(ctx), token=body.token, consent=body.consent)
+    member = invitations.accept(
+        db, user=user, tokens=service.tokens_of(ctx), token=body.token, consent=body.consent
+    )
     db.commit()
     alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
     return membership_public(member)
@@ -214,13 +118,13 @@ def accept_invitation(
 @router.get("/{clinic_id}", responses=ERRORS)
 def read_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> schemas.MembershipPublic:
     """The clinic and the caller's role in it."""
-    return membership_public(service.membership(db, user=user, clinic_id=clinic_id))
+    return membership_public(members.membership(db, user=user, clinic_id=clinic_id))
 
 
 @router.post("/{clinic_id}/leave", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def leave_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Leave the clinic; its staff lose access to the caller's data at once."""
-    service.leave(db, user=user, clinic_id=clinic_id)
+    members.leave(db, user=user, clinic_id=clinic_id)
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -228,7 +132,7 @@ def leave_clinic(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
 @router.delete("/{clinic_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 def remove_member(clinic_id: RowId, user_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Remove a member (admins only); a removed patient's data is no longer visible to the clinic."""
-    service.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
+    members.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -243,7 +147,9 @@ def create_invitation(
     ctx: CtxDep,
 ) -> schemas.InvitationPublic:
     """Invite by e-mail (admins: any role; clinicians: patients); the link is e-mailed and returned."""
-    invitation, link, mailed = send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=body)
+    invitation, link, mailed = service.send_invitation(
+        request, db, ctx, user=user, clinic_id=clinic_id, data=body
+    )
     return invitation_public(invitation).model_copy(update={"link": link, "mailed": mailed})
 
 
@@ -264,19 +170,19 @@ def revoke_invitation(
 ) -> Response:
     """Withdraw a pending invitation (admins only); its link stops working at once and the invitee is told
     by e-mail that nothing was shared. The record is kept."""
-    withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    service.withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{clinic_id}/patients", responses=ERRORS)
 def list_patients(clinic_id: RowId, user: CurrentUser, db: DbDep) -> list[schemas.PatientPublic]:
     """The clinic's current patients (staff only)."""
-    service.staff_membership(db, user=user, clinic_id=clinic_id)
+    members.staff_membership(db, user=user, clinic_id=clinic_id)
     return [
         schemas.PatientPublic(
             user_id=m.user_id, email=m.user.email, name=m.display_name, joined_at=m.updated_at
         )
-        for m in service.patients(db, clinic_id=clinic_id)
+        for m in members.patients(db, clinic_id=clinic_id)
     ]
 
 
@@ -293,7 +199,12 @@ def create_patient_treatment(
     clinic_id: RowId, patient_id: RowId, body: TreatmentCreate, user: CurrentUser, db: DbDep, ctx: CtxDep
 ) -> schemas.ClinicTreatmentOut:
     """Record a treatment for a patient (staff only); aftercare with the .ics goes to the patient."""
-    return record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body)
+    treatment, message = service.record_and_send(
+        db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=body
+    )
+    return schemas.ClinicTreatmentOut(
+        treatment_id=treatment.id, patient_id=patient_id, message=message_public(message)
+    )
 
 
 @router.patch("/{clinic_id}/patients/{patient_id}/treatments/{treatment_id}", responses=EDIT_ERRORS)
@@ -309,7 +220,7 @@ def update_patient_treatment(
     """Correct a treatment the clinic recorded for a patient (staff only): the fields sent change, with the
     patient's day numbers, triage and reminders; the aftercare message stays as sent; audited; the patient is
     mailed which fields changed (nothing if none did)."""
-    treatment = correct_and_notify(
+    treatment = service.correct_and_notify(
         db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=body
     )
     return treatments_api.detail(treatment)
@@ -339,7 +250,7 @@ def update_clinic(
     clinic_id: RowId, body: schemas.ClinicUpdate, user: CurrentUser, db: DbDep
 ) -> schemas.MembershipPublic:
     """Change the clinic's settings (admins): name, emergency contact, alert address (``null`` clears it)."""
-    member = service.update(db, admin=user, clinic_id=clinic_id, data=body)
+    member = members.update(db, admin=user, clinic_id=clinic_id, data=body)
     db.commit()
     return membership_public(member)
 

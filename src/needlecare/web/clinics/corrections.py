@@ -1,10 +1,10 @@
 """Staff corrections of a treatment their clinic recorded for a patient.
 
-A clinic's staff may correct a treatment of one of its current patients (:func:`service.patient`) only if
+A clinic's staff may correct a treatment of one of its current patients (:func:`members.patient`) only if
 their clinic recorded it (it sent the treatment's aftercare message): the patient consented to the staff
 *seeing* their data, so what the patient recorded themselves, or another clinic recorded, stays read-only
 to them. Anything else is simply not found (404), like every owner-scoped lookup. The correction itself is
-the patient's own :func:`needlecare.web.treatments.service.update` (new day numbers, triage, reminders),
+the patient's own :func:`needlecare.web.treatments.members.update` (new day numbers, triage, reminders),
 audited on the patient's trail with the staff member and clinic who made it. A correction that changes
 something is followed by a note to the patient naming the clinic and each change
 (:func:`needlecare.web.clinics.messages.correction_message`); one that changes nothing, or is refused, mails
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.clinics import ClinicMessage
 from needlecare.storage.models import Treatment, User
-from needlecare.web.clinics import messages, service
+from needlecare.web.clinics import members, messages
 from needlecare.web.errors import one_or_not_found
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.schemas import TreatmentUpdate
@@ -51,7 +51,7 @@ def recorded_treatment(
     ForbiddenError
         *staff* is a patient member.
     """
-    service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     return _recorded(db, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id)
 
 
@@ -81,9 +81,9 @@ def correct(
     Raises
     ------
     NotFoundError, ForbiddenError, UnprocessableError
-        As :func:`recorded_treatment` and :func:`needlecare.web.treatments.service.update` raise them.
+        As :func:`recorded_treatment` and :func:`needlecare.web.treatments.members.update` raise them.
     """
-    member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    member = members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     treatment = _recorded(db, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id)
     changes = treatments.changes(treatment, data)
     editor = treatments.StaffEditor(staff_id=staff.id, clinic_id=clinic_id)

@@ -29,7 +29,7 @@ from needlecare.knowledge.evidence import URGENCY_ORDER, evidence
 from needlecare.storage.clinics import ClinicFlag
 from needlecare.storage.models import Treatment, User
 from needlecare.web.checkins import service as checkins
-from needlecare.web.clinics import service
+from needlecare.web.clinics import members
 from needlecare.web.clinics.schemas import DashboardQuery, DashboardRow, FlagPublic
 from needlecare.web.timeline import service as timeline
 from needlecare.web.treatments import service as treatments
@@ -151,7 +151,7 @@ def _matches(row: DashboardRow, query: DashboardQuery) -> bool:
 
 def dashboard(db: Session, *, user: User, clinic_id: int, query: DashboardQuery) -> list[DashboardRow]:
     """Rows for every active patient in recovery, filtered by *query*, attention first (staff only)."""
-    service.staff_membership(db, user=user, clinic_id=clinic_id)
+    members.staff_membership(db, user=user, clinic_id=clinic_id)
     flags = db.scalars(
         select(ClinicFlag).where(ClinicFlag.clinic_id == clinic_id).order_by(ClinicFlag.id)
     ).all()
@@ -164,7 +164,7 @@ def dashboard(db: Session, *, user: User, clinic_id: int, query: DashboardQuery)
         elif flag.kind == "off_course":
             handled_off_course.add(flag.treatment_id)
     rows = []
-    for member in service.patients(db, clinic_id=clinic_id):
+    for member in members.patients(db, clinic_id=clinic_id):
         mine = open_by_patient.get(member.user_id, [])
         chosen: Treatment | None = None
         for treatment in treatments.get_all(db, user=member.user):  # newest first

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from needlecare.storage.clinics import ClinicInvitation, ClinicMembership
 from needlecare.storage.models import AuditEvent, User, utcnow
 from needlecare.storage.types import as_utc
-from needlecare.web.clinics import service
+from needlecare.web.clinics import members
 from needlecare.web.clinics.schemas import InvitationCreate
 from needlecare.web.errors import (
     ConflictError,
@@ -100,7 +100,7 @@ def create(
     RateLimitedError
         The clinic sent :data:`INVITATIONS_PER_WINDOW` invitations in the last :data:`RATE_WINDOW`.
     """
-    member = service.staff_membership(db, user=user, clinic_id=clinic_id)
+    member = members.staff_membership(db, user=user, clinic_id=clinic_id)
     if member.role != "admin" and data.role != "patient":
         raise ForbiddenError("Only the clinic's admins can invite staff; clinicians invite patients.")
     now = now or utcnow()
@@ -145,7 +145,7 @@ def pending(
 
     Each row's ``invited_by`` is the inviting user (``None`` if unrecorded or their account was deleted).
     """
-    service.staff_membership(db, user=user, clinic_id=clinic_id)
+    members.staff_membership(db, user=user, clinic_id=clinic_id)
     stmt = select(ClinicInvitation).where(
         ClinicInvitation.clinic_id == clinic_id,
         ClinicInvitation.used_at.is_(None),
@@ -175,7 +175,7 @@ def revoke(
     ConflictError
         The invitation was already accepted, has expired or was already withdrawn.
     """
-    if service.staff_membership(db, user=admin, clinic_id=clinic_id).role != "admin":
+    if members.staff_membership(db, user=admin, clinic_id=clinic_id).role != "admin":
         raise ForbiddenError("Only the clinic's admins can withdraw invitations.")
     invitation = db.get(ClinicInvitation, invitation_id)
     if invitation is None or invitation.clinic_id != clinic_id:
@@ -248,7 +248,7 @@ def accept(
         )
     if invitation.role == "patient" and not consent:
         raise UnprocessableError("To join as a patient, agree that the clinic's staff may see your data.")
-    member = service.join(
+    member = members.join(
         db,
         user=user,
         clinic_id=invitation.clinic_id,

@@ -20,6 +20,7 @@ from needlecare.web.clinics import (
     corrections,
     dashboard,
     invitations,
+    members,
     patients,
     schemas,
     service,
@@ -42,7 +43,7 @@ def my_clinics(request: Request, user: CurrentUser, db: DbDep) -> Response:
     """The clinics I belong to, a form to create one, and aftercare clinics sent me."""
     context = {
         "user": user,
-        "memberships": service.memberships_of(db, user=user),
+        "memberships": members.memberships_of(db, user=user),
         "messages": aftercare.received(db, user=user),
     }
     return render(request, "clinics.html", context)
@@ -51,7 +52,7 @@ def my_clinics(request: Request, user: CurrentUser, db: DbDep) -> Response:
 @router.post("/clinics")
 def create_clinic(form: Annotated[schemas.ClinicCreate, Form()], user: CurrentUser, db: DbDep) -> Response:
     """Create a clinic (I become its admin) and open it."""
-    clinic = service.create(db, user=user, data=form)
+    clinic = members.create(db, user=user, data=form)
     db.commit()
     return _see_other(f"/clinics/{clinic.id}")
 
@@ -65,13 +66,13 @@ def join_page(
     ctx: CtxDep,
 ) -> Response:
     """What the invitation is for and (patients) the consent to give; visitors are asked to log in first."""
-    invitation = invitations.resolve(db, tokens=api.tokens_of(ctx), token=token)
+    invitation = invitations.resolve(db, tokens=service.tokens_of(ctx), token=token)
     context = {
         "user": user,
         "token": token,
         "invitation": invitation,
         "consent_text": invitations.consent_text(invitation.clinic.name),
-        "link": api.join_link(ctx, token),
+        "link": service.join_link(ctx, token),
         "here": f"/clinics/join?token={token}",
     }
     return render(request, "clinic_join.html", context)
@@ -83,7 +84,7 @@ def join(
 ) -> Response:
     """Accept the invitation and open the clinic."""
     member = invitations.accept(
-        db, user=user, tokens=api.tokens_of(ctx), token=form.token, consent=form.consent
+        db, user=user, tokens=service.tokens_of(ctx), token=form.token, consent=form.consent
     )
     db.commit()
     alerts.notify(db, jobs=ctx.jobs, patient=user, base_url=ctx.settings.base_url)
@@ -99,7 +100,7 @@ def show_aftercare(
     message = aftercare.get_received(db, user=user, message_id=message_id)
     treatment = db.get(Treatment, message.treatment_id) if message.treatment_id else None
     card = (
-        today.card(db, treatment, reminder_hour=ctx.settings.reminder_hour)
+        today.card(db, treatment, reminder_hour=ctx.settings.jobs.reminder_hour)
         if treatment is not None and treatment.user_id == user.id
         else None
     )
@@ -115,7 +116,7 @@ def _clinic_page(
     new_link: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    member = service.membership(db, user=user, clinic_id=clinic_id)
+    member = members.membership(db, user=user, clinic_id=clinic_id)
     context: dict[str, object] = {
         "user": user,
         "member": member,
@@ -123,7 +124,7 @@ def _clinic_page(
         "new_link": new_link,
     }
     if member.role in STAFF_ROLES:
-        context["patients"] = service.patients(db, clinic_id=clinic_id)
+        context["patients"] = members.patients(db, clinic_id=clinic_id)
         context["pending"] = invitations.pending(db, user=user, clinic_id=clinic_id)
         context["roles"] = ("patient", "clinician", "admin") if member.role == "admin" else ("patient",)
     return render(request, "clinic.html", context, status_code=status_code)
@@ -145,7 +146,7 @@ def invite(
     ctx: CtxDep,
 ) -> Response:
     """Send an invitation; the page shows its link too (for handing over in person)."""
-    _, link, _ = api.send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=form)
+    _, link, _ = service.send_invitation(request, db, ctx, user=user, clinic_id=clinic_id, data=form)
     return _clinic_page(request, db, user, clinic_id, new_link=link, status_code=201)
 
 
@@ -154,14 +155,14 @@ def revoke_invitation(
     clinic_id: RowId, invitation_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep
 ) -> Response:
     """Withdraw a pending invitation (admins only), e-mail the invitee, and return to the clinic's page."""
-    api.withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
+    service.withdraw_invitation(db, ctx, user=user, clinic_id=clinic_id, invitation_id=invitation_id)
     return _see_other(f"/clinics/{clinic_id}")
 
 
 @router.post("/clinics/{clinic_id}/leave")
 def leave(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Leave the clinic (its staff lose access at once)."""
-    service.leave(db, user=user, clinic_id=clinic_id)
+    members.leave(db, user=user, clinic_id=clinic_id)
     db.commit()
     return _see_other("/clinics")
 
@@ -169,7 +170,7 @@ def leave(clinic_id: RowId, user: CurrentUser, db: DbDep) -> Response:
 @router.post("/clinics/{clinic_id}/members/{user_id}/remove")
 def remove_member(clinic_id: RowId, user_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Remove a member (admins only) and return to the clinic's page."""
-    service.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
+    members.remove(db, admin=user, clinic_id=clinic_id, user_id=user_id)
     db.commit()
     return _see_other(f"/clinics/{clinic_id}")
 
@@ -184,7 +185,7 @@ def show_dashboard(
 ) -> Response:
     """Patients in recovery, those needing attention first, with filters and search."""
     rows = dashboard.dashboard(db, user=user, clinic_id=clinic_id, query=query)
-    member = service.membership(db, user=user, clinic_id=clinic_id)
+    member = members.membership(db, user=user, clinic_id=clinic_id)
     context = {
         "user": user,
         "clinic": member.clinic,
@@ -202,7 +203,7 @@ def show_patient(
     """A patient's treatments, check-ins and measurements (staff only); those the clinic recorded can be
     edited."""
     rec = patients.record(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
-    clinic = service.membership(db, user=user, clinic_id=clinic_id).clinic
+    clinic = members.membership(db, user=user, clinic_id=clinic_id).clinic
     flags = alerts.open_flags(db, clinic_id=clinic_id, patient_id=patient_id)
     context = {"user": user, "clinic": clinic, "rec": rec, "flags": flags}
     return render(request, "clinic_patient.html", context)
@@ -213,7 +214,7 @@ def new_patient_treatment(
     request: Request, clinic_id: RowId, patient_id: RowId, user: CurrentUser, db: DbDep
 ) -> Response:
     """The treatment form, for a patient of the clinic."""
-    member = service.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
+    member = members.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
     context = {
         "user": user,
         "form_action": f"/clinics/{clinic_id}/patients/{patient_id}/treatments",
@@ -233,7 +234,7 @@ def create_patient_treatment(
     ctx: CtxDep,
 ) -> Response:
     """Record the treatment, send the aftercare and return to the dashboard."""
-    api.record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=form)
+    service.record_and_send(db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, data=form)
     return _see_other(f"/clinics/{clinic_id}/dashboard")
 
 
@@ -245,7 +246,7 @@ def edit_patient_treatment(
     treatment = corrections.recorded_treatment(
         db, staff=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id
     )
-    member = service.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
+    member = members.patient(db, staff=user, clinic_id=clinic_id, patient_id=patient_id)
     context = {
         "user": user,
         "t": treatment,
@@ -272,10 +273,10 @@ def save_patient_treatment(
     """Save the corrected treatment and return to the patient's page.
 
     Validated and applied like the patient's own edit form (every field replaced; invalid input: the same 422
-    page, nothing changed), through :func:`api.correct_and_notify` (the patient is mailed what changed).
+    page, nothing changed), through :func:`service.correct_and_notify` (the patient is mailed what changed).
     """
     data = TreatmentUpdate.model_validate(form.model_dump())
-    api.correct_and_notify(
+    service.correct_and_notify(
         db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=data
     )
     return _see_other(f"/clinics/{clinic_id}/patients/{patient_id}")

@@ -1,6 +1,6 @@
 """A clinic patient's record as staff see it: treatments with expected course, check-ins, photo measurements.
 
-Only while the patient's membership is active (:func:`service.patient`); read-only except for the
+Only while the patient's membership is active (:func:`members.patient`); read-only except for the
 treatments the clinic recorded, which its staff may correct (:mod:`needlecare.web.clinics.corrections`).
 Staff get the photos' measurements (day, redness index); the pictures themselves only of the photos whose
 own consent shares them with the practitioner (``shared``; :mod:`needlecare.web.clinics.photos`).
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from needlecare.storage.models import User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.checkins.schemas import CheckInPublic
-from needlecare.web.clinics import corrections, service
+from needlecare.web.clinics import corrections, members
 from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.clinics.schemas import Measurement, PatientPublic, PatientRecord, PatientTreatment
 from needlecare.web.photos import service as photos
@@ -24,7 +24,7 @@ from needlecare.web.treatments import service as treatments
 
 def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> PatientRecord:
     """Everything staff of *clinic_id* may read about patient *patient_id*, newest treatment first."""
-    member = service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
+    member = members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
     patient = member.user
     recorded = corrections.recorded_ids(db, clinic_id=clinic_id, patient_id=patient.id)
     shared = clinic_photos.shared_ids(db, patient_id=patient.id)

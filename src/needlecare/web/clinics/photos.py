@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.storage.models import AuditEvent, Photo, User
-from needlecare.web.clinics import service
+from needlecare.web.clinics import members
 from needlecare.web.errors import NotFoundError
 
 #: The consent choice that shares a photo with the practitioner (``CONSENT_CHOICES`` in the photo schemas).
@@ -46,12 +46,12 @@ def shared_photo(db: Session, *, staff: User, clinic_id: int, photo_id: int, vie
     ForbiddenError
         *staff* is a patient member of the clinic.
     """
-    service.staff_membership(db, user=staff, clinic_id=clinic_id)
+    members.staff_membership(db, user=staff, clinic_id=clinic_id)
     photo = db.get(Photo, photo_id)
     if photo is None or photo.consent != SHARED:
         raise NotFoundError(f"No photo {photo_id}.")
     try:
-        service.patient(db, staff=staff, clinic_id=clinic_id, patient_id=photo.user_id)
+        members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=photo.user_id)
     except NotFoundError:
         raise NotFoundError(f"No photo {photo_id}.") from None
     detail = {

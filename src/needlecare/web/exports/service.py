@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from needlecare.exports import csv_export, fhir, pdf_report
-from needlecare.exports.data import PatientRecord, TreatmentNotFoundError, collect
+from needlecare.exports.data import PatientExport, TreatmentNotFoundError, collect
 from needlecare.storage.models import AuditEvent, User
 from needlecare.web.context import WebContext
 from needlecare.web.errors import NotFoundError
@@ -42,7 +42,7 @@ FORMATS: dict[Kind, tuple[str, str, str]] = {
 }
 
 
-def record(db: Session, *, user: User, treatment_id: int | None) -> PatientRecord:
+def record(db: Session, *, user: User, treatment_id: int | None) -> PatientExport:
     """The user's data (one treatment when *treatment_id* is given); :class:`NotFoundError` if not theirs."""
     try:
         return collect(db, user=user, treatment_id=treatment_id)
@@ -55,7 +55,7 @@ def site_url(ctx: WebContext) -> str:
     return ctx.settings.base_url
 
 
-def build(kind: Kind, rec: PatientRecord, *, ctx: WebContext, request: Request) -> bytes:
+def build(kind: Kind, rec: PatientExport, *, ctx: WebContext, request: Request) -> bytes:
     """The export file's bytes (text formats UTF-8)."""
     if kind == "measurements.csv":
         return csv_export.measurements_csv(rec).encode("utf-8")

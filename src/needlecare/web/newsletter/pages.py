@@ -18,13 +18,13 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from needlecare.jobs.queue import SEND_MAIL
+from needlecare.newsletter import service
+from needlecare.newsletter.service import CONSENT_TEXT, CONSENT_VERSION, Newsletter
+from needlecare.newsletter.tokens import MAX_TOKEN_LENGTH, TokenError
 from needlecare.storage.models import utcnow
 from needlecare.web.accounts.schemas import Email
 from needlecare.web.context import WebContext
 from needlecare.web.deps import CtxDep, DbDep, OptionalUser, client_ip
-from needlecare.web.newsletter import service
-from needlecare.web.newsletter.service import CONSENT_TEXT, CONSENT_VERSION, Newsletter
-from needlecare.web.newsletter.tokens import MAX_TOKEN_LENGTH, TokenError
 from needlecare.web.ratelimit import address_key
 from needlecare.web.templating import render
 
@@ -44,11 +44,11 @@ STALE = "This link is no longer valid: a newer link was sent, or the address was
 
 
 def newsletter_of(request: Request, ctx: WebContext) -> Newsletter:
-    """The app's :class:`Newsletter`, built from the environment on first use and kept on ``app.state``."""
+    """The app's :class:`Newsletter`, built from its settings on first use and kept on ``app.state``."""
     state = request.app.state
     existing: Newsletter | None = getattr(state, "newsletter", None)
     if existing is None:
-        existing = Newsletter.build(ctx.settings, ctx.limits)
+        existing = Newsletter.build(ctx.settings)
         state.newsletter = existing
     return existing
 
@@ -108,17 +108,17 @@ def subscribe(
         return _form(request, user, error=BAD_EMAIL, email=email, status=422)
     nl = newsletter_of(request, ctx)
     ip = client_ip(request)
-    wait_s = nl.limits.retry_after(LIMIT_KEY, address_key(ip))
+    wait_s = ctx.limits.retry_after(LIMIT_KEY, address_key(ip))
     if wait_s > 0:
         minutes = -(-wait_s // 60)
         message = f"Too many subscription requests from your network. Please try again in {minutes} minutes."
         response = _message(request, "Please wait a little", message, status=429, user=user)
         response.headers["Retry-After"] = str(wait_s)
         return response
-    nl.limits.hit(LIMIT_KEY, address_key(ip))  # every request counts, whatever happens next
+    ctx.limits.hit(LIMIT_KEY, address_key(ip))  # every request counts, whatever happens next
     sub = service.request_subscription(db, address, now=utcnow(), resend_after_s=nl.settings.resend_after_s)
     if sub is not None:
-        delivery_id = nl.queue_confirmation(db, nl.base_url(ctx.settings.base_url), sub)
+        delivery_id = nl.queue_confirmation(db, nl.base_url, sub)
         db.commit()
         # After the response: the answer takes the same time whether or not a mail is sent (no enumeration);
         # the row is committed, so a lost enqueue is picked up by the scheduler's sweep.

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
-from needlecare.jobs.queue import ANALYSE_PHOTO
 from needlecare.jobs.slots import photo_slot
 from needlecare.storage.models import Photo
 from needlecare.web.context import WebContext
@@ -83,46 +81,8 @@ def upload_photo(
     ``pending`` until ``GET /photos/{id}`` shows it ``done`` with the ``analysis`` (in-process jobs finish
     before this answers).
     """
-    photo = store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
+    photo = service.store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
     return schemas.PhotoPublic.of(photo)
-
-
-#: What to do about a photo dated before its treatment.
-BEFORE_TREATMENT_PHOTO = (
-    "A photo from before the treatment is your baseline: tick “This is my before-treatment (baseline) "
-    "photo”, or correct the date."
-)
-
-
-def store_upload(
-    db: DbDep,
-    ctx: WebContext,
-    treatment_id: RowId,
-    file: UploadFile,
-    consent: str,
-    is_baseline: bool,
-    taken_on: dt.date | None,
-    user: CurrentUser,
-) -> Photo:
-    """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
-    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
-    taken_on = treatments.event_date(
-        treatment, taken_on, field="taken_on", before_hint=BEFORE_TREATMENT_PHOTO, baseline=is_baseline
-    )
-    data = read_upload(file, ctx.settings)
-    with photo_slot():
-        photo = service.save_upload(
-            db,
-            ctx.store,
-            treatment=treatment,
-            clean=sanitize(data),
-            consent=consent,
-            taken_on=taken_on,
-            is_baseline=is_baseline,
-        )
-    ctx.jobs.enqueue(ANALYSE_PHOTO, photo.id)
-    db.refresh(photo)
-    return photo
 
 
 @router.get("/treatments/{treatment_id}/photos", responses=ERRORS)

@@ -64,7 +64,7 @@ def upload(
     taken_on: Annotated[EventDate | None, Form()] = None,
 ) -> RedirectResponse:
     """Store the photo and show its analysis."""
-    photo = api.store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
+    photo = service.store_upload(db, ctx, treatment_id, file, consent, is_baseline, taken_on, user)
     return RedirectResponse(f"/photos/{photo.id}", status_code=303)
 
 

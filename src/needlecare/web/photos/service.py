@@ -5,16 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from fastapi import UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.errors import PhotoError
 from needlecare.jobs.photos import FAILED, PENDING, Analysis, heatmap_relpath, measure
+from needlecare.jobs.queue import ANALYSE_PHOTO
+from needlecare.jobs.slots import photo_slot
 from needlecare.knowledge.visibility import visibility
 from needlecare.storage.files import PhotoStore
 from needlecare.storage.models import AuditEvent, Photo, Treatment, User
+from needlecare.web.context import WebContext
 from needlecare.web.errors import one_or_not_found
-from needlecare.web.photos.sanitize import CleanPhoto, photo_error_to_http
+from needlecare.web.photos.sanitize import CleanPhoto, photo_error_to_http, sanitize
+from needlecare.web.photos.upload import read_upload
+from needlecare.web.treatments import service as treatments
 
 
 def get(db: Session, *, user: User, photo_id: int) -> Photo:
@@ -127,6 +133,44 @@ def save_upload(
             store.discard(path)
             store.delete(relpath)
         raise
+    return photo
+
+
+#: What to do about a photo dated before its treatment.
+BEFORE_TREATMENT_PHOTO = (
+    "A photo from before the treatment is your baseline: tick “This is my before-treatment (baseline) "
+    "photo”, or correct the date."
+)
+
+
+def store_upload(
+    db: Session,
+    ctx: WebContext,
+    treatment_id: int,
+    file: UploadFile,
+    consent: str,
+    is_baseline: bool,
+    taken_on: dt.date | None,
+    user: User,
+) -> Photo:
+    """Shared by page and API: owner check, size limit, sanitise, check, store, enqueue the analysis job."""
+    treatment = treatments.get(db, user=user, treatment_id=treatment_id)
+    taken_on = treatments.event_date(
+        treatment, taken_on, field="taken_on", before_hint=BEFORE_TREATMENT_PHOTO, baseline=is_baseline
+    )
+    data = read_upload(file, ctx.settings)
+    with photo_slot():
+        photo = save_upload(
+            db,
+            ctx.store,
+            treatment=treatment,
+            clean=sanitize(data),
+            consent=consent,
+            taken_on=taken_on,
+            is_baseline=is_baseline,
+        )
+    ctx.jobs.enqueue(ANALYSE_PHOTO, photo.id)
+    db.refresh(photo)
     return photo
 
 

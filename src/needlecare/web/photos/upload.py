@@ -27,6 +27,6 @@ def read_upload(file: UploadFile, settings: Settings) -> bytes:
 
     Nothing is decoded here: a photo over either limit is refused (413) before any decoder runs.
     """
-    data = read_limited(file, settings.max_upload_bytes)
-    check_megapixels(data, settings.max_upload_megapixels)
+    data = read_limited(file, settings.web.max_upload_bytes)
+    check_megapixels(data, settings.web.max_upload_megapixels)
     return data

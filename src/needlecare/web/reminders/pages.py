@@ -43,7 +43,7 @@ def _view(db: DbDep, ctx: WebContext, user: User) -> ReminderSettings:
     return ReminderSettings(
         timezone=user.timezone,
         reminders_enabled=user.reminders_enabled,
-        reminder_hour=ctx.settings.reminder_hour,
+        reminder_hour=ctx.settings.jobs.reminder_hour,
         calendar_url=f"{ctx.settings.base_url}/calendar/{token}.ics",
     )
 
@@ -52,7 +52,7 @@ def _view(db: DbDep, ctx: WebContext, user: User) -> ReminderSettings:
 def calendar_feed(token: Token, db: DbDep, ctx: CtxDep) -> Response:
     """The patient's aftercare calendar, for calendar apps that subscribe by URL."""
     user = service.user_by_token(db, token)
-    body = service.feed(db, user, reminder_hour=ctx.settings.reminder_hour)
+    body = service.feed(db, user, reminder_hour=ctx.settings.jobs.reminder_hour)
     headers = {
         "Cache-Control": "private, no-store",
         "Content-Disposition": 'inline; filename="aftercare.ics"',

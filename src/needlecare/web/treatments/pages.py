@@ -129,7 +129,7 @@ def show_treatment(
         "user": user,
         "t": treatment,
         "info": info,
-        "c": today.card(db, treatment, reminder_hour=ctx.settings.reminder_hour),
+        "c": today.card(db, treatment, reminder_hour=ctx.settings.jobs.reminder_hour),
         "on_page": True,
         "flag_fields": FLAG_FIELDS,
         "deleted": request.query_params.get("deleted"),

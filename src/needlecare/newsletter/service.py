@@ -6,6 +6,8 @@ either way. Times are timezone-aware UTC.
 
 Every newsletter mail (confirmations and issues) is recorded on the mail job
 (:func:`needlecare.jobs.mail.queue_mail`) and sent by it: retried with backoff, never lost, never sent twice.
+An issue is sent in two steps, :func:`plan_issue` (who still needs it) and :func:`deliver_issue` (record and
+enqueue the mails batch by batch), so a caller can show the plan and ask before anything is queued.
 """
 
 from __future__ import annotations
@@ -14,23 +16,21 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from needlecare.jobs.mail import queue_mail
+from needlecare.jobs.mail import QUEUED, RETRYING, queue_mail
 from needlecare.jobs.queue import SEND_MAIL, JobQueue
-from needlecare.settings import Settings
+from needlecare.newsletter.tokens import Claim, NewsletterTokens
+from needlecare.settings import NewsletterSettings, Settings
 from needlecare.storage.models import MailDelivery
 from needlecare.storage.newsletter import STATUSES, NewsletterSubscription
 from needlecare.storage.types import as_utc
-from needlecare.web.newsletter.tokens import Claim, NewsletterTokens
-from needlecare.web.ratelimit import RateLimits, Rule
 
 #: Version of :data:`CONSENT_TEXT`; bump it whenever the wording changes (it is stored with each consent).
 CONSENT_VERSION = "2026-11-23"
@@ -44,32 +44,6 @@ CONSENT_TEXT = (
 ConfirmOutcome = Literal["confirmed", "already_confirmed", "invalid"]
 
 logger = logging.getLogger(__name__)
-
-
-class NewsletterSettings(BaseSettings):
-    """Newsletter configuration (environment variables ``NEEDLECARE_NEWSLETTER_<FIELD>``).
-
-    Attributes
-    ----------
-    public_url
-        Base URL put into mailed links, e.g. ``https://needlecare.example.org``; without it the links use the
-        address the subscribe request came to (fine for development; set it in production).
-    confirm_max_age_s
-        Lifetime of a confirmation link in seconds (default 48 h).
-    resend_after_s
-        A pending address gets at most one confirmation e-mail per this many seconds (default 10 min).
-    max_requests_per_ip, request_window_s
-        At most this many subscribe requests per client address in the sliding window (default 10 per hour):
-        the form cannot be used to flood many inboxes with confirmation e-mails.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="NEEDLECARE_NEWSLETTER_", extra="ignore")
-
-    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
-    confirm_max_age_s: int = Field(default=48 * 3600, gt=0)
-    resend_after_s: int = Field(default=600, ge=0)
-    max_requests_per_ip: int = Field(default=10, ge=1)
-    request_window_s: int = Field(default=3600, gt=0)
 
 
 @dataclass(frozen=True)
@@ -88,32 +62,36 @@ def _digest(*parts: str) -> str:
 
 @dataclass
 class Newsletter:
-    """What the newsletter pages need: settings, token signer and the per-client request limit."""
+    """What the newsletter's mails need: its settings, the token signer and the site's public base URL.
+
+    Attributes
+    ----------
+    settings
+        The ``newsletter`` section of the app's settings.
+    tokens
+        Signer of the confirmation and unsubscribe links.
+    base_url
+        Base of every mailed link (``NEEDLECARE_PUBLIC_URL``), without a trailing slash.
+    """
 
     settings: NewsletterSettings
     tokens: NewsletterTokens
-    limits: RateLimits
+    base_url: str
 
     @classmethod
-    def build(cls, app_settings: Settings, limits: RateLimits | None = None) -> Newsletter:
-        """From the environment, signing with the app's secret; the ``newsletter`` rule is added to *limits*
-        (the app's, shared between processes; a process-local set when omitted)."""
-        settings = NewsletterSettings()
-        if settings.public_url is None and app_settings.environment == "production":
+    def build(cls, app_settings: Settings) -> Newsletter:
+        """From the app's settings, signing with the app's secret; warns in production when the links have no
+        configured public URL to point to."""
+        settings = app_settings.newsletter
+        if app_settings.public_url is None and app_settings.environment == "production":
             logger.warning(
-                "NEEDLECARE_NEWSLETTER_PUBLIC_URL is not set: mailed links use the Host header of the request"
+                "NEEDLECARE_PUBLIC_URL is not set: mailed links point to %s", app_settings.base_url
             )
-        limits = limits or RateLimits("memory://")
-        limits.add(Rule("newsletter", settings.max_requests_per_ip, settings.request_window_s))
         return cls(
             settings=settings,
             tokens=NewsletterTokens(app_settings.resolve_secret(), settings.confirm_max_age_s),
-            limits=limits,
+            base_url=app_settings.base_url,
         )
-
-    def base_url(self, request_base_url: str) -> str:
-        """Base for mailed links: the newsletter's own ``public_url``, else the site's; no trailing slash."""
-        return (self.settings.public_url or request_base_url).rstrip("/")
 
     def confirm_url(self, base: str, sub: NewsletterSubscription) -> str:
         """The confirmation page for *sub*."""
@@ -314,3 +292,110 @@ def send_issue(
             queued.append(row)
     db.commit()
     return sum(jobs.enqueue(SEND_MAIL, row.id) for row in queued)
+
+
+def check_subject(subject: str) -> str:
+    """*subject* trimmed; :class:`ValueError` when empty, not one line or too long for the mail table."""
+    column = MailDelivery.__table__.c.subject.type
+    assert isinstance(column, String)
+    assert column.length is not None
+    subject = subject.strip()
+    if not subject:
+        raise ValueError("the subject is empty")
+    if any(c in subject for c in "\r\n\x00"):
+        raise ValueError("the subject must be one line")
+    if len(subject) > column.length:
+        raise ValueError(f"the subject is longer than {column.length} characters")
+    return subject
+
+
+@dataclass
+class IssuePlan:
+    """Who gets an issue: the confirmed subscribers, those still without it, and mails left unsent before.
+
+    Attributes
+    ----------
+    confirmed
+        Every confirmed subscription, oldest first.
+    missing
+        The confirmed subscriptions with no mail of this issue recorded yet.
+    unsent
+        Delivery ids of this issue's mails to hand to the mail job again (never sent, and in-process also
+        those that failed, as the scheduler would).
+    """
+
+    confirmed: list[NewsletterSubscription]
+    missing: list[NewsletterSubscription]
+    unsent: list[int]
+
+    @property
+    def already(self) -> int:
+        """Confirmed subscribers whose mail of this issue was recorded by an earlier run."""
+        return len(self.confirmed) - len(self.missing)
+
+
+def plan_issue(queue: JobQueue, subject: str, text: str) -> IssuePlan:
+    """Read the confirmed subscribers and this issue's recorded mails (see :class:`IssuePlan`)."""
+    again = (QUEUED, RETRYING) if queue.in_process else (QUEUED,)
+    with queue.ctx.sessions() as db:
+        confirmed = confirmed_subscribers(db)
+        recorded = issue_deliveries(db, subject, text)
+    missing = [sub for sub in confirmed if sub.id not in recorded]
+    unsent = []
+    for sub in confirmed:
+        row_id, status = recorded.get(sub.id, (0, ""))
+        if status in again:
+            unsent.append(row_id)
+    return IssuePlan(confirmed, missing, unsent)
+
+
+def _hand_over(queue: JobQueue, row_ids: list[int], advance: Callable[[int], None]) -> list[bool]:
+    """Enqueue ``send_mail`` for each of *row_ids*, advancing after each; whether each succeeded."""
+    results = []
+    for row_id in row_ids:
+        results.append(queue.enqueue(SEND_MAIL, row_id))
+        advance(1)
+    return results
+
+
+def deliver_issue(
+    queue: JobQueue,
+    nl: Newsletter,
+    plan: IssuePlan,
+    subject: str,
+    text: str,
+    *,
+    batch: int,
+    advance: Callable[[int], None],
+) -> tuple[int, int, int]:
+    """Record the missing mails and enqueue them *batch* by *batch*, then enqueue the unsent ones.
+
+    Each batch is committed before its jobs are enqueued (a crash in between leaves them ``queued`` for the
+    next run). *advance* is called with the number of mails of the plan dealt with, as they are.
+    Returns (mails newly recorded, jobs enqueued or, in-process, delivered, jobs that failed).
+    """
+    recorded = 0
+    results: list[bool] = []
+    for start in range(0, len(plan.missing), batch):
+        subs = plan.missing[start : start + batch]
+        rows: list[int] = []
+        with queue.ctx.sessions() as db:
+            for sub in subs:
+                row, new = queue_issue_mail(db, nl, nl.base_url, sub, subject, text)
+                if new:  # not new: a concurrent run recorded it and enqueues it
+                    rows.append(row.id)
+            db.commit()
+        recorded += len(rows)
+        advance(len(subs) - len(rows))
+        results += _hand_over(queue, rows, advance)
+    results += _hand_over(queue, plan.unsent, advance)
+    return recorded, results.count(True), results.count(False)
+
+
+def subscriber_addresses(db: Session) -> list[tuple[str, str]]:
+    """Every subscription as (status, address), by status (in :data:`STATUSES` order), then address."""
+    rows = db.execute(select(NewsletterSubscription.status, NewsletterSubscription.email)).all()
+    order = {status: i for i, status in enumerate(STATUSES)}
+    return sorted(
+        ((status, email) for status, email in rows), key=lambda r: (order.get(r[0], len(order)), r[1])
+    )
