@@ -26,16 +26,33 @@ def test_the_package_keeps_its_layers(tmp_path: Path) -> None:
     result = _lint(ROOT / "src", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "layers KEPT" in result.stdout
+    assert "web use cases below the HTTP layer KEPT" in result.stdout
 
 
-def test_an_upward_import_breaks_the_build(tmp_path: Path) -> None:
+def _with_import(tmp_path: Path, module: str, line: str) -> Path:
+    """A copy of the package whose *module* (a path below ``needlecare/``) ends with the import *line*."""
     copy = tmp_path / "src"
     shutil.copytree(
         ROOT / "src" / "needlecare", copy / "needlecare", ignore=shutil.ignore_patterns("__pycache__")
     )
-    redness = copy / "needlecare" / "imaging" / "redness.py"
-    redness.write_text(redness.read_text() + "\nfrom needlecare.web import app as _app  # noqa\n")
+    changed = copy / "needlecare" / module
+    changed.write_text(changed.read_text() + f"\n{line}  # noqa\n")
+    return copy
+
+
+def test_an_upward_import_breaks_the_build(tmp_path: Path) -> None:
+    copy = _with_import(tmp_path, "imaging/redness.py", "from needlecare.web import app as _app")
     result = _lint(copy, tmp_path)
     assert result.returncode == 1
     assert "layers BROKEN" in result.stdout
     assert "needlecare.imaging.redness -> needlecare.web.app" in result.stdout
+
+
+def test_a_use_case_that_imports_a_page_breaks_the_build(tmp_path: Path) -> None:
+    line = "from needlecare.web.photos import pages as _pages"
+    copy = _with_import(tmp_path, "web/treatments/service.py", line)
+    result = _lint(copy, tmp_path)
+    assert result.returncode == 1
+    assert "layers KEPT" in result.stdout
+    assert "web use cases below the HTTP layer BROKEN" in result.stdout
+    assert "needlecare.web.treatments.service -> needlecare.web.photos.pages" in result.stdout
