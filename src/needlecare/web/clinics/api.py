@@ -21,7 +21,7 @@ from needlecare.web.clinics import (
 from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.photos.api import face_response
-from needlecare.web.treatments import api as treatments_api
+from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 
 router = APIRouter(prefix="/clinics", tags=["clinics"])
@@ -223,7 +223,7 @@ def update_patient_treatment(
     treatment = service.correct_and_notify(
         db, ctx, user=user, clinic_id=clinic_id, patient_id=patient_id, treatment_id=treatment_id, data=body
     )
-    return treatments_api.detail(treatment)
+    return treatments.detail(treatment)
 
 
 @router.get("/{clinic_id}/dashboard", responses=ERRORS)

@@ -18,7 +18,6 @@ from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.clinics.schemas import Measurement, PatientPublic, PatientRecord, PatientTreatment
 from needlecare.web.photos import service as photos
 from needlecare.web.timeline import service as timeline
-from needlecare.web.treatments import api as treatments_api
 from needlecare.web.treatments import service as treatments
 
 
@@ -46,7 +45,7 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
         ]
         items.append(
             PatientTreatment(
-                treatment=treatments_api.detail(treatment),
+                treatment=treatments.detail(treatment),
                 checkins=[CheckInPublic.model_validate(c) for c in checkins.get_all(db, treatment=treatment)],
                 measurements=measurements,
                 timeline=timeline.timeline(db, treatment=treatment),

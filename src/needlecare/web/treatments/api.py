@@ -7,25 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from needlecare.knowledge import treatment_course as course
-from needlecare.storage.models import Treatment
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.treatments import schemas, service
+from needlecare.web.treatments import calendar_file, schemas, service
 
 router = APIRouter(prefix="/treatments", tags=["treatments"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such treatment for this user"}}
-
-
-def detail(treatment: Treatment) -> schemas.TreatmentDetail:
-    """Treatment plus today's day, expected course and today's plan."""
-    today = service.today(treatment)
-    return schemas.TreatmentDetail(
-        **schemas.TreatmentPublic.model_validate(treatment).model_dump(),
-        today=today,
-        day=service.day_number(treatment, today),
-        expected=course.expected(treatment),
-        today_plan=course.plan_for(treatment, today),
-    )
 
 
 @router.get("")
@@ -38,7 +25,8 @@ def list_treatments(user: CurrentUser, db: DbDep) -> list[schemas.TreatmentPubli
 def create_treatment(body: schemas.TreatmentCreate, user: CurrentUser, db: DbDep) -> schemas.TreatmentDetail:
     """Record a treatment."""
     treatment = service.create(db, user=user, data=body)
-    out = detail(treatment)  # computed before the commit: a value it cannot compute with is never stored
+    # computed before the commit: a value it cannot compute with is never stored
+    out = service.detail(treatment)
     db.commit()
     return out
 
@@ -46,7 +34,7 @@ def create_treatment(body: schemas.TreatmentCreate, user: CurrentUser, db: DbDep
 @router.get("/{treatment_id}", responses=NOT_FOUND)
 def read_treatment(treatment_id: RowId, user: CurrentUser, db: DbDep) -> schemas.TreatmentDetail:
     """One treatment with its expected course and today's aftercare."""
-    return detail(service.get(db, user=user, treatment_id=treatment_id))
+    return service.detail(service.get(db, user=user, treatment_id=treatment_id))
 
 
 @router.patch("/{treatment_id}", responses=NOT_FOUND)
@@ -55,7 +43,7 @@ def update_treatment(
 ) -> schemas.TreatmentDetail:
     """Change the fields sent."""
     treatment = service.update(db, treatment=service.get(db, user=user, treatment_id=treatment_id), data=body)
-    out = detail(treatment)  # computed before the commit, as in create_treatment
+    out = service.detail(treatment)  # computed before the commit, as in create_treatment
     db.commit()
     return out
 
@@ -79,13 +67,4 @@ def read_plan(treatment_id: RowId, user: CurrentUser, db: DbDep) -> dict[str, An
 @router.get("/{treatment_id}/plan.ics", responses={**NOT_FOUND, 200: {"content": {"text/calendar": {}}}})
 def read_plan_ics(treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """The aftercare plan as an iCalendar file."""
-    return ics_response(service.get(db, user=user, treatment_id=treatment_id))
-
-
-def ics_response(treatment: Treatment) -> Response:
-    """``text/calendar`` download of the treatment's aftercare plan."""
-    return Response(
-        course.ics(treatment),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="aftercare-{treatment.treated_on}.ics"'},
-    )
+    return calendar_file.ics_response(service.get(db, user=user, treatment_id=treatment_id))

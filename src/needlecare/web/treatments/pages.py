@@ -18,7 +18,7 @@ from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import service as photos
 from needlecare.web.templating import render
-from needlecare.web.treatments import api, labels, schemas, service, today
+from needlecare.web.treatments import calendar_file, labels, schemas, service, today
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,7 +124,7 @@ def show_treatment(
 ) -> Response:
     """Expected redness window, today's aftercare and links to photos, timeline and check-in."""
     treatment = service.get(db, user=user, treatment_id=treatment_id)
-    info = api.detail(treatment)
+    info = service.detail(treatment)
     context = {
         "user": user,
         "t": treatment,
@@ -146,7 +146,7 @@ def show_treatment(
 @router.get("/treatments/{treatment_id}/plan.ics")
 def plan_ics(treatment_id: RowId, user: CurrentUser, db: DbDep) -> Response:
     """Download the aftercare plan for a calendar app."""
-    return api.ics_response(service.get(db, user=user, treatment_id=treatment_id))
+    return calendar_file.ics_response(service.get(db, user=user, treatment_id=treatment_id))
 
 
 @router.get("/treatments/{treatment_id}/delete")

@@ -18,6 +18,7 @@ from sqlalchemy import Exists, exists, select
 from sqlalchemy.orm import Session
 
 from needlecare.jobs.reminders import reminder_zone, reschedule
+from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.plan import local_today
 from needlecare.knowledge.treatment import TreatmentParams
@@ -26,7 +27,12 @@ from needlecare.storage.clinics import Clinic, ClinicMessage
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
 from needlecare.web.deps import current_user
 from needlecare.web.errors import UnprocessableError, one_or_not_found
-from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentUpdate
+from needlecare.web.treatments.schemas import (
+    TreatmentCreate,
+    TreatmentDetail,
+    TreatmentPublic,
+    TreatmentUpdate,
+)
 from needlecare.web.validators import BASELINE_LEAD_DAYS
 
 
@@ -252,3 +258,16 @@ def event_date(
 def day_number(treatment: Treatment, on: dt.date) -> int:
     """Whole days since the treatment (0 on the day itself, negative before it)."""
     return (on - treatment.treated_on).days
+
+
+def detail(treatment: Treatment) -> TreatmentDetail:
+    """The treatment with today's day after it, its expected course and today's plan (what the API returns
+    and the treatment page shows)."""
+    today_ = today(treatment)
+    return TreatmentDetail(
+        **TreatmentPublic.model_validate(treatment).model_dump(),
+        today=today_,
+        day=day_number(treatment, today_),
+        expected=course.expected(treatment),
+        today_plan=course.plan_for(treatment, today_),
+    )
