@@ -48,6 +48,7 @@ def live_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        app.state.ctx.jobs.close()  # the background runner's processes, when the test asked for them
         app.state.ctx.engine.dispose()
 
 

@@ -150,3 +150,23 @@
     if (tz && tz.value === "UTC") { tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; }
   } catch (e) { /* keep UTC */ }
 })();
+// Photo page while the photo is measured: ask for its status every second and show the result as soon as it
+// is stored (without JavaScript the page refreshes itself every 3 s).
+(function () {
+  "use strict";
+  var pending = document.querySelector("[data-status-url]");
+  if (!pending || !window.fetch) { return; }
+  var url = pending.getAttribute("data-status-url");
+  var tries = 0;
+  function poll() {
+    tries += 1;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (photo) {
+        if (photo && photo.analysis_status !== "pending") { window.location.reload(); }
+        else if (tries < 120) { window.setTimeout(poll, 1000); }
+      })
+      .catch(function () { if (tries < 120) { window.setTimeout(poll, 1000); } });
+  }
+  window.setTimeout(poll, 700);
+})();
