@@ -60,13 +60,7 @@ Number = Annotated[
 class StoredObject(BaseModel):
     """A JSON object of the stored analysis: unknown keys kept, serialized with the keys it was read with."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        frozen=True,
-        serialize_by_alias=True,
-        validate_by_alias=True,
-        validate_by_name=True,
-    )
+    model_config = ConfigDict(extra="allow", frozen=True, serialize_by_alias=True)
 
     @model_serializer(mode="wrap")
     def _stored_keys(self, handler: SerializerFunctionWrapHandler) -> Any:
