@@ -1,5 +1,6 @@
-"""The stored photo analysis on both backends: parsed when read, versioned when written, loud when it does not
-match its version, and stamped with ``version`` 1 by the migration (old rows read as version 1 before it too)."""
+"""The stored photo analysis on both backends: parsed when read, versioned when written, loud when it does
+not match its version, and stamped with ``version`` 1 by the migration (old rows read as version 1 before it
+too)."""
 
 from __future__ import annotations
 
@@ -94,8 +95,10 @@ def test_an_unversioned_row_reads_as_version_1_with_every_key(db: Database) -> N
     assert analysis.version == 1
     assert analysis.index == 0.81
     assert analysis.region_index("chin") is None
-    assert analysis.baseline is not None and analysis.baseline.regions["forehead"].delta == 0.15
-    assert analysis.heatmap_scale is not None and analysis.heatmap_scale.source == "baseline"
+    assert analysis.baseline is not None
+    assert analysis.baseline.regions["forehead"].delta == 0.15
+    assert analysis.heatmap_scale is not None
+    assert analysis.heatmap_scale.source == "baseline"
     assert json.dumps(analysis.model_dump(mode="json")) == json.dumps(STORED)  # same keys, order and numbers
 
 
@@ -110,7 +113,8 @@ def test_a_written_analysis_carries_its_version_and_keeps_unknown_keys(db: Datab
         s.commit()
     assert _read_raw(db, photo_id) == {"version": 1, **newer}
     analysis = _load(db, photo_id)
-    assert analysis is not None and analysis.baseline is not None
+    assert analysis is not None
+    assert analysis.baseline is not None
     assert analysis.baseline.model_extra == {"light_match": {"eyes": True}}
     assert analysis.model_dump(mode="json") == newer
 
@@ -156,11 +160,17 @@ def test_a_photo_without_an_analysis_reads_none(db: Database) -> None:
 
 def test_missing_keys_read_as_none_and_are_not_written_out() -> None:
     analysis = parse_analysis({"redness": {"index": 1}, "baseline": {"comparable": False}})
-    assert analysis.face is None and analysis.quality is None and analysis.heatmap_scale is None
-    assert analysis.redness is not None and analysis.redness.unit is None
-    assert analysis.baseline is not None and analysis.baseline.delta is None and analysis.baseline.notes == []
+    assert analysis.face is None
+    assert analysis.quality is None
+    assert analysis.heatmap_scale is None
+    assert analysis.redness is not None
+    assert analysis.redness.unit is None
+    assert analysis.baseline is not None
+    assert analysis.baseline.delta is None
+    assert analysis.baseline.notes == []
     assert analysis.model_dump_json() == '{"redness":{"index":1},"baseline":{"comparable":false}}'
-    assert analysis.stored_json() == {"version": 1, "redness": {"index": 1}, "baseline": {"comparable": False}}
+    stored = {"version": 1, "redness": {"index": 1}, "baseline": {"comparable": False}}
+    assert analysis.stored_json() == stored
 
 
 def test_the_comparison_helpers_follow_the_curve_rule() -> None:
@@ -182,7 +192,7 @@ def test_the_migration_stamps_old_rows_and_its_downgrade_removes_the_stamp(blank
     with blank_db.engine.begin() as conn:
         upgrade(blank_db.url, connection=conn)
     stamped = _read_raw(blank_db, old)
-    assert list(stamped)[0] == "version"
+    assert next(iter(stamped)) == "version"
     assert stamped == {"version": 1, **STORED}
     assert _read_raw(blank_db, empty) is None
     assert _load(blank_db, old) == parse_analysis(STORED)

@@ -1,4 +1,4 @@
-"""The stored analysis of a photo (``photos.analysis``): a versioned pydantic model, parsed where a row is read.
+"""The stored analysis of a photo (``photos.analysis``): a versioned pydantic model, parsed when read.
 
 The analysis job (:mod:`needlecare.jobs.photos`) stores the photo's report (``PhotoReport.to_dict()``, the
 ``analyze --json`` object) with the heatmap's colour scale. :class:`PhotoAnalysis` is that object as the web
@@ -7,9 +7,10 @@ reads as version 1 (the shape of every row written so far). A row that does not 
 key missing or renamed, a value of the wrong type, an unknown version) raises
 :class:`InvalidStoredAnalysisError` when it is read, naming the key.
 
-Serialized, a parsed analysis gives back the keys of the stored object and no others: a key absent from the row
-is not written out as ``null``, and keys the model does not name (added by a newer writer, e.g. another field
-of the baseline comparison) are kept as they are. Numbers keep their JSON type (an integer stays an integer).
+Serialized, a parsed analysis gives back the keys of the stored object and no others: a key absent from the
+row is not written out as ``null``, and keys the model does not name (added by a newer writer, e.g. another
+field of the baseline comparison) are kept as they are. Numbers keep their JSON type (an integer stays an
+integer).
 ``version`` goes to the database only (:meth:`PhotoAnalysis.stored_json`), not to the API.
 """
 
@@ -53,7 +54,10 @@ def _same(value: Any) -> Any:
 
 #: A JSON number read and written back as it is stored (``1`` stays ``1``, ``1.0`` stays ``1.0``).
 Number = Annotated[
-    float, PlainValidator(_number), PlainSerializer(_same, return_type=Any), WithJsonSchema({"type": "number"})
+    float,
+    PlainValidator(_number),
+    PlainSerializer(_same, return_type=Any),
+    WithJsonSchema({"type": "number"}),
 ]
 
 
