@@ -157,6 +157,6 @@ def test_photos_the_app_leaves_out_of_the_curve_are_marked() -> None:
     assert comparable(Photo(analysis={"baseline": {"comparable": False}})) is False
     assert comparable(Photo(analysis={"baseline": {"comparable": True}}))
     assert comparable(Photo(analysis=None))
-    assert comparable(Photo(analysis={"redness": {"index": 0.5}}))  # no comparison: a single-photo measurement
+    assert comparable(Photo(analysis={"redness": {"index": 0.5}}))  # a single-photo measurement
     assert "Hollow grey points (2)" in _photo_caption(2)
     assert "Hollow" not in _photo_caption(0)
