@@ -105,7 +105,7 @@ class RegionScore(StoredObject):
 class Face(StoredObject):
     """The measured face: box ``[x, y, w, h]`` (px of the upright photo), head pose (degrees), faces found."""
 
-    box: list[int] | None = None
+    box: tuple[int, int, int, int] | None = None
     yaw: Number | None = None
     pitch: Number | None = None
     roll: Number | None = None
