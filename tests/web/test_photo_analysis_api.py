@@ -21,7 +21,7 @@ RAW = sa.table("photos", sa.column("id", sa.Integer()), sa.column("analysis", sa
 #: A follow-up's analysis as stored, without ``version``: an integer where a float is usual, keys the model
 #: does not name (``light_match``, ``extra``) and optional keys left out (``photo``, ``face`` pose, ...).
 STORED: dict[str, Any] = {
-    "redness": {"index": 0.81, "unit": "OD_hb", "unit_description": "OD_hb: optical density — of haemoglobin"},
+    "redness": {"index": 0.81, "unit": "OD_hb", "unit_description": "OD_hb: optical density — haemoglobin"},
     "regions": {"forehead": {"index": 1, "pixels": 5120}, "chin": {"index": None, "pixels": 12}},
     "face": {"box": [250, 150, 300, 300], "faces_found": 1},
     "quality": {"ok": True, "warnings": [], "messages": [], "colour_reference": "none"},
@@ -33,7 +33,7 @@ STORED: dict[str, Any] = {
 
 
 def _photo(client: TestClient, ctx: WebContext) -> tuple[int, int]:
-    """A treatment with one photo whose analysis is :data:`STORED`, written as raw JSON; (treatment, photo)."""
+    """A treatment with one photo whose analysis is :data:`STORED` written as raw JSON; (treatment, photo)."""
     headers = api_signup(client)
     tid = api_treatment(client, headers, treated_on="2026-11-01")
     uid = client.get("/api/v1/auth/me").json()["id"]
