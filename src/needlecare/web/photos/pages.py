@@ -79,17 +79,17 @@ def _course_line(treatment: Treatment, day: int, is_baseline: bool) -> str:
 def _trend(photo: Photo, photos: Sequence[Photo]) -> str:
     """How this photo compares with the previous comparable one, in plain words (both against the baseline,
     read against the same minimal visible change as the baseline reading)."""
-    change = service.comparable_change
-    now = change(photo)
+    change_of = service.comparable_change
+    now = change_of(photo)
     if now is None or photo.is_baseline:
         return ""
     earlier = [p for p in photos if not p.is_baseline and p.id != photo.id and p.taken_on <= photo.taken_on]
     before = (photo.taken_on, photo.id)
-    earlier = [p for p in earlier if (p.taken_on, p.id) < before and change(p) is not None]
+    earlier = [p for p in earlier if (p.taken_on, p.id) < before and change_of(p) is not None]
     if not earlier:
         return ""
     last = max(earlier, key=lambda p: (p.taken_on, p.id))
-    step = now - (change(last) or 0.0)
+    step = now - (change_of(last) or 0.0)
     half = visibility(0.0).threshold / 2
     word = "less red than" if step <= -half else "redder than" if step >= half else "about as red as"
     return f"Since your photo of day {last.day}: {word} then."
