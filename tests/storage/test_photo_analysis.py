@@ -140,6 +140,7 @@ def test_a_core_update_with_a_dict_is_checked_and_versioned(db: Database) -> Non
         ({**STORED, "regions": {"chin": {"index": 0.5}}}, r"regions\.chin\.pixels: Field required"),
         ({**STORED, "heatmap_scale": {"min": 0, "max": 1, "source": "baseline"}}, r"heatmap_scale\.from"),
         ({**STORED, "version": 2}, r"does not match version 2: version: Input should be 1"),
+        ({**STORED, "face": {"box": [250, 150, 300]}}, r"face\.box\.3: Field required"),
         ({**STORED, "redness": {"index": "high"}}, r"redness\.index: Value error, expected a number"),
     ],
 )
