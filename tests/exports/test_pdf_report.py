@@ -66,7 +66,7 @@ def test_measurement_table_values(seeded: Seeded, report: bytes) -> None:
     ]
     header = " ".join(table[1 : table.index("2026-11-19")])  # header cells may wrap onto two lines
     assert header == "Date Day Face forehead nose left cheek right cheek chin Quality"
-    day1 = seeded.a_photos[1].analysis or {}
+    day1 = seeded.a_photos[1].analysis.model_dump(mode="json")
     i = table.index("2026-11-21")
     values = [f"{day1['redness']['index']:.3f}", *(f"{day1['regions'][r]['index']:.3f}" for r in REGIONS)]
     assert table[i + 2 : i + 2 + len(values)] == values
@@ -84,7 +84,7 @@ def test_photos_respect_consent_and_missing_files(seeded: Seeded, report: bytes)
     assert report.count(b"/Subtype /Image") == len(shown) + len(heatmaps)
     flat = _flat(report)
     assert "No heatmap available. 2026-11-26, day 6. Not measured." in flat  # heatmap cell, then caption
-    day1 = seeded.a_photos[1].analysis or {}
+    day1 = seeded.a_photos[1].analysis.model_dump(mode="json")
     assert f"2026-11-21, day 1. Redness index {day1['redness']['index']:.3f} OD_hb; quality ok." in flat
     assert "Photo of 2026-11-23, day 3: not shown, the patient kept it private" in flat
     assert "Photo of 2026-11-25, day 5: the stored file is missing or unreadable; skipped." in flat
@@ -150,11 +150,13 @@ def test_compression_changes_bytes_not_content(seeded: Seeded, report: bytes) ->
 
 
 def test_photos_the_app_leaves_out_of_the_curve_are_marked() -> None:
-    from needlecare.exports.pdf_report import _comparable, _photo_caption
+    from needlecare.exports.data import comparable
+    from needlecare.exports.pdf_report import _photo_caption
+    from needlecare.storage.models import Photo
 
-    assert _comparable({"baseline": {"comparable": False}}) is False
-    assert _comparable({"baseline": {"comparable": True}})
-    assert _comparable(None)
-    assert _comparable({"redness": {}})  # no baseline comparison: a single-photo measurement
+    assert comparable(Photo(analysis={"baseline": {"comparable": False}})) is False
+    assert comparable(Photo(analysis={"baseline": {"comparable": True}}))
+    assert comparable(Photo(analysis=None))
+    assert comparable(Photo(analysis={"redness": {"index": 0.5}}))  # a single-photo measurement
     assert "Hollow grey points (2)" in _photo_caption(2)
     assert "Hollow" not in _photo_caption(0)

@@ -45,7 +45,8 @@ def test_photo_is_measured_in_a_worker_process(background: JobQueue) -> None:
 
     stored = _photo(background, photo.id)
     assert stored.analysis is not None
-    assert stored.analysis["redness"]["index"] > 0
+    assert stored.analysis.index is not None
+    assert stored.analysis.index > 0
     assert stored.heatmap_path is not None
     assert background.ctx.store.path(stored.heatmap_path).is_file()
     pids = [p.pid for p in background.background.processes()._processes.values()]

@@ -101,7 +101,8 @@ def test_upload_while_the_broker_is_unreachable_is_analysed_once_after_a_tick(
     worker.join()
     assert len(produced) == 1  # two messages, one analysis
     stored = _photo(queue, pid)
-    assert stored.analysis == json.loads(json.dumps(produced[0].report))
+    assert stored.analysis is not None
+    assert stored.analysis.stored_json() == {"version": 1, **json.loads(json.dumps(produced[0].report))}
     assert stored.heatmap_path == photos.heatmap_relpath(stored.file_path)
     assert sorted(p.name for p in queue.ctx.store.root.rglob("*.heatmap.jpg")) == [
         Path(stored.heatmap_path).name

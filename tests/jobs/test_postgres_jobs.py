@@ -88,4 +88,5 @@ def test_photo_analysis_job_on_postgres(pg_queue: JobQueue) -> None:
         assert stored is not None
         assert stored.analysis_status == "done"
         assert stored.analysis is not None
-        assert stored.analysis["redness"]["unit"] == "OD_hb"
+        assert stored.analysis.redness is not None
+        assert stored.analysis.redness.unit == "OD_hb"

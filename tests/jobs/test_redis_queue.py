@@ -59,7 +59,7 @@ def test_photo_analysis_runs_on_a_redis_worker(
     stored = _photo(queue, photo.id)
     expected = photos.measure(FACE.read_bytes(), heatmap=False).report
     assert stored.analysis is not None
-    assert stored.analysis["redness"]["index"] == pytest.approx(expected["redness"]["index"], abs=1e-9)
+    assert stored.analysis.index == pytest.approx(expected["redness"]["index"], abs=1e-9)
     assert stored.heatmap_path == photos.heatmap_relpath(stored.file_path)
     assert queue.ctx.store.path(stored.heatmap_path).read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 

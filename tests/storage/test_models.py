@@ -52,7 +52,8 @@ def test_json_columns_round_trip(db: Database) -> None:
     with db.session() as s:
         photo = s.scalars(select(Photo).where(Photo.user_id == uid)).one()
         checkin = s.scalars(select(CheckIn).where(CheckIn.user_id == uid)).one()
-    assert photo.analysis == {"redness": {"index": 12.5, "unit": "a*"}}
+    assert photo.analysis is not None
+    assert photo.analysis.model_dump(mode="json") == {"redness": {"index": 12.5, "unit": "a*"}}
     assert checkin.symptoms == ["itching"]
     assert checkin.triage["urgency"] == "routine"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from needlecare.storage.photo_analysis import parse_analysis
 from needlecare.web.photos.face_crop import MARGIN, SIZE, crop_box, face_jpeg
 
 
@@ -25,7 +26,7 @@ def test_a_large_photo_gives_the_face_at_page_size(tmp_path: Path) -> None:
     image[1000:1800, 1600:2400] = (200, 120, 100)  # the "face": an 800 px square
     path = tmp_path / "photo.jpg"
     Image.fromarray(image).save(path, quality=92)
-    data = face_jpeg(path, {"face": {"box": [1600, 1000, 800, 800]}})
+    data = face_jpeg(path, parse_analysis({"face": {"box": [1600, 1000, 800, 800]}}))
     assert data is not None
     face = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
     assert face.shape[:2] == (SIZE, SIZE)
@@ -35,5 +36,5 @@ def test_a_large_photo_gives_the_face_at_page_size(tmp_path: Path) -> None:
     assert np.allclose(centre, (200, 120, 100), atol=6)
     corner = face[:20, :20].reshape(-1, 3).mean(axis=0)
     assert corner.max() < 10  # the margin around the face is the dark background
-    assert face_jpeg(path, {"face": {}}) is None
+    assert face_jpeg(path, parse_analysis({"face": {}})) is None
     assert face_jpeg(path, None) is None

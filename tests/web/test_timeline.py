@@ -167,27 +167,30 @@ def test_photo_chart_marks_the_just_visible_redness(client: TestClient, ctx: Web
 
 
 def test_a_photo_with_several_faces_is_left_out_with_its_own_reason() -> None:
+    from needlecare.storage.photo_analysis import parse_analysis
     from needlecare.web.timeline.service import _not_comparable
 
-    several = {"face": {"faces_found": 2}, "baseline": {"comparable": False}}
-    other_light = {"face": {"faces_found": 1}, "baseline": {"comparable": False}}
+    several = parse_analysis({"face": {"faces_found": 2}, "baseline": {"comparable": False}})
+    other_light = parse_analysis({"face": {"faces_found": 1}, "baseline": {"comparable": False}})
     reason = _not_comparable(several)
     assert reason is not None
     assert "more than one face" in reason
     assert "different light" in (_not_comparable(other_light) or "")
-    assert _not_comparable({"face": {"faces_found": 2}, "baseline": {"comparable": True}}) is None
+    both_compared = parse_analysis({"face": {"faces_found": 2}, "baseline": {"comparable": True}})
+    assert _not_comparable(both_compared) is None
 
 
 def test_the_photo_page_says_the_trend_since_the_last_comparable_photo() -> None:
     from types import SimpleNamespace
 
+    from needlecare.storage.photo_analysis import parse_analysis
     from needlecare.web.photos.pages import _trend
 
     def photo(pid: int, day: int, change: float | None, comparable: bool = True) -> Any:
         baseline = None if change is None else {"delta_a_star": change, "comparable": comparable}
         return SimpleNamespace(
             id=pid, day=day, is_baseline=False, taken_on=dt.date(2026, 11, 1) + dt.timedelta(days=day),
-            analysis={"baseline": baseline},
+            analysis=parse_analysis({"baseline": baseline}),
         )  # fmt: skip
 
     day2, day4, day5 = photo(1, 2, 6.0), photo(2, 4, 5.5, comparable=False), photo(3, 5, 2.0)

@@ -148,7 +148,8 @@ def test_the_treatment_page_lists_photos_in_plain_words(client: TestClient, ctx:
     add_photo(ctx, patient, tid, day=2, index=0.40)
     with ctx.sessions() as db:
         photo = db.scalars(select(Photo).where(Photo.day == 2)).one()
-        photo.analysis = {**photo.analysis, "baseline": {"delta_a_star": 4.0, "comparable": True}}
+        stored = photo.analysis.model_dump(mode="json")
+        photo.analysis = {**stored, "baseline": {"delta_a_star": 4.0, "comparable": True}}
         photo.analysis_status = "done"
         db.commit()
     page = client.get(f"/treatments/{tid}").text

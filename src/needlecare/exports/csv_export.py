@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from needlecare.exports.data import REGIONS, PatientExport, quality, redness, region_index
+from needlecare.exports.data import REGIONS, PatientExport, comparison, quality, redness, region_index
 from needlecare.storage.types import as_utc
 
 MEDIA_TYPE = "text/csv; charset=utf-8; header=present"
@@ -81,9 +81,9 @@ def measurements_csv(record: PatientExport) -> str:
     """
     rows = []
     for photo in record.photos:
-        whole = redness(photo) or {}
+        whole = redness(photo)
         q = quality(photo)
-        comparison = (photo.analysis or {}).get("baseline") or {}
+        against = comparison(photo)
         rows.append(
             [
                 photo.id,
@@ -92,15 +92,15 @@ def measurements_csv(record: PatientExport) -> str:
                 as_utc(photo.created_at),
                 photo.day,
                 photo.is_baseline,
-                whole.get("index"),
-                whole.get("unit"),
+                None if whole is None else whole.index,
+                None if whole is None else whole.unit,
                 *(region_index(photo, r) for r in REGIONS),
-                q["ok"],
-                ";".join(q["warnings"]),
-                q["colour_reference"],
-                comparison.get("delta"),
-                comparison.get("lighting_differs"),
-                comparison.get("comparable"),
+                q.ok,
+                ";".join(q.warnings),
+                q.colour_reference,
+                None if against is None else against.delta,
+                None if against is None else against.lighting_differs,
+                None if against is None else against.comparable,
             ]
         )
     return _write(MEASUREMENT_COLUMNS, rows)

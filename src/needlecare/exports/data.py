@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlecare.imaging.regions import REGION_NAMES
 from needlecare.storage.models import CheckIn, Photo, Treatment, User
+from needlecare.storage.photo_analysis import BaselineComparison, Redness
 
-#: The face regions measured on every photo, in report order (``analysis["regions"]`` keys).
+#: The face regions measured on every photo, in report order (the keys of the analysis's ``regions``).
 REGIONS: tuple[str, ...] = REGION_NAMES
 
 
@@ -86,25 +86,39 @@ def collect(db: Session, *, user: User, treatment_id: int | None = None) -> Pati
     return PatientExport(user, records)
 
 
-def redness(photo: Photo) -> dict[str, Any] | None:
-    """The photo's whole-face ``{"index", "unit", ...}`` from its analysis, or ``None`` if not measured."""
-    analysis = photo.analysis or {}
-    value = analysis.get("redness")
-    return value if isinstance(value, dict) and value.get("index") is not None else None
+def redness(photo: Photo) -> Redness | None:
+    """The photo's whole-face redness (``index``, ``unit``...) from its analysis, ``None`` if not measured."""
+    return None if photo.analysis is None else photo.analysis.redness
 
 
 def region_index(photo: Photo, region: str) -> float | None:
     """Index of one face *region* (OD_hb), ``None`` when too few pixels were measurable or not analysed."""
-    regions = (photo.analysis or {}).get("regions") or {}
-    value = (regions.get(region) or {}).get("index")
+    value = None if photo.analysis is None else photo.analysis.region_index(region)
     return None if value is None else float(value)
 
 
-def quality(photo: Photo) -> dict[str, Any]:
-    """``{"ok": bool | None, "warnings": [code], "colour_reference": str | None}`` of the analysis."""
-    q = (photo.analysis or {}).get("quality") or {}
-    return {
-        "ok": q.get("ok"),
-        "warnings": list(q.get("warnings") or []),
-        "colour_reference": q.get("colour_reference"),
-    }
+def comparison(photo: Photo) -> BaselineComparison | None:
+    """The photo's comparison with its treatment's baseline photo, ``None`` when measured without one."""
+    return None if photo.analysis is None else photo.analysis.baseline
+
+
+def comparable(photo: Photo) -> bool:
+    """Whether the photo's index may be compared with its baseline's (the app's own rule for the curve)."""
+    return photo.analysis is None or photo.analysis.comparable
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    """Photo quality as exported: ``ok`` (``None``: not analysed), warning codes, the colour reference."""
+
+    ok: bool | None
+    warnings: list[str]
+    colour_reference: str | None
+
+
+def quality(photo: Photo) -> QualitySummary:
+    """The quality of the photo's analysis (``ok`` None, no warnings, no reference when not analysed)."""
+    q = None if photo.analysis is None else photo.analysis.quality
+    if q is None:
+        return QualitySummary(ok=None, warnings=[], colour_reference=None)
+    return QualitySummary(ok=q.ok, warnings=list(q.warnings), colour_reference=q.colour_reference)

@@ -23,7 +23,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-untyped]
 from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: ignore[import-untyped]
 
-from needlecare.exports.data import REGIONS, PatientExport, quality, redness, region_index
+from needlecare.exports.data import REGIONS, PatientExport, comparison, quality, redness, region_index
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
@@ -180,22 +180,22 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
     if whole is None:
         return None
     components = [_region_component(photo, r) for r in REGIONS]
-    baseline = (photo.analysis or {}).get("baseline") or {}
-    if baseline.get("delta") is not None:
+    baseline = comparison(photo)
+    if baseline is not None and baseline.delta is not None:
         components.append(
             {
                 "code": _code("redness-index-delta", "Change from baseline photo (positive = redder)"),
-                "valueQuantity": _quantity(baseline["delta"]),
+                "valueQuantity": _quantity(baseline.delta),
             }
         )
     q = quality(photo)
-    notes = [str(whole.get("unit_description") or "Unit OD_hb: optical density of haemoglobin.")]
+    notes = [str(whole.unit_description or "Unit OD_hb: optical density of haemoglobin.")]
     notes.append(
         "Photo quality: "
-        + ("ok" if q["ok"] else "limited (" + ", ".join(q["warnings"]) + ")")
-        + f"; colour reference: {q['colour_reference'] or 'unknown'}."
+        + ("ok" if q.ok else "limited (" + ", ".join(q.warnings) + ")")
+        + f"; colour reference: {q.colour_reference or 'unknown'}."
     )
-    if baseline.get("comparable") is False:
+    if baseline is not None and not baseline.comparable:
         notes.append(
             "Not comparable with the baseline photo: taken under different light, with no colour card and no "
             "match of the light on the eyes, so the change from baseline mixes skin and light."
@@ -211,7 +211,7 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
         "derivedFrom": [refs.ref("Media", photo.id)],
         "effectiveDateTime": photo.taken_on.isoformat(),
         "issued": as_utc(photo.created_at).isoformat(),
-        "valueQuantity": _quantity(float(whole["index"])),
+        "valueQuantity": _quantity(float(whole.index)),
         "note": [{"text": n} for n in notes],
         "component": components,
     }

@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, SimpleDocTemplate
 
 from needlecare.exports import pdf_sections as sec
-from needlecare.exports.data import PatientExport, TreatmentRecord, redness
+from needlecare.exports.data import PatientExport, TreatmentRecord, comparable, redness
 from needlecare.exports.pdf_chart import chart
 from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import DISCLAIMER
@@ -73,12 +73,6 @@ def _status(tr: TreatmentRecord) -> list[Flowable]:
     return out
 
 
-def _comparable(analysis: dict[str, Any] | None) -> bool:
-    """Whether a photo's index may be compared with its baseline's (the app's own rule for the curve)."""
-    comparison = (analysis or {}).get("baseline")
-    return not comparison or bool(comparison.get("comparable", True))
-
-
 def _photo_caption(excluded: int) -> str:
     text = "Photo redness index (OD_hb); the shaded band is the typical window."
     if excluded:
@@ -96,13 +90,13 @@ def _treatment(tr: TreatmentRecord, store: PhotoStore, now: dt.datetime) -> tupl
     day_today = (today - t.treated_on).days
     expected = course.expected(t)
     plan = course.plan(t)
-    baselines = [p for p in tr.photos if p.is_baseline and redness(p)]
-    base = float(redness(baselines[-1])["index"]) if baselines else None  # type: ignore[index]
+    baselines = [r for p in tr.photos if p.is_baseline and (r := redness(p)) is not None]
+    base = float(baselines[-1].index) if baselines else None
     measured = [
         (p, r) for p in tr.photos if not p.is_baseline and p.day >= 0 and (r := redness(p)) is not None
     ]
-    photo_points = [(float(p.day), float(r["index"])) for p, r in measured if _comparable(p.analysis)]
-    excluded = [(float(p.day), float(r["index"])) for p, r in measured if not _comparable(p.analysis)]
+    photo_points = [(float(p.day), float(r.index)) for p, r in measured if comparable(p)]
+    excluded = [(float(p.day), float(r.index)) for p, r in measured if not comparable(p)]
     rating_points = [(float(c.day), float(c.self_rating)) for c in tr.checkins]
     out: list[Flowable] = [sec.heading(f"Treatment of {t.treated_on.isoformat()}", 1)]
     out += sec.treatment_summary(t, day_today)

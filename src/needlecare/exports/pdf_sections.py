@@ -18,7 +18,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 
-from needlecare.exports.data import REGIONS, quality, redness, region_index
+from needlecare.exports.data import REGIONS, comparable, quality, redness, region_index
 from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.files import PhotoStore
@@ -118,13 +118,12 @@ def measurements(photos: Sequence[Photo]) -> list[Flowable]:
     rows = [header]
     for p in photos:
         whole = redness(p)
-        q = quality(p)
-        problems = list(q["warnings"])
-        if ((p.analysis or {}).get("baseline") or {}).get("comparable") is False:
+        problems = list(quality(p).warnings)
+        if not comparable(p):
             problems.append("other light than baseline")
         state = "not measured" if whole is None else (", ".join(problems) or "ok")
         day = f"{p.day} (baseline)" if p.is_baseline else str(p.day)
-        idx = None if whole is None else float(whole["index"])
+        idx = None if whole is None else float(whole.index)
         rows.append(
             [p.taken_on.isoformat(), day, _num(idx), *(_num(region_index(p, r)) for r in REGIONS), state]
         )
@@ -164,8 +163,8 @@ def _caption(p: Photo) -> str:
     q = quality(p)
     if whole is None:
         return "Not measured."
-    state = "quality ok" if q["ok"] else "quality: " + ", ".join(q["warnings"])
-    return f"Redness index {float(whole['index']):.3f} {whole.get('unit', '')}; {state}."
+    state = "quality ok" if q.ok else "quality: " + ", ".join(q.warnings)
+    return f"Redness index {float(whole.index):.3f} {whole.unit or ''}; {state}."
 
 
 def photos(photos: Sequence[Photo], store: PhotoStore) -> list[Flowable]:

@@ -10,9 +10,10 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, MetaData, String, Text, false, true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from needlecare.storage.types import UtcDateTime
+from needlecare.storage.photo_analysis import PhotoAnalysis, parse_analysis
+from needlecare.storage.types import AnalysisJSON, UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -130,6 +131,9 @@ class Photo(Base):
     was last handed to the queue (``None``: never, e.g. the broker was unreachable at upload); the scheduler
     enqueues a photo still ``pending`` again once that is missing or older than ``photo_requeue_s``.
 
+    ``analysis`` is the stored analysis as a :class:`~needlecare.storage.photo_analysis.PhotoAnalysis`
+    (``None`` until measured): parsed when the row is loaded, and when a dict is assigned to it.
+
     ``consent`` is the patient's explicit choice for this photo (see ``CONSENT_CHOICES`` in the web layer);
     ``day`` is whole days since the treatment (negative or zero for a baseline).
     """
@@ -148,7 +152,7 @@ class Photo(Base):
     heatmap_path: Mapped[str | None] = mapped_column(String(500), default=None)
     width: Mapped[int]
     height: Mapped[int]
-    analysis: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    analysis: Mapped[PhotoAnalysis | None] = mapped_column(AnalysisJSON(), default=None)
     analysis_status: Mapped[str] = mapped_column(String(16), default="done", server_default="done")
     analysis_error: Mapped[str | None] = mapped_column(Text, default=None)
     analysis_enqueued_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -157,6 +161,11 @@ class Photo(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     treatment: Mapped[Treatment] = relationship(back_populates="photos")
+
+    @validates("analysis")
+    def _parse_analysis(self, key: str, value: PhotoAnalysis | dict[str, Any] | None) -> PhotoAnalysis | None:
+        """An assigned analysis parsed (a dict too), so the attribute is typed before the row is stored."""
+        return None if value is None else parse_analysis(value)
 
 
 class CheckIn(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from needlecare.storage.models import User
+from needlecare.storage.models import Photo, User
 from needlecare.web.checkins import service as checkins
 from needlecare.web.checkins.schemas import CheckInPublic
 from needlecare.web.clinics import corrections, members
@@ -21,6 +21,22 @@ from needlecare.web.timeline import service as timeline
 from needlecare.web.treatments import service as treatments
 
 
+def _measurement(photo: Photo, *, shared: bool) -> Measurement:
+    """What staff see of one photo: its day, whole-face index and whether it compares with the baseline."""
+    analysis = photo.analysis
+    index = None if analysis is None else analysis.index
+    comparison = None if analysis is None else analysis.baseline
+    return Measurement(
+        photo_id=photo.id,
+        taken_on=photo.taken_on,
+        day=photo.day,
+        is_baseline=photo.is_baseline,
+        redness_index=None if index is None else float(index),
+        comparable_with_baseline=None if comparison is None else comparison.comparable,
+        shared=shared,
+    )
+
+
 def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> PatientRecord:
     """Everything staff of *clinic_id* may read about patient *patient_id*, newest treatment first."""
     member = members.patient(db, staff=staff, clinic_id=clinic_id, patient_id=patient_id)
@@ -29,20 +45,8 @@ def record(db: Session, *, staff: User, clinic_id: int, patient_id: int) -> Pati
     shared = clinic_photos.shared_ids(db, patient_id=patient.id)
     items = []
     for treatment in treatments.get_all(db, user=patient):
-        measurements = [
-            Measurement(
-                photo_id=p.id,
-                taken_on=p.taken_on,
-                day=p.day,
-                is_baseline=p.is_baseline,
-                redness_index=float(p.analysis["redness"]["index"])
-                if p.analysis and p.analysis.get("redness")
-                else None,
-                comparable_with_baseline=((p.analysis or {}).get("baseline") or {}).get("comparable"),
-                shared=p.id in shared,
-            )
-            for p in photos.get_all(db, treatment=treatment)
-        ]
+        taken = photos.get_all(db, treatment=treatment)
+        measurements = [_measurement(p, shared=p.id in shared) for p in taken]
         items.append(
             PatientTreatment(
                 treatment=treatments.detail(treatment),

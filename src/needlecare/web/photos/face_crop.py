@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
+
+from needlecare.storage.photo_analysis import PhotoAnalysis
 
 #: Side of the cropped picture in pixels.
 SIZE = 640
@@ -37,10 +38,10 @@ def crop_box(box: list[int] | tuple[int, ...], width: int, height: int) -> tuple
     return round(left), round(top), round(right), round(bottom)
 
 
-def face_jpeg(path: Path, analysis: dict[str, Any] | None) -> bytes | None:
+def face_jpeg(path: Path, analysis: PhotoAnalysis | None) -> bytes | None:
     """The face crop of the photo at *path* as JPEG bytes, or None when the analysis found no face box."""
-    box = ((analysis or {}).get("face") or {}).get("box")
-    if not box or len(box) != 4:
+    box = None if analysis is None or analysis.face is None else analysis.face.box
+    if box is None:
         return None
     with Image.open(path) as image:
         width, height = image.size

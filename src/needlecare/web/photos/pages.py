@@ -76,27 +76,20 @@ def _course_line(treatment: Treatment, day: int, is_baseline: bool) -> str:
     return f"Day {day}: {expect_line(course, day)}"
 
 
-def _change(photo: Photo) -> float | None:
-    """The photo's change from its baseline in CIELAB a*, when it may be compared."""
-    comparison = (photo.analysis or {}).get("baseline") or {}
-    change = comparison.get("delta_a_star")
-    return None if change is None or comparison.get("comparable") is False else float(change)
-
-
 def _trend(photo: Photo, photos: Sequence[Photo]) -> str:
     """How this photo compares with the previous comparable one, in plain words (both against the baseline,
     read against the same minimal visible change as the baseline reading)."""
-    now = _change(photo)
+    change_of = service.comparable_change
+    now = change_of(photo)
     if now is None or photo.is_baseline:
         return ""
     earlier = [p for p in photos if not p.is_baseline and p.id != photo.id and p.taken_on <= photo.taken_on]
-    earlier = [
-        p for p in earlier if _change(p) is not None and (p.taken_on, p.id) < (photo.taken_on, photo.id)
-    ]
+    before = (photo.taken_on, photo.id)
+    earlier = [p for p in earlier if (p.taken_on, p.id) < before and change_of(p) is not None]
     if not earlier:
         return ""
     last = max(earlier, key=lambda p: (p.taken_on, p.id))
-    step = now - (_change(last) or 0.0)
+    step = now - (change_of(last) or 0.0)
     half = visibility(0.0).threshold / 2
     word = "less red than" if step <= -half else "redder than" if step >= half else "about as red as"
     return f"Since your photo of day {last.day}: {word} then."
@@ -108,13 +101,13 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
     photo = service.get(db, user=user, photo_id=photo_id)
     treatment = treatments.get(db, user=user, treatment_id=photo.treatment_id)
     baseline = None if photo.is_baseline else service.baseline_of(db, treatment=treatment)
-    analysis = photo.analysis or {}
-    change = (analysis.get("baseline") or {}).get("delta_a_star")
+    comparison = None if photo.analysis is None else photo.analysis.baseline
+    change = None if comparison is None else comparison.delta_a_star
     context = {
         "user": user,
         "p": photo,
         "t": treatment,
-        "a": analysis,
+        "a": photo.analysis,
         "visibility": None if change is None else visibility(float(change)),
         "course_line": _course_line(treatment, photo.day, photo.is_baseline),
         "trend": _trend(photo, service.get_all(db, treatment=treatment)),

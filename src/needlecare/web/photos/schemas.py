@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from needlecare.storage.photo_analysis import PhotoAnalysis
+
 Consent = Literal["private", "clinician", "research"]
 
 #: What each consent choice means, as shown next to the choice (no choice is pre-selected).
@@ -18,7 +20,8 @@ CONSENT_CHOICES: dict[str, str] = {
 
 
 class PhotoPublic(BaseModel):
-    """A stored photo: ``day`` since treatment, consent and analysis (``analyze_photo(...).to_dict()``).
+    """A stored photo: ``day`` since treatment, consent and analysis (``analyze_photo(...).to_dict()`` with
+    the heatmap's colour scale, as stored; keys the stored analysis does not have are left out, not ``null``).
 
     ``analysis`` is ``null`` while ``analysis_status`` is ``pending`` (the analysis job has not finished);
     ``failed`` comes with ``analysis_error``.
@@ -34,7 +37,7 @@ class PhotoPublic(BaseModel):
     consent: Consent
     width: int
     height: int
-    analysis: dict[str, Any] | None
+    analysis: PhotoAnalysis | None
     analysis_status: Literal["pending", "done", "failed"]
     analysis_error: str | None = None
     created_at: dt.datetime

@@ -201,8 +201,14 @@ def plain_summary(photo: Photo) -> str:
         return "Being measured…"
     if photo.analysis_status == FAILED:
         return "Could not be measured"
-    comparison = (photo.analysis or {}).get("baseline") or {}
-    change = comparison.get("delta_a_star")
-    if change is None or comparison.get("comparable") is False:
+    change = comparable_change(photo)
+    if change is None:
         return "Not compared with your before-treatment photo"
-    return visibility(float(change)).headline
+    return visibility(change).headline
+
+
+def comparable_change(photo: Photo) -> float | None:
+    """The photo's change from its baseline in CIELAB a*, None when not measured against one or when the two
+    may not be compared (other light, several faces)."""
+    change = None if photo.analysis is None else photo.analysis.comparable_delta_a_star
+    return None if change is None else float(change)

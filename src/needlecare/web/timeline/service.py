@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.curve import fit_recovery
-from needlecare.storage.models import Treatment
+from needlecare.storage.models import Photo, Treatment
+from needlecare.storage.photo_analysis import PhotoAnalysis
 from needlecare.web.checkins import service as checkins
 from needlecare.web.photos import service as photos
 
@@ -79,22 +80,21 @@ def _series(
     return out
 
 
-def _visible_line(base_index: float | None, analyses: list[dict[str, Any] | None]) -> float | None:
+def _visible_line(base_index: float | None, analyses: list[PhotoAnalysis]) -> float | None:
     """Index at which redness becomes just visible on this skin: the baseline's index plus the rise that
     makes COLIPA's minimal visible erythema on the baseline's skin colour (stored with each comparison)."""
-    stored = [((a or {}).get("baseline") or {}).get("visible_delta") for a in analyses]
+    stored = [a.baseline.visible_delta for a in analyses if a.baseline is not None]
     rises = [float(r) for r in stored if r is not None]
     if base_index is None or not rises:
         return None
     return base_index + rises[-1]
 
 
-def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
+def _not_comparable(analysis: PhotoAnalysis) -> str | None:
     """Why a photo's index cannot be compared with its baseline's, or None when it can."""
-    comparison = (analysis or {}).get("baseline")
-    if not comparison or comparison.get("comparable", True):
+    if analysis.comparable:
         return None
-    if ((analysis or {}).get("face") or {}).get("faces_found", 1) > 1:
+    if analysis.several_faces:
         return (
             "Not used for the curve: more than one face in the photo, and the one measured may not be yours. "
             "Take a photo of yourself alone."
@@ -106,28 +106,30 @@ def _not_comparable(analysis: dict[str, Any] | None) -> str | None:
     )
 
 
+def _index(photo: Photo | None) -> float | None:
+    """The whole-face redness index of *photo*, None when there is no photo or it was not measured."""
+    index = None if photo is None or photo.analysis is None else photo.analysis.index
+    return None if index is None else float(index)
+
+
 def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
     """``{"expected": {...}, "photos": series, "self_report": series}`` for one treatment."""
     expected = course.expected(treatment)
     expected_day = float(expected["outside_expected_after_days"])
-    baseline_photo = photos.baseline_of(db, treatment=treatment)
-    base_index = None
-    if baseline_photo is not None and baseline_photo.analysis:
-        base_index = float(baseline_photo.analysis["redness"]["index"])
-    analyses = [
-        (float(p.day), p.analysis)
+    base_index = _index(photos.baseline_of(db, treatment=treatment))
+    measured = [
+        (float(p.day), index, p.analysis)
         for p in photos.get_all(db, treatment=treatment)
-        if not p.is_baseline and p.day >= 0 and p.analysis and p.analysis.get("redness")
+        if not p.is_baseline and p.day >= 0 and p.analysis is not None and (index := _index(p)) is not None
     ]
-    photo_points = [(day, float(analysis["redness"]["index"])) for day, analysis in analyses]
-    left_out = {
-        i: reason for i, (_, analysis) in enumerate(analyses) if (reason := _not_comparable(analysis))
-    }
+    photo_points = [(day, index) for day, index, _ in measured]
+    analyses = [analysis for _, _, analysis in measured]
+    left_out = {i: reason for i, analysis in enumerate(analyses) if (reason := _not_comparable(analysis))}
     rating_points = [(float(c.day), float(c.self_rating)) for c in checkins.get_all(db, treatment=treatment)]
     photo_series = _series(
         photo_points, baseline=base_index, scale="index", expected_day=expected_day, left_out=left_out
     )
-    photo_series["visible_line"] = _visible_line(base_index, [analysis for _, analysis in analyses])
+    photo_series["visible_line"] = _visible_line(base_index, analyses)
     return {
         "expected": expected,
         "photos": photo_series,
