@@ -27,6 +27,7 @@ def test_the_package_keeps_its_layers(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "layers KEPT" in result.stdout
     assert "web use cases below the HTTP layer KEPT" in result.stdout
+    assert "pages beside the API, not over it KEPT" in result.stdout
 
 
 def _with_import(tmp_path: Path, module: str, line: str) -> Path:

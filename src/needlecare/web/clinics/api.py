@@ -20,7 +20,7 @@ from needlecare.web.clinics import (
 )
 from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.photos.api import face_response
+from needlecare.web.photos.files import face_response
 from needlecare.web.treatments import service as treatments
 from needlecare.web.treatments.schemas import TreatmentCreate, TreatmentDetail, TreatmentUpdate
 

@@ -16,7 +16,6 @@ from needlecare.storage.models import Treatment, User
 from needlecare.web.clinics import (
     aftercare,
     alerts,
-    api,
     corrections,
     dashboard,
     invitations,
@@ -25,7 +24,9 @@ from needlecare.web.clinics import (
     schemas,
     service,
 )
+from needlecare.web.clinics import photos as clinic_photos
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, OptionalUser, RowId
+from needlecare.web.photos.files import face_response
 from needlecare.web.templating import render
 from needlecare.web.treatments import today
 from needlecare.web.treatments.pages import FORM_CHOICES, form_values
@@ -299,4 +300,6 @@ def handle_flag(
 @router.get("/clinics/{clinic_id}/photos/{photo_id}/face")
 def shared_photo(clinic_id: RowId, photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """A shared photo's aligned face crop for the patient page's <img> (staff; audited)."""
-    return api.read_shared_photo(clinic_id, photo_id, user, db, ctx)
+    photo = clinic_photos.shared_photo(db, staff=user, clinic_id=clinic_id, photo_id=photo_id, view="face")
+    db.commit()
+    return face_response(ctx, photo)

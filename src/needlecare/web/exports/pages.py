@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from needlecare.web.exports import service
-from needlecare.web.exports.api import endpoint
+from needlecare.web.exports.downloads import endpoint
 
 router = APIRouter(prefix="/export", include_in_schema=False)
 

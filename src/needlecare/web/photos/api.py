@@ -5,16 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response, UploadFile, status
-from fastapi.responses import FileResponse
 
 from needlecare.jobs.slots import photo_slot
-from needlecare.storage.models import Photo
-from needlecare.web.context import WebContext
 from needlecare.web.deps import MAX_ID, CtxDep, CurrentUser, DbDep, RowId
-from needlecare.web.errors import NotFoundError
-from needlecare.web.photos import schemas, service
+from needlecare.web.photos import files, schemas, service
 from needlecare.web.photos.advice import capture_advice
-from needlecare.web.photos.face_crop import face_jpeg
 from needlecare.web.photos.sanitize import sanitize
 from needlecare.web.photos.upload import read_upload
 from needlecare.web.treatments import service as treatments
@@ -101,30 +96,13 @@ def read_photo(photo_id: RowId, user: CurrentUser, db: DbDep) -> schemas.PhotoPu
 @router.get("/photos/{photo_id:int}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored (EXIF-free) JPEG."""
-    return image_response(ctx, service.get(db, user=user, photo_id=photo_id))
+    return files.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
 @router.get("/photos/{photo_id:int}/heatmap", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}})
 def read_photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The redness heatmap drawn at upload (404 when none was drawn)."""
-    return image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
-
-
-def face_response(ctx: WebContext, photo: Photo) -> Response:
-    """The photo cropped to the face (:func:`face_jpeg`; the whole photo when no face was found)."""
-    data = face_jpeg(ctx.store.path(photo.file_path), photo.analysis)
-    if data is None:
-        return image_response(ctx, photo)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
-
-
-def image_response(ctx: WebContext, photo: Photo, *, heatmap: bool = False) -> Response:
-    """The photo (or heatmap) file, never cached by shared caches."""
-    relpath = photo.heatmap_path if heatmap else photo.file_path
-    if relpath is None:
-        raise NotFoundError("This photo has no heatmap.")
-    headers = {"Cache-Control": "private, no-store"}
-    return FileResponse(ctx.store.path(relpath), media_type="image/jpeg", headers=headers)
+    return files.image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
 
 
 @router.delete("/photos/{photo_id:int}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)

@@ -17,7 +17,7 @@ from needlecare.knowledge.visibility import visibility
 from needlecare.storage.models import Photo, Treatment, User
 from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.form_errors import shows_errors_on
-from needlecare.web.photos import api, schemas, service
+from needlecare.web.photos import files, schemas, service
 from needlecare.web.templating import render
 from needlecare.web.treatments import service as treatments
 from needlecare.web.validators import EventDate
@@ -120,19 +120,19 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
 @router.get("/photos/{photo_id}/face")
 def face(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The photo cropped to the face (the whole photo when no face was found), for pairs and the guide."""
-    return api.face_response(ctx, service.get(db, user=user, photo_id=photo_id))
+    return files.face_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
 @router.get("/photos/{photo_id}/image")
 def photo_image(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The stored JPEG for the page's <img>."""
-    return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
+    return files.image_response(ctx, service.get(db, user=user, photo_id=photo_id))
 
 
 @router.get("/photos/{photo_id}/heatmap")
 def photo_heatmap(photo_id: RowId, user: CurrentUser, db: DbDep, ctx: CtxDep) -> Response:
     """The heatmap JPEG for the page's <img>."""
-    return api.image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
+    return files.image_response(ctx, service.get(db, user=user, photo_id=photo_id), heatmap=True)
 
 
 @router.get("/photos/{photo_id}/delete")
