@@ -38,12 +38,17 @@ NextPath = Annotated[str | None, Query(max_length=2000)]
 NextField = Annotated[str | None, Form(max_length=2000)]
 
 
+def _entry_form(request: Request, user: User | None, next: str | None, template: str) -> Response:
+    """A form for visitors (sign-up, login): someone already logged in goes on to *next* or home."""
+    if user is not None:
+        return _see_other(recovery.safe_next(next) or "/")
+    return render(request, template, {"next": recovery.safe_next(next)})
+
+
 @router.get("/signup")
 def signup_page(request: Request, user: OptionalUser, next: NextPath = None) -> Response:
     """The sign-up form; *next* (a path on this site) is where the verification link leads afterwards."""
-    if user is not None:
-        return _see_other(recovery.safe_next(next) or "/")
-    return render(request, "signup.html", {"next": recovery.safe_next(next)})
+    return _entry_form(request, user, next, "signup.html")
 
 
 @router.post("/signup")
@@ -149,9 +154,7 @@ def reset(
 @router.get("/login")
 def login_page(request: Request, user: OptionalUser, next: NextPath = None) -> Response:
     """The login form; *next* (a path on this site) is where it goes after logging in."""
-    if user is not None:
-        return _see_other(recovery.safe_next(next) or "/")
-    return render(request, "login.html", {"next": recovery.safe_next(next)})
+    return _entry_form(request, user, next, "login.html")
 
 
 @router.post("/login")
