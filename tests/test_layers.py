@@ -57,3 +57,42 @@ def test_a_use_case_that_imports_a_page_breaks_the_build(tmp_path: Path) -> None
     assert "layers KEPT" in result.stdout
     assert "web use cases below the HTTP layer BROKEN" in result.stdout
     assert "needlecare.web.treatments.service -> needlecare.web.photos.pages" in result.stdout
+
+
+def _cycles(imports: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import one another, directly or through others (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in imports[module]:
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while (member := stack.pop()) != module:
+                group.append(member)
+            if group:
+                groups.append(sorted([module, *group]))
+
+    for module in imports:
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Not even through other modules or inside functions: every module can be read from the bottom up."""
+    import grimp
+
+    graph = grimp.build_graph("needlecare")
+    imports = {m: graph.find_modules_directly_imported_by(m) & graph.modules for m in graph.modules}
+    assert _cycles(imports) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
