@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
 
@@ -46,6 +47,9 @@ MAX_SPREAD = 0.02
 #: Largest difference between the sclera's and the iris's chroma change (any channel): above it the eyes
 #: themselves changed colour (red or yellow whites), not the light.
 MAX_SCLERA_IRIS_DISAGREEMENT = 0.02
+#: A block of :func:`block_standard_error` counts with at least this many pixels; its standard error is
+#: measured with at least this many blocks.
+MIN_BLOCK_PIXELS, MIN_BLOCKS = 3, 4
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,22 @@ class RelativeLight:
         Eye pixels the estimate rests on.
     spread : float
         Largest per-channel median absolute deviation of those pixels' chroma.
+    block_error : float
+        Standard error of the median chroma measured between blocks of pixels that are far enough apart to
+        err independently (:func:`block_standard_error`); 0 when not measured.
+    blocks : int
+        Number of such blocks.
+    source : {"eyes", "surroundings"}
+        What the estimate was measured on (:func:`needlecare.imaging.regions.eye_openings` or
+        :func:`needlecare.imaging.regions.surroundings`).
     """
 
     chroma: Float64Array
     pixels: int
     spread: float
+    block_error: float = 0.0
+    blocks: int = 0
+    source: str = "eyes"
 
     @property
     def size(self) -> float:
@@ -74,12 +89,56 @@ class RelativeLight:
 
     @property
     def standard_error(self) -> float:
-        """Approximate standard error of the median chroma (1.4826 MAD, x1.25 for a median)."""
-        return 1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels))
+        """Standard error of the median chroma: the larger of the pixels' (1.4826 MAD, x1.25 for a median,
+        as if every pixel erred independently) and the blocks' (:attr:`block_error`), which also holds the
+        errors that neighbouring pixels share (smoothing, resampling, JPEG colour blocks)."""
+        return max(1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels)), self.block_error)
+
+
+def block_standard_error(chroma: Float64Array, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], block_px: float) -> tuple[float, int]:
+    """Standard error of the median chroma from the spread between square blocks of pixels.
+
+    Pixels closer than a few pixels share their errors (the frame's smoothing, resampling, JPEG colour
+    blocks), so the pixels' own spread over-counts the evidence. Each block of ``block_px`` x ``block_px``
+    pixels with at least :data:`MIN_BLOCK_PIXELS` pixels gives one median; the standard error of the
+    median over the blocks is ``1.25 * 1.4826 * MAD / sqrt(blocks)`` (largest over the channels).
+
+    Parameters
+    ----------
+    chroma : (N, 3) float64
+        The pixels' chroma.
+    ys, xs : (N,) int
+        Their rows and columns, px.
+    block_px : float
+        Block side, px.
+
+    Returns
+    -------
+    (standard error, blocks)
+        ``(inf, blocks)`` with fewer than :data:`MIN_BLOCKS` blocks.
+    """
+    side = max(1.0, block_px)
+    keys = (ys // side).astype(np.int64) * 1_000_003 + (xs // side).astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    _, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+    full = counts >= MIN_BLOCK_PIXELS
+    medians = np.array(
+        [np.median(chroma[order[start : start + count]], axis=0) for start, count in zip(starts[full], counts[full], strict=True)]
+    ).reshape(-1, 3)
+    blocks = len(medians)
+    if blocks < MIN_BLOCKS:
+        return float("inf"), blocks
+    deviation = np.median(np.abs(medians - np.median(medians, axis=0)), axis=0).max()
+    return float(1.25 * 1.4826 * deviation / np.sqrt(blocks)), blocks
 
 
 def relative_light(
-    follow_up_linear: FloatArray, follow_up_rgb: ImageU8, baseline_linear: FloatArray, eyes: Mask
+    follow_up_linear: FloatArray,
+    follow_up_rgb: ImageU8,
+    baseline_linear: FloatArray,
+    eyes: Mask,
+    block_px: float = 0.0,
+    check_sclera: bool = True,
 ) -> RelativeLight | None:
     """Estimate the follow-up's light relative to the registered baseline's on the eye openings.
 
@@ -92,7 +151,13 @@ def relative_light(
     baseline_linear : (H, W, 3) float32
         The baseline's linear frame registered onto the follow-up's (NaN where unknown).
     eyes : (H, W) bool
-        The follow-up's eye openings (:func:`needlecare.imaging.regions.eye_openings`).
+        The follow-up's eye openings (:func:`needlecare.imaging.regions.eye_openings`), or any other
+        pixels that share the light and did not change (:func:`needlecare.imaging.regions.surroundings`).
+    block_px : float
+        Side of the blocks over which the estimate's noise is measured (:func:`block_standard_error`), px;
+        0 to leave it unmeasured.
+    check_sclera : bool
+        Refuse when the brighter and darker halves of the pixels (sclera and iris) changed differently.
 
     Returns
     -------
@@ -128,9 +193,17 @@ def relative_light(
     chroma = ratio[same_surface] - brightness[same_surface, None]
     median = np.median(chroma, axis=0).astype(np.float64)
     spread = float(np.median(np.abs(chroma - median), axis=0).max())
-    if spread > MAX_SPREAD or not _sclera_agrees_with_iris(chroma, baseline[candidates][same_surface]):
+    if spread > MAX_SPREAD:
         return None
-    return RelativeLight(chroma=median - median.mean(), pixels=agreeing, spread=spread)
+    if check_sclera and not _sclera_agrees_with_iris(chroma, baseline[candidates][same_surface]):
+        return None
+    block_error, blocks = 0.0, 0
+    if block_px > 0:
+        ys, xs = np.nonzero(candidates)
+        block_error, blocks = block_standard_error(chroma, ys[same_surface], xs[same_surface], block_px)
+    return RelativeLight(
+        chroma=median - median.mean(), pixels=agreeing, spread=spread, block_error=block_error, blocks=blocks
+    )
 
 
 def _sclera_agrees_with_iris(chroma: Float64Array, baseline_pixels: FloatArray) -> bool:
