@@ -30,9 +30,11 @@ MIN_MATCHED_SIGNIFICANCE = 3.0
 #: six test faces (3.2-5 of its block standard errors: a sub-pixel misregistration of iris and lids errs
 #: alike over a whole eye); quality-60 copies read up to 0.018. A 10 % gain on one channel reads 0.095.
 MIN_MATCHED_CHROMA = 0.03
-#: Smallest light change matched on the surroundings (hair, clothing, background, teeth): the same changes
-#: made their estimate read at most 0.002 (thousands of pixels), so this is five times that.
-MIN_MATCHED_CHROMA_SURROUNDINGS = 0.01
+#: Smallest light change matched on the surroundings (hair, clothing, background, teeth). Resampling alone
+#: made their estimate read at most 0.002 on the six test faces (thousands of pixels); 4:2:0 JPEG at quality
+#: 92 up to 0.011 (alex_lacamoire1.jpg: chroma subsampling shifts saturated colours, alike in every block,
+#: 16-19 block standard errors), so this is about twice that, a fifth of what a 10 % gain reads.
+MIN_MATCHED_CHROMA_SURROUNDINGS = 0.02
 #: Largest difference (any channel, beyond their combined noise) between the eyes' and the surroundings'
 #: estimates for them to count as one light: the eyes' own floor (:data:`MIN_MATCHED_CHROMA`).
 MAX_SOURCE_DISAGREEMENT = MIN_MATCHED_CHROMA
@@ -41,6 +43,10 @@ MAX_SOURCE_DISAGREEMENT = MIN_MATCHED_CHROMA
 #: LINEAR_SMOOTHING_PX = 1.5 px) and at least this many pixels of the photo as taken (half a JPEG chroma
 #: block of 4:2:0 subsampling, whose errors its pixels share).
 NOISE_BLOCK_FRAME_PX, NOISE_BLOCK_NATIVE_PX = 6.0, 8.0
+
+#: Fewest registered pixels, as a fraction of the follow-up's measured skin, for the whole-face change to be
+#: the mean registered difference (:func:`_whole_face_delta`).
+MIN_REGISTERED_FRACTION = 0.5
 
 #: Why a comparison with more than one face in either photo is not comparable.
 SEVERAL_FACES_NOTE = (
@@ -171,6 +177,11 @@ def match_white_balance(
     return matched, light
 
 
+def _compressed(*reports: PhotoReport) -> bool:
+    """Whether any of *reports* has the quality warning ``compressed``."""
+    return any(w.code == "compressed" for report in reports for w in report.warnings)
+
+
 #: How the pixels a light estimate rests on are named in the reports.
 _SOURCE_WORDS = {"eyes": "eyes", "surroundings": "hair, clothing, background and teeth around the face"}
 
@@ -219,7 +230,7 @@ def compare_with_baseline(
     regions = _region_deltas(follow_up, baseline, difference_map, known)
     from needlecare.knowledge.visibility import visible_index_change  # loads the evidence files (~0.1 s)
 
-    delta = follow_up.index - baseline.index
+    delta = _whole_face_delta(follow_up, baseline, difference_map, known)
     skin = skin_colour(baseline)
     visible = visible_index_change(skin)
     return BaselineComparison(
@@ -292,6 +303,21 @@ def _comparable(
         comparable = False
         notes.append(SEVERAL_FACES_NOTE)
     return comparable
+
+
+def _whole_face_delta(
+    follow_up: PhotoReport, baseline: PhotoReport, difference_map: FloatArray, known: Mask
+) -> float:
+    """Follow-up minus baseline for the whole face: the robust mean of the registered difference, which
+    compares the same skin, when it covers at least :data:`MIN_REGISTERED_FRACTION` of the follow-up's
+    measured skin; else the difference of the two photos' own indices (each over its own skin mask, so
+    the landmarks' jitter between the photos adds to it)."""
+    registered = int(known.sum())
+    if registered >= max(MIN_REGION_PIXELS, MIN_REGISTERED_FRACTION * int(follow_up.frame.valid.sum())):
+        mean = robust_mean(difference_map[known])
+        if mean is not None:
+            return mean
+    return follow_up.index - baseline.index
 
 
 def _region_deltas(

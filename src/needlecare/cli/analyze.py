@@ -69,7 +69,7 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
 
         reading = visibility(float(baseline["delta_a_star"])).reason
         console.print(
-            f"change {baseline['delta']:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})"
+            f"change {round(baseline['delta'], 3) + 0.0:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})"
         )
 
 
