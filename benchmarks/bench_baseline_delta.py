@@ -56,8 +56,8 @@ def main() -> None:
         if args.verbose:
             for o in found:
                 print(
-                    f"{o.face:<20} {o.change:<14} {o.dose:.1f} err {o.error:+.4f} comparable {o.comparable!s:<5}"
-                    f" matched {o.matched!s:<5} differs {o.lighting_differs!s:<5} reg {o.registered - o.dose:+.4f}"
+                    f"{o.face:<20} {o.change:<14} {o.dose:.1f} err {o.error:+.4f} "
+                    f"comparable {o.comparable!s:<5} matched {o.matched!s:<5} differs {o.lighting_differs}"
                 )
         outcomes += found
     _table(outcomes)

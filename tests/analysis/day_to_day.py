@@ -96,7 +96,6 @@ class Outcome:
     comparable: bool
     matched: bool
     lighting_differs: bool
-    registered: float
 
     @property
     def error(self) -> float:
@@ -104,13 +103,18 @@ class Outcome:
 
 
 def run_face(
-    name: str, rgb: ImageU8, skin_weight: np.ndarray, centre: tuple[float, float], only: tuple[str, ...] = ()
+    name: str,
+    rgb: ImageU8,
+    skin_weight: np.ndarray,
+    centre: tuple[float, float],
+    only: tuple[str, ...] = (),
+    doses: tuple[float, ...] = DOSES,
 ) -> list[Outcome]:
-    """Every change (or only those named) at every dose for one face."""
+    """Every change (or only those named) at every dose (or the doses given) for one face."""
     start = apply_gain(rgb, (BASELINE_EXPOSURE,) * 3)
     baseline = measure_photo(start)
     outcomes = []
-    for dose in DOSES:
+    for dose in doses:
         dosed = add_absorption(start, skin_weight, chromophores().haemoglobin, dose) if dose else start
         for change, apply in changes(centre).items():
             if only and change not in only:
@@ -134,7 +138,6 @@ def _outcome(name: str, change: str, dose: float, report: PhotoReport) -> Outcom
         comparable=comparison.comparable,
         matched=report.reference.kind == "in_photo",
         lighting_differs=comparison.lighting_differs,
-        registered=float('nan') if comparison.difference_mean is None else comparison.difference_mean,
     )
 
 

@@ -190,7 +190,7 @@ def test_baseline_under_different_light_is_matched_on_what_shares_the_light(face
     assert other.index == pytest.approx(same.index, abs=0.02)
 
 
-def test_baseline_under_different_light_without_visible_eyes_is_matched_around_the_face(faces_dir: Path) -> None:
+def test_light_is_matched_around_the_face_when_the_eyes_are_hidden(faces_dir: Path) -> None:
     """Sunglasses: the eyes cannot tell the light, so what surrounds the face (hair, clothing, background,
     registered with the head) is used; with that scrambled too nothing shares the light and the change from
     baseline is flagged, not trusted."""
@@ -212,12 +212,13 @@ def test_baseline_under_different_light_without_visible_eyes_is_matched_around_t
     # a new background and clothes, under the same warm light: nothing around the face is the same surface
     oval = np.zeros(rgb.shape[:2], np.uint8)
     cv2.fillPoly(oval, [np.round(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
-    noise = apply_gain(np.random.default_rng(3).integers(30, 220, rgb.shape, dtype=np.uint8), (1.15, 1.0, 0.85))
+    noise = apply_gain(
+        np.random.default_rng(3).integers(30, 220, rgb.shape, dtype=np.uint8), (1.15, 1.0, 0.85)
+    )
     elsewhere = np.where(oval[..., None] == 1, shaded, noise).astype(np.uint8)
     other = analyze_photo(elsewhere, baseline=rgb).baseline
     assert other is not None
     assert other.lighting_differs is True
     assert any("different light" in note for note in other.notes)
-    assert other.comparable is False  # no colour chart, no eyes, no surroundings: the light cannot be taken out
-
-
+    # no colour chart, no eyes, no surroundings: the light cannot be taken out
+    assert other.comparable is False

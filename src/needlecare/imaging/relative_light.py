@@ -16,6 +16,12 @@ remain or they disagree, or when the whites of the eyes changed colour different
 tired or irritated eyes would otherwise pass for a change of light): then the photos cannot be matched and
 the caller says so.
 
+The same estimate runs on what surrounds the face (hair, ears, clothing, background and teeth,
+:func:`needlecare.imaging.regions.surroundings`), registered as a whole: thousands of pixels where the eyes
+give a few dozen. Its noise is measured between blocks of pixels far enough apart to err independently
+(:func:`block_standard_error`): neighbouring pixels share the frame's smoothing, resampling and JPEG colour
+blocks, so the pixels' own spread over-counts the evidence.
+
 Measured on six faces with 10-15 % red/blue gains (tests/analysis/test_ground_truth.py): chroma within
 0.001-0.011 of the true gains, median absolute deviation <= 0.009; between different photos of the same
 person taken on other occasions (gaze, expression and light all changed) the pixels disagree (deviation
@@ -95,7 +101,9 @@ class RelativeLight:
         return max(1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels)), self.block_error)
 
 
-def block_standard_error(chroma: Float64Array, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], block_px: float) -> tuple[float, int]:
+def block_standard_error(
+    chroma: Float64Array, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], block_px: float
+) -> tuple[float, int]:
     """Standard error of the median chroma from the spread between square blocks of pixels.
 
     Pixels closer than a few pixels share their errors (the frame's smoothing, resampling, JPEG colour
@@ -123,7 +131,10 @@ def block_standard_error(chroma: Float64Array, ys: npt.NDArray[np.intp], xs: npt
     _, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
     full = counts >= MIN_BLOCK_PIXELS
     medians = np.array(
-        [np.median(chroma[order[start : start + count]], axis=0) for start, count in zip(starts[full], counts[full], strict=True)]
+        [
+            np.median(chroma[order[start : start + count]], axis=0)
+            for start, count in zip(starts[full], counts[full], strict=True)
+        ]
     ).reshape(-1, 3)
     blocks = len(medians)
     if blocks < MIN_BLOCKS:
