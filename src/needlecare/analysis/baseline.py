@@ -35,6 +35,10 @@ MIN_MATCHED_CHROMA = 0.03
 #: 92 up to 0.011 (alex_lacamoire1.jpg: chroma subsampling shifts saturated colours, alike in every block,
 #: 16-19 block standard errors), so this is about twice that, a fifth of what a 10 % gain reads.
 MIN_MATCHED_CHROMA_SURROUNDINGS = 0.02
+#: The same when either photo is heavily compressed (quality warning ``compressed``): a quality-60 copy
+#: read up to 0.024 off its original on the six test faces (alex_lacamoire1.jpg; the others <= 0.003), so
+#: this is about twice that, half of what a 10 % gain reads.
+MIN_MATCHED_CHROMA_SURROUNDINGS_COMPRESSED = 0.05
 #: Largest difference (any channel, beyond their combined noise) between the eyes' and the surroundings'
 #: estimates for them to count as one light: the eyes' own floor (:data:`MIN_MATCHED_CHROMA`).
 MAX_SOURCE_DISAGREEMENT = MIN_MATCHED_CHROMA
@@ -152,7 +156,7 @@ def match_white_balance(
     frame = follow_up.frame
     light = measure_relative_light(follow_up, baseline, registration)
     chart = baseline.reference.correction
-    if light is None or not (chart is not None or _worth_matching(light)):
+    if light is None or not (chart is not None or _worth_matching(light, _compressed(follow_up, baseline))):
         return follow_up, light
     correction = np.diag(np.exp(-light.chroma))
     if chart is not None:
@@ -186,11 +190,16 @@ def _compressed(*reports: PhotoReport) -> bool:
 _SOURCE_WORDS = {"eyes": "eyes", "surroundings": "hair, clothing, background and teeth around the face"}
 
 
-def _worth_matching(light: RelativeLight) -> bool:
+def _worth_matching(light: RelativeLight, compressed: bool) -> bool:
     """Whether *light* is a change of light rather than the estimate's own error: at least
     :data:`MIN_MATCHED_SIGNIFICANCE` standard errors and the smallest change for its source
-    (:data:`MIN_MATCHED_CHROMA`, :data:`MIN_MATCHED_CHROMA_SURROUNDINGS`)."""
-    smallest = MIN_MATCHED_CHROMA_SURROUNDINGS if light.source == "surroundings" else MIN_MATCHED_CHROMA
+    (:data:`MIN_MATCHED_CHROMA`, :data:`MIN_MATCHED_CHROMA_SURROUNDINGS`, or
+    :data:`MIN_MATCHED_CHROMA_SURROUNDINGS_COMPRESSED` when either photo is heavily *compressed*)."""
+    smallest = MIN_MATCHED_CHROMA
+    if light.source == "surroundings":
+        smallest = (
+            MIN_MATCHED_CHROMA_SURROUNDINGS_COMPRESSED if compressed else MIN_MATCHED_CHROMA_SURROUNDINGS
+        )
     return light.size >= smallest and light.size >= MIN_MATCHED_SIGNIFICANCE * light.standard_error
 
 
@@ -255,7 +264,7 @@ def _light(
     """``(lighting differs, colour difference, notes)``: from the eyes' relative light when measured, else
     from each photo's own light estimate (no verdict for heavily compressed photos)."""
     if light is not None:
-        return _worth_matching(light), light.size, []
+        return _worth_matching(light, _compressed(follow_up, baseline)), light.size, []
     if _compressed(follow_up, baseline):
         # Each photo's own estimate from its sclera is then off by up to 0.2 on the test faces: no verdict.
         note = (

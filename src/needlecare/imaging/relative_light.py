@@ -150,6 +150,7 @@ def relative_light(
     eyes: Mask,
     block_px: float = 0.0,
     check_sclera: bool = True,
+    flat_percentile: float = FLAT_PERCENTILE,
 ) -> RelativeLight | None:
     """Estimate the follow-up's light relative to the registered baseline's on the eye openings.
 
@@ -169,6 +170,8 @@ def relative_light(
         0 to leave it unmeasured.
     check_sclera : bool
         Refuse when the brighter and darker halves of the pixels (sclera and iris) changed differently.
+    flat_percentile : float
+        Keep the pixels whose gradient (:func:`_log_gradient`) is at most this percentile of theirs.
 
     Returns
     -------
@@ -188,11 +191,8 @@ def relative_light(
     )
     if candidates.sum() < MIN_PIXELS:
         return None
-    log_luminance = np.log(np.maximum(follow_up_linear.mean(axis=2), 1e-4)).astype(np.float32)
-    gradient = np.hypot(
-        cv2.Sobel(log_luminance, cv2.CV_32F, 1, 0), cv2.Sobel(log_luminance, cv2.CV_32F, 0, 1)
-    )
-    candidates &= gradient <= np.percentile(gradient[candidates], FLAT_PERCENTILE)
+    gradient = _log_gradient(follow_up_linear)
+    candidates &= gradient <= np.percentile(gradient[candidates], flat_percentile)
     ratio = np.log(np.maximum(follow_up_linear[candidates], 1e-4)) - np.log(
         np.maximum(baseline[candidates], 1e-4)
     )
@@ -215,6 +215,22 @@ def relative_light(
     return RelativeLight(
         chroma=median - median.mean(), pixels=agreeing, spread=spread, block_error=block_error, blocks=blocks
     )
+
+
+def _log_gradient(linear: FloatArray) -> FloatArray:
+    """(H, W) float32: the largest Sobel gradient magnitude of the log linear channels.
+
+    Edges in any channel count, not only in brightness: across an edge between two colours a fraction of a
+    pixel of misregistration, or JPEG's halved colour resolution (4:2:0), turns into a colour error even
+    where the brightness is the same on both sides.
+    """
+    logs = np.log(np.maximum(linear, 1e-4)).astype(np.float32)
+    gradient = np.zeros(linear.shape[:2], dtype=np.float32)
+    for channel in range(3):
+        plane = np.ascontiguousarray(logs[..., channel])
+        magnitude = np.hypot(cv2.Sobel(plane, cv2.CV_32F, 1, 0), cv2.Sobel(plane, cv2.CV_32F, 0, 1))
+        np.maximum(gradient, magnitude, out=gradient)
+    return gradient
 
 
 def _sclera_agrees_with_iris(chroma: Float64Array, baseline_pixels: FloatArray) -> bool:
