@@ -108,8 +108,8 @@ def block_standard_error(
 
     Pixels closer than a few pixels share their errors (the frame's smoothing, resampling, JPEG colour
     blocks), so the pixels' own spread over-counts the evidence. Each block of ``block_px`` x ``block_px``
-    pixels with at least :data:`MIN_BLOCK_PIXELS` pixels gives one median; the standard error of the
-    median over the blocks is ``1.25 * 1.4826 * MAD / sqrt(blocks)`` (largest over the channels).
+    pixels with at least :data:`MIN_BLOCK_PIXELS` pixels gives one mean; the standard error of the median
+    over the blocks is ``1.25 * 1.4826 * MAD / sqrt(blocks)`` of those means (largest over the channels).
 
     Parameters
     ----------
@@ -127,19 +127,18 @@ def block_standard_error(
     """
     side = max(1.0, block_px)
     keys = (ys // side).astype(np.int64) * 1_000_003 + (xs // side).astype(np.int64)
-    order = np.argsort(keys, kind="stable")
-    _, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
-    full = counts >= MIN_BLOCK_PIXELS
-    medians = np.array(
-        [
-            np.median(chroma[order[start : start + count]], axis=0)
-            for start, count in zip(starts[full], counts[full], strict=True)
-        ]
-    ).reshape(-1, 3)
-    blocks = len(medians)
+    _, block_of, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    means = (
+        np.column_stack(
+            [np.bincount(block_of, weights=chroma[:, c], minlength=len(counts)) for c in range(3)]
+        )
+        / counts[:, None]
+    )
+    means = means[counts >= MIN_BLOCK_PIXELS]
+    blocks = len(means)
     if blocks < MIN_BLOCKS:
         return float("inf"), blocks
-    deviation = np.median(np.abs(medians - np.median(medians, axis=0)), axis=0).max()
+    deviation = np.median(np.abs(means - np.median(means, axis=0)), axis=0).max()
     return float(1.25 * 1.4826 * deviation / np.sqrt(blocks)), blocks
 
 
@@ -191,7 +190,7 @@ def relative_light(
     )
     if candidates.sum() < MIN_PIXELS:
         return None
-    gradient = _log_gradient(follow_up_linear)
+    gradient = _log_gradient(follow_up_linear, candidates)
     candidates &= gradient <= np.percentile(gradient[candidates], flat_percentile)
     ratio = np.log(np.maximum(follow_up_linear[candidates], 1e-4)) - np.log(
         np.maximum(baseline[candidates], 1e-4)
@@ -217,19 +216,24 @@ def relative_light(
     )
 
 
-def _log_gradient(linear: FloatArray) -> FloatArray:
-    """(H, W) float32: the largest Sobel gradient magnitude of the log linear channels.
+def _log_gradient(linear: FloatArray, where: Mask) -> FloatArray:
+    """(H, W) float32: the largest Sobel gradient magnitude of the log linear channels, computed in the
+    bounding box of *where* (0 outside it).
 
     Edges in any channel count, not only in brightness: across an edge between two colours a fraction of a
     pixel of misregistration, or JPEG's halved colour resolution (4:2:0), turns into a colour error even
     where the brightness is the same on both sides.
     """
-    logs = np.log(np.maximum(linear, 1e-4)).astype(np.float32)
     gradient = np.zeros(linear.shape[:2], dtype=np.float32)
+    x, y, w, h = cv2.boundingRect(where.astype(np.uint8))
+    top, left = max(0, y - 1), max(0, x - 1)
+    box = (slice(top, min(linear.shape[0], y + h + 1)), slice(left, min(linear.shape[1], x + w + 1)))
+    logs = np.log(np.maximum(linear[box], 1e-4)).astype(np.float32)
+    inner = gradient[box]
     for channel in range(3):
         plane = np.ascontiguousarray(logs[..., channel])
         magnitude = np.hypot(cv2.Sobel(plane, cv2.CV_32F, 1, 0), cv2.Sobel(plane, cv2.CV_32F, 0, 1))
-        np.maximum(gradient, magnitude, out=gradient)
+        np.maximum(inner, magnitude, out=inner)
     return gradient
 
 
