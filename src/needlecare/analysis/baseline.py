@@ -32,8 +32,8 @@ MIN_MATCHED_SIGNIFICANCE = 3.0
 MIN_MATCHED_CHROMA = 0.03
 #: Smallest light change matched on the surroundings (hair, clothing, background, teeth). Resampling alone
 #: made their estimate read at most 0.002 on the six test faces (thousands of pixels); 4:2:0 JPEG at quality
-#: 92 up to 0.011 (alex_lacamoire1.jpg: chroma subsampling shifts saturated colours, alike in every block,
-#: 16-19 block standard errors), so this is about twice that, a fifth of what a 10 % gain reads.
+#: 92 up to 0.011 (alex_lacamoire1.jpg: JPEG rounds the colour of a uniform background alike in every
+#: block, 16-19 block standard errors), so this is about twice that, a fifth of what a 10 % gain reads.
 MIN_MATCHED_CHROMA_SURROUNDINGS = 0.02
 #: The same when either photo is heavily compressed (quality warning ``compressed``): a quality-60 copy
 #: read up to 0.024 off its original on the six test faces (alex_lacamoire1.jpg; the others <= 0.003), so
