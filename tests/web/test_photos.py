@@ -437,7 +437,8 @@ def test_pre_upload_check_compares_the_light_with_the_baseline(
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    warm = _jpeg(with_sunglasses(apply_gain(rgb, (1.15, 1.0, 0.85))))  # other light, eyes hidden
+    # other light, eyes hidden, a new background: nothing to match the light on
+    warm = _jpeg(with_sunglasses(in_another_place(apply_gain(rgb, (1.15, 1.0, 0.85)))))
     assert check(warm, treatment_id=str(tid))["baseline"] is None  # no baseline photo yet
     base = api_upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
     base_id = base.json()["id"]
