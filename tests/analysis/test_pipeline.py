@@ -14,7 +14,7 @@ from needlecare import analyze_photo
 from needlecare.analysis.pipeline import _largest_face
 from needlecare.imaging.errors import NoFaceError
 from needlecare.imaging.face import detect_faces, head_pose
-from needlecare.imaging.regions import LEFT_EYE, LIPS_OUTER, REGION_NAMES, RIGHT_EYE, build_regions
+from needlecare.imaging.regions import FACE_OVAL, LEFT_EYE, LIPS_OUTER, REGION_NAMES, RIGHT_EYE, build_regions
 
 
 def _rgb(faces_dir: Path, name: str) -> np.ndarray:
@@ -167,7 +167,7 @@ def test_heic_photo_is_measured(faces_dir: Path) -> None:
     assert report.index == pytest.approx(analyze_photo(faces_dir / "obama.jpg").index, abs=0.03)
 
 
-def test_baseline_under_different_light_is_matched_on_the_eyes(faces_dir: Path) -> None:
+def test_baseline_under_different_light_is_matched_on_what_shares_the_light(faces_dir: Path) -> None:
     from synthetic import apply_gain
 
     rgb = apply_gain(_rgb(faces_dir, "obama2.jpg"), (0.8, 0.8, 0.8))  # so that 1.15x red does not clip
@@ -179,17 +179,21 @@ def test_baseline_under_different_light_is_matched_on_the_eyes(faces_dir: Path) 
     assert (same.baseline.lighting_differs, same.reference.kind) == (False, "none")
     assert other.baseline.lighting_differs is True
     assert other.to_dict()["quality"]["colour_reference"] == "in_photo"
-    assert "matched to the baseline photo on the registered eyes" in other.reference.detail
+    # the eyes and the hair, clothing and background around the face agree; the latter, with thousands of
+    # pixels instead of a few dozen, is used
+    assert "on the registered hair, clothing, background and teeth" in other.reference.detail
     assert other.baseline.comparable
     assert any("different light" in note for note in other.baseline.notes)
-    assert any("white balance on the eyes" in note for note in other.baseline.notes)
+    assert any("white balance on the hair, clothing" in note for note in other.baseline.notes)
     # uncorrected, the warm light alone moves the index by ~0.07 OD_hb (red and blue gains partly cancel)
     assert abs(analyze_photo(warm).index - same.index) > 0.05
     assert other.index == pytest.approx(same.index, abs=0.02)
 
 
-def test_baseline_under_different_light_without_visible_eyes_is_not_comparable(faces_dir: Path) -> None:
-    """Sunglasses: nothing to match the light on, so the change from baseline is flagged, not trusted."""
+def test_light_is_matched_around_the_face_when_the_eyes_are_hidden(faces_dir: Path) -> None:
+    """Sunglasses: the eyes cannot tell the light, so what surrounds the face (hair, clothing, background,
+    registered with the head) is used; with that scrambled too nothing shares the light and the change from
+    baseline is flagged, not trusted."""
     from synthetic import apply_gain
 
     rgb = _rgb(faces_dir, "obama2.jpg")
@@ -198,8 +202,23 @@ def test_baseline_under_different_light_without_visible_eyes_is_not_comparable(f
     for ring in (RIGHT_EYE, LEFT_EYE):
         lens = cv2.convexHull(np.round(xy[list(ring)]).astype(np.int32))
         cv2.fillPoly(shaded, [lens], (20, 20, 24))
-    other = analyze_photo(shaded, baseline=rgb).baseline
+    same = analyze_photo(rgb, baseline=rgb)
+    matched = analyze_photo(shaded, baseline=rgb)
+    assert matched.baseline is not None
+    assert matched.baseline.lighting_differs is True
+    assert matched.baseline.comparable is True
+    assert "around the face" in matched.reference.detail
+    assert matched.index == pytest.approx(same.index, abs=0.02)
+    # a new background and clothes, under the same warm light: nothing around the face is the same surface
+    oval = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
+    noise = apply_gain(
+        np.random.default_rng(3).integers(30, 220, rgb.shape, dtype=np.uint8), (1.15, 1.0, 0.85)
+    )
+    elsewhere = np.where(oval[..., None] == 1, shaded, noise).astype(np.uint8)
+    other = analyze_photo(elsewhere, baseline=rgb).baseline
     assert other is not None
     assert other.lighting_differs is True
     assert any("different light" in note for note in other.notes)
-    assert other.comparable is False  # no colour chart and no eyes: the white balance cannot be taken out
+    # no colour chart, no eyes, no surroundings: the light cannot be taken out
+    assert other.comparable is False

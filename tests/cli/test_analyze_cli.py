@@ -83,8 +83,9 @@ def test_baseline_and_heatmaps(photos: dict[str, Path], tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (line,) = _lines(result.stdout)
     baseline = line["baseline"]
-    assert baseline["delta"] == pytest.approx(0.0, abs=1e-6)  # the same photo against itself
-    # the optical-flow refinement may move a few pixels by a hair even between identical photos
+    # the same photo against itself; the whole-face change is the mean registered difference, and the
+    # optical-flow refinement may move a few pixels by a hair even between identical photos
+    assert baseline["delta"] == pytest.approx(0.0, abs=1e-4)
     assert all(abs(r["delta"]) < 1e-3 for r in baseline["regions"].values())
     assert baseline["lighting_differs"] is False
     names = sorted(p.name for p in out.iterdir())
@@ -207,7 +208,7 @@ def test_parallel_jobs_with_a_baseline_compare_every_photo(photos: dict[str, Pat
     assert result.exit_code == 0, result.stdout
     lines = _lines(result.stdout)
     assert len(lines) == 2
-    assert all(abs(line["baseline"]["delta"]) < 1e-6 for line in lines)
+    assert all(abs(line["baseline"]["delta"]) < 1e-4 for line in lines)  # registered: see above
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1", "x"])

@@ -101,3 +101,24 @@ def test_whites_that_turned_red_are_not_taken_for_a_change_of_light(monkeypatch:
     light = relative_light(plain, _encode(plain), baseline, eyes)
     assert light is not None
     np.testing.assert_allclose(light.chroma, np.log(gains) - np.log(gains).mean(), atol=2e-3)
+
+
+def test_block_standard_error_counts_errors_that_neighbours_share() -> None:
+    """Pixels of one block that err alike (smoothing, resampling, JPEG colour blocks) are one piece of
+    evidence: the standard error measured between blocks is that of the block offsets over sqrt(blocks),
+    far above what the pixels' own spread over sqrt(pixels) claims."""
+    from needlecare.imaging.relative_light import block_standard_error
+
+    rng = np.random.default_rng(5)
+    ys, xs = np.mgrid[0:40, 0:40]
+    ys, xs = ys.ravel(), xs.ravel()
+    offsets = rng.normal(0, 0.01, (5, 5, 3))  # one error per 8 x 8 block
+    chroma = offsets[ys // 8, xs // 8] + rng.normal(0, 1e-4, (len(ys), 3))
+    error, blocks = block_standard_error(chroma, ys, xs, 8.0)
+    assert blocks == 25
+    pixel_error = 1.25 * 1.4826 * np.median(np.abs(chroma - np.median(chroma, axis=0)), axis=0).max() / 40
+    assert error > 3 * pixel_error
+    assert 0.002 < error < 0.006  # ~1.25 x 0.01 / 5
+    few, count = block_standard_error(chroma[:16], ys[:16], xs[:16], 8.0)  # two blocks
+    assert count < 4
+    assert few == float("inf")  # too few blocks to measure

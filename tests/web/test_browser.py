@@ -115,18 +115,18 @@ def test_patient_journey(tmp_path: Path, faces_dir: Path) -> None:
 
 
 def warm_photo(source: Path, folder: Path) -> Path:
-    """*source* under warmer light (linear-light gains 1.15 red, 0.85 blue) with sunglasses (nothing to match
-    the light on), saved as a JPEG in *folder*."""
+    """*source* under warmer light (linear-light gains 1.15 red, 0.85 blue) with sunglasses and a new
+    background (nothing to match the light on), saved as a JPEG in *folder*."""
     import numpy as np
     from PIL import Image
 
     from needlecare.imaging.colour import linear_to_srgb, srgb_to_linear
 
-    from .test_photos import with_sunglasses
+    from .test_photos import in_another_place, with_sunglasses
 
     rgb = np.asarray(Image.open(source).convert("RGB"), dtype=np.float32) / 255
     warm = linear_to_srgb(srgb_to_linear(rgb) * np.array([1.15, 1.0, 0.85], dtype=np.float32))
     path = folder / "warm.jpg"
-    shaded = with_sunglasses(np.clip(np.round(warm * 255), 0, 255).astype(np.uint8))
+    shaded = with_sunglasses(in_another_place(np.clip(np.round(warm * 255), 0, 255).astype(np.uint8)))
     Image.fromarray(shaded).save(path, quality=95)
     return path

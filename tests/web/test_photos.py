@@ -370,14 +370,15 @@ def test_photo_under_other_light_is_matched_on_the_eyes_or_else_flagged(
     assert "Source: Wilhelm" in page
     assert "taken under different light from the baseline photo and neither" not in page
 
-    # sunglasses: nothing to match on; flagged on the page and left out of the curve
-    shaded = api_upload(client, headers, tid, _jpeg(with_sunglasses(warm_rgb)), taken_on="2026-11-22")
+    # sunglasses and a new background: nothing to match on; flagged on the page and left out of the curve
+    elsewhere = with_sunglasses(in_another_place(warm_rgb))
+    shaded = api_upload(client, headers, tid, _jpeg(elsewhere), taken_on="2026-11-22")
     assert shaded.status_code == 201
     comparison = shaded.json()["analysis"]["baseline"]
     assert (comparison["lighting_differs"], comparison["comparable"]) == (True, False)
     page = client.get(f"/photos/{shaded.json()['id']}").text
     assert "taken under different light from the baseline photo" in page
-    files = {"file": ("f.jpg", _jpeg(with_sunglasses(warm_rgb)), "image/jpeg")}
+    files = {"file": ("f.jpg", _jpeg(elsewhere), "image/jpeg")}
     check = client.post("/api/v1/photos/check", files=files, data={"treatment_id": str(tid)}, headers=headers)
     assert check.json()["advice"][-1] == DIFFERENT_LIGHT  # said before saving, in plain words
     timeline = client.get(f"/api/v1/treatments/{tid}/timeline").json()
@@ -394,6 +395,21 @@ def with_sunglasses(rgb: np.ndarray) -> np.ndarray:
     for ring in (RIGHT_EYE, LEFT_EYE):
         cv2.fillPoly(covered, [cv2.convexHull(np.round(xy[list(ring)]).astype(np.int32))], (20, 20, 24))
     return covered
+
+
+def in_another_place(rgb: np.ndarray) -> np.ndarray:
+    """*rgb* with everything outside the face oval (hair, clothing, background) replaced by warm-lit noise:
+    nothing around the face is the same surface as in another photo."""
+    from needlecare.imaging.face import detect_faces, face_mesh
+    from needlecare.imaging.regions import FACE_OVAL
+
+    xy = face_mesh(rgb, detect_faces(rgb)[0]).xy
+    oval = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(oval, [np.round(xy[list(FACE_OVAL)]).astype(np.int32)], 1)
+    noise = apply_gain(
+        np.random.default_rng(3).integers(30, 220, rgb.shape, dtype=np.uint8), (1.15, 1.0, 0.85)
+    )
+    return np.where(oval[..., None] == 1, rgb, noise).astype(np.uint8)
 
 
 def apply_gain(rgb: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
@@ -421,7 +437,8 @@ def test_pre_upload_check_compares_the_light_with_the_baseline(
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 
-    warm = _jpeg(with_sunglasses(apply_gain(rgb, (1.15, 1.0, 0.85))))  # other light, eyes hidden
+    # other light, eyes hidden, a new background: nothing to match the light on
+    warm = _jpeg(with_sunglasses(in_another_place(apply_gain(rgb, (1.15, 1.0, 0.85)))))
     assert check(warm, treatment_id=str(tid))["baseline"] is None  # no baseline photo yet
     base = api_upload(client, headers, tid, _jpeg(rgb), is_baseline="true", taken_on="2026-11-19")
     base_id = base.json()["id"]

@@ -68,9 +68,8 @@ def _print_table(console: Console, result: dict[str, Any]) -> None:
         from needlecare.knowledge.visibility import visibility  # loads the evidence files (~0.1 s)
 
         reading = visibility(float(baseline["delta_a_star"])).reason
-        console.print(
-            f"change {baseline['delta']:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})"
-        )
+        shown = round(baseline["delta"], 3) + 0.0  # never "-0.000"
+        console.print(f"change {shown:+.3f} OD_hb: {reading.text} (source: {'; '.join(reading.sources)})")
 
 
 def analyze_command(

@@ -7,9 +7,10 @@ Kinds, best first:
     (OpenCV only, no downloaded weights). A 3x3 linear correction (Cheung et al. 2004), which passes exposure
     through, maps the photo's linear RGB onto the chart's reference values.
 ``in_photo``
-    For a follow-up compared with its baseline: the eyes, registered pixel by pixel with the baseline's, give
-    the follow-up's light relative to the baseline's (:mod:`needlecare.imaging.relative_light`), and the
-    follow-up is re-measured in the baseline's white balance (``analysis.baseline.match_white_balance``).
+    For a follow-up compared with its baseline: the eyes, registered pixel by pixel with the baseline's, and
+    what surrounds the face (hair, clothing, background, teeth), registered as a whole, give the follow-up's
+    light relative to the baseline's (:mod:`needlecare.imaging.relative_light`), and the follow-up is
+    re-measured in the baseline's white balance (``analysis.baseline.match_white_balance``).
     A single photo has no such reference: the sclera or teeth (eye ring minus the iris disc, else the inside
     of the lip ring; the pixels between the 30th and 70th luminance percentile) are measured here but only
     used to tell whether two photos were taken under different light when the eyes cannot be matched. As an

@@ -101,6 +101,27 @@ def eye_openings(xy: FloatArray, shape: tuple[int, int], eye_distance: float) ->
     return cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)).astype(bool)
 
 
+#: Margin around the face oval left out of :func:`surroundings`, eye distances: the skin's own colour (and any
+#: redness) spreads that far through blur and JPEG colour blocks.
+SURROUNDINGS_MARGIN = 0.25
+
+
+def surroundings(xy: FloatArray, shape: tuple[int, int], eye_distance: float) -> Mask:
+    """What surrounds the face in its frame (hair, ears, neck, clothing, background) and the teeth: the parts
+    of a photo that share its light but not the skin's changes, (H, W) bool.
+
+    The face oval dilated by :data:`SURROUNDINGS_MARGIN` eye distances is left out, and the inside of the
+    inner lip ring (eroded like :func:`eye_openings`) is added.
+    """
+    oval = _dilate(_polygon_mask(shape, xy[list(FACE_OVAL)]), SURROUNDINGS_MARGIN * eye_distance)
+    mouth = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mouth, [np.round(xy[list(LIPS_INNER)]).astype(np.int32).reshape(-1, 1, 2)], 1)
+    erode = max(1, round(EYE_OPENING_EROSION * eye_distance))
+    teeth = cv2.erode(mouth, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)).astype(bool)
+    result: Mask = ~oval | teeth
+    return result
+
+
 def eye_distance(xy: FloatArray) -> float:
     """Distance between the eye centres in pixels, from landmarks (478, 2)."""
     right = xy[list(RIGHT_EYE)].mean(axis=0)

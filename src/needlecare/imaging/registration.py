@@ -172,5 +172,41 @@ def register(
     return Registration(map_x, map_y, inside, flow_field(target_grey, landmark_warped))
 
 
+def register_similarity(
+    target_grey: FloatArray, source_grey: FloatArray, target_xy: FloatArray, source_xy: FloatArray
+) -> Registration | None:
+    """Register a whole source frame onto a target frame with one similarity transform (rotation, scale and
+    shift, least squares over the landmarks), refined by optical flow (:func:`flow_field`).
+
+    Unlike :func:`register`, which follows the face and knows nothing outside the landmark hull, this maps
+    what moved with the head and camera as a whole (hair, ears, clothing, a background when the camera
+    moved or turned); pixels that moved otherwise are left to the caller's checks.
+
+    Parameters
+    ----------
+    target_grey, source_grey : (H_t, W_t), (H_s, W_s) float32
+        Grey images (0-255) of the two frames.
+    target_xy, source_xy : (478, 2) float
+        Their landmarks, px.
+
+    Returns
+    -------
+    Registration or None
+        ``inside`` is every target pixel; None when no transform fits the landmarks.
+    """
+    matrix, _ = cv2.estimateAffinePartial2D(
+        target_xy.astype(np.float32), source_xy.astype(np.float32), method=cv2.LMEDS
+    )
+    if matrix is None:
+        return None
+    height, width = target_grey.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    map_x = (matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]).astype(np.float32)
+    map_y = (matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]).astype(np.float32)
+    inside = np.ones((height, width), dtype=bool)
+    warped = _remap_known(source_grey, map_x, map_y, inside)
+    return Registration(map_x, map_y, inside, flow_field(target_grey, warped))
+
+
 #: Largest residual displacement accepted from the optical flow (px, analysis frame).
 MAX_REFINEMENT_PX = 4.0

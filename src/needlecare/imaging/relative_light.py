@@ -16,6 +16,12 @@ remain or they disagree, or when the whites of the eyes changed colour different
 tired or irritated eyes would otherwise pass for a change of light): then the photos cannot be matched and
 the caller says so.
 
+The same estimate runs on what surrounds the face (hair, ears, clothing, background and teeth,
+:func:`needlecare.imaging.regions.surroundings`), registered as a whole: thousands of pixels where the eyes
+give a few dozen. Its noise is measured between blocks of pixels far enough apart to err independently
+(:func:`block_standard_error`): neighbouring pixels share the frame's smoothing, resampling and JPEG colour
+blocks, so the pixels' own spread over-counts the evidence.
+
 Measured on six faces with 10-15 % red/blue gains (tests/analysis/test_ground_truth.py): chroma within
 0.001-0.011 of the true gains, median absolute deviation <= 0.009; between different photos of the same
 person taken on other occasions (gaze, expression and light all changed) the pixels disagree (deviation
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8, Mask
 
@@ -46,6 +53,9 @@ MAX_SPREAD = 0.02
 #: Largest difference between the sclera's and the iris's chroma change (any channel): above it the eyes
 #: themselves changed colour (red or yellow whites), not the light.
 MAX_SCLERA_IRIS_DISAGREEMENT = 0.02
+#: A block of :func:`block_standard_error` counts with at least this many pixels; its standard error is
+#: measured with at least this many blocks.
+MIN_BLOCK_PIXELS, MIN_BLOCKS = 3, 4
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,22 @@ class RelativeLight:
         Eye pixels the estimate rests on.
     spread : float
         Largest per-channel median absolute deviation of those pixels' chroma.
+    block_error : float
+        Standard error of the median chroma measured between blocks of pixels that are far enough apart to
+        err independently (:func:`block_standard_error`); 0 when not measured.
+    blocks : int
+        Number of such blocks.
+    source : {"eyes", "surroundings"}
+        What the estimate was measured on (:func:`needlecare.imaging.regions.eye_openings` or
+        :func:`needlecare.imaging.regions.surroundings`).
     """
 
     chroma: Float64Array
     pixels: int
     spread: float
+    block_error: float = 0.0
+    blocks: int = 0
+    source: str = "eyes"
 
     @property
     def size(self) -> float:
@@ -74,12 +95,61 @@ class RelativeLight:
 
     @property
     def standard_error(self) -> float:
-        """Approximate standard error of the median chroma (1.4826 MAD, x1.25 for a median)."""
-        return 1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels))
+        """Standard error of the median chroma: the larger of the pixels' (1.4826 MAD, x1.25 for a median,
+        as if every pixel erred independently) and the blocks' (:attr:`block_error`), which also holds the
+        errors that neighbouring pixels share (smoothing, resampling, JPEG colour blocks)."""
+        return max(1.25 * 1.4826 * self.spread / float(np.sqrt(self.pixels)), self.block_error)
+
+
+def block_standard_error(
+    chroma: Float64Array, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], block_px: float
+) -> tuple[float, int]:
+    """Standard error of the median chroma from the spread between square blocks of pixels.
+
+    Pixels closer than a few pixels share their errors (the frame's smoothing, resampling, JPEG colour
+    blocks), so the pixels' own spread over-counts the evidence. Each block of ``block_px`` x ``block_px``
+    pixels with at least :data:`MIN_BLOCK_PIXELS` pixels gives one mean; the standard error of the median
+    over the blocks is ``1.25 * 1.4826 * MAD / sqrt(blocks)`` of those means (largest over the channels).
+
+    Parameters
+    ----------
+    chroma : (N, 3) float64
+        The pixels' chroma.
+    ys, xs : (N,) int
+        Their rows and columns, px.
+    block_px : float
+        Block side, px.
+
+    Returns
+    -------
+    (standard error, blocks)
+        ``(inf, blocks)`` with fewer than :data:`MIN_BLOCKS` blocks.
+    """
+    side = max(1.0, block_px)
+    keys = (ys // side).astype(np.int64) * 1_000_003 + (xs // side).astype(np.int64)
+    _, block_of, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    means = (
+        np.column_stack(
+            [np.bincount(block_of, weights=chroma[:, c], minlength=len(counts)) for c in range(3)]
+        )
+        / counts[:, None]
+    )
+    means = means[counts >= MIN_BLOCK_PIXELS]
+    blocks = len(means)
+    if blocks < MIN_BLOCKS:
+        return float("inf"), blocks
+    deviation = np.median(np.abs(means - np.median(means, axis=0)), axis=0).max()
+    return float(1.25 * 1.4826 * deviation / np.sqrt(blocks)), blocks
 
 
 def relative_light(
-    follow_up_linear: FloatArray, follow_up_rgb: ImageU8, baseline_linear: FloatArray, eyes: Mask
+    follow_up_linear: FloatArray,
+    follow_up_rgb: ImageU8,
+    baseline_linear: FloatArray,
+    eyes: Mask,
+    block_px: float = 0.0,
+    check_sclera: bool = True,
+    flat_percentile: float = FLAT_PERCENTILE,
 ) -> RelativeLight | None:
     """Estimate the follow-up's light relative to the registered baseline's on the eye openings.
 
@@ -92,7 +162,15 @@ def relative_light(
     baseline_linear : (H, W, 3) float32
         The baseline's linear frame registered onto the follow-up's (NaN where unknown).
     eyes : (H, W) bool
-        The follow-up's eye openings (:func:`needlecare.imaging.regions.eye_openings`).
+        The follow-up's eye openings (:func:`needlecare.imaging.regions.eye_openings`), or any other
+        pixels that share the light and did not change (:func:`needlecare.imaging.regions.surroundings`).
+    block_px : float
+        Side of the blocks over which the estimate's noise is measured (:func:`block_standard_error`), px;
+        0 to leave it unmeasured.
+    check_sclera : bool
+        Refuse when the brighter and darker halves of the pixels (sclera and iris) changed differently.
+    flat_percentile : float
+        Keep the pixels whose gradient (:func:`_log_gradient`) is at most this percentile of theirs.
 
     Returns
     -------
@@ -112,11 +190,8 @@ def relative_light(
     )
     if candidates.sum() < MIN_PIXELS:
         return None
-    log_luminance = np.log(np.maximum(follow_up_linear.mean(axis=2), 1e-4)).astype(np.float32)
-    gradient = np.hypot(
-        cv2.Sobel(log_luminance, cv2.CV_32F, 1, 0), cv2.Sobel(log_luminance, cv2.CV_32F, 0, 1)
-    )
-    candidates &= gradient <= np.percentile(gradient[candidates], FLAT_PERCENTILE)
+    gradient = _log_gradient(follow_up_linear, candidates)
+    candidates &= gradient <= np.percentile(gradient[candidates], flat_percentile)
     ratio = np.log(np.maximum(follow_up_linear[candidates], 1e-4)) - np.log(
         np.maximum(baseline[candidates], 1e-4)
     )
@@ -128,9 +203,38 @@ def relative_light(
     chroma = ratio[same_surface] - brightness[same_surface, None]
     median = np.median(chroma, axis=0).astype(np.float64)
     spread = float(np.median(np.abs(chroma - median), axis=0).max())
-    if spread > MAX_SPREAD or not _sclera_agrees_with_iris(chroma, baseline[candidates][same_surface]):
+    if spread > MAX_SPREAD:
         return None
-    return RelativeLight(chroma=median - median.mean(), pixels=agreeing, spread=spread)
+    if check_sclera and not _sclera_agrees_with_iris(chroma, baseline[candidates][same_surface]):
+        return None
+    block_error, blocks = 0.0, 0
+    if block_px > 0:
+        ys, xs = np.nonzero(candidates)
+        block_error, blocks = block_standard_error(chroma, ys[same_surface], xs[same_surface], block_px)
+    return RelativeLight(
+        chroma=median - median.mean(), pixels=agreeing, spread=spread, block_error=block_error, blocks=blocks
+    )
+
+
+def _log_gradient(linear: FloatArray, where: Mask) -> FloatArray:
+    """(H, W) float32: the largest Sobel gradient magnitude of the log linear channels, computed in the
+    bounding box of *where* (0 outside it).
+
+    Edges in any channel count, not only in brightness: across an edge between two colours a fraction of a
+    pixel of misregistration, or JPEG's halved colour resolution (4:2:0), turns into a colour error even
+    where the brightness is the same on both sides.
+    """
+    gradient = np.zeros(linear.shape[:2], dtype=np.float32)
+    x, y, w, h = cv2.boundingRect(where.astype(np.uint8))
+    top, left = max(0, y - 1), max(0, x - 1)
+    box = (slice(top, min(linear.shape[0], y + h + 1)), slice(left, min(linear.shape[1], x + w + 1)))
+    logs = np.log(np.maximum(linear[box], 1e-4)).astype(np.float32)
+    inner = gradient[box]
+    for channel in range(3):
+        plane = np.ascontiguousarray(logs[..., channel])
+        magnitude = np.hypot(cv2.Sobel(plane, cv2.CV_32F, 1, 0), cv2.Sobel(plane, cv2.CV_32F, 0, 1))
+        np.maximum(inner, magnitude, out=inner)
+    return gradient
 
 
 def _sclera_agrees_with_iris(chroma: Float64Array, baseline_pixels: FloatArray) -> bool:
