@@ -338,10 +338,11 @@ def heif_decode(path: str) -> np.ndarray:
 
 def _full_resolution_index(path: str) -> float:
     """The index measured on a full-resolution decode of *path* (for the accuracy column)."""
-    from needlecare.analysis.pipeline import _measure
+    from needlecare.analysis.pipeline import _find_face, _measure
     from needlecare.imaging.loading import load_photo
 
-    return _measure(load_photo(path), None).index
+    landmarks, faces_found, measured = _find_face(load_photo(path))
+    return _measure(measured, None, landmarks, faces_found).index
 
 
 def eye_distance_table(
