@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import re
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -81,3 +83,19 @@ def http_signup(client: httpx.Client, email: str, password: str) -> dict[str, st
     )
     assert r.status_code == 200, r.text
     return {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+def browser_patient_with_treatment(page: Any, base: str, tmp_path: Path, email: str) -> str:
+    """Sign up as *email* in a Playwright *page*, verify the address through the mailed link and record a
+    treatment done today; returns the treatment's path (``/treatments/N``)."""
+    page.goto(f"{base}/signup")
+    page.fill("#email", email)
+    page.fill("#password", "a long enough passphrase")
+    page.click("main button[type=submit]")
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    page.goto(base + mailed_link(tmp_path, email, "/account/verify"))
+    page.goto(f"{base}/treatments/new")
+    page.fill("#treated_on", dt.datetime.now(dt.UTC).date().isoformat())
+    page.fill("#depth_mm", "1.0")
+    page.click("button:has-text('Save treatment')")
+    return str(page.url).removeprefix(base)

@@ -6,7 +6,6 @@ The camera is Chromium's fake capture device playing a still of a test face (a Y
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .live import live_server, mailed_link
+from .live import browser_patient_with_treatment, live_server
 from .test_pages_a11y import ARGS, CHROMIUM
 
 pytestmark = [
@@ -49,21 +48,10 @@ def test_take_a_photo_with_the_camera_inside_the_page(tmp_path: Path, faces_dir:
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={camera}",
     ]
-    today = dt.datetime.now(dt.UTC).date()
     with live_server(tmp_path) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        page.goto(f"{base}/signup")
-        page.fill("#email", "pat@example.org")
-        page.fill("#password", "a long enough passphrase")
-        page.click("main button[type=submit]")
-        page.get_by_role("heading", name="Check your inbox").wait_for()
-        page.goto(base + mailed_link(tmp_path, "pat@example.org", "/account/verify"))
-        page.goto(f"{base}/treatments/new")
-        page.fill("#treated_on", today.isoformat())
-        page.fill("#depth_mm", "1.0")
-        page.click("button:has-text('Save treatment')")
-        treatment = page.url.removeprefix(base)
+        treatment = browser_patient_with_treatment(page, base, tmp_path, "pat@example.org")
         page.goto(f"{base}{treatment}/photos/new")  # the before-treatment photo, from a file
         page.set_input_files("#file", str(faces_dir / "obama.jpg"))
         page.check("input[name=is_baseline]")

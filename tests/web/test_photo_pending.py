@@ -3,14 +3,13 @@ as soon as it is stored (it asks for the photo's status, and reloads itself once
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from .live import live_server, mailed_link
+from .live import browser_patient_with_treatment, live_server
 from .test_pages_a11y import ARGS, CHROMIUM
 
 pytestmark = [
@@ -24,22 +23,11 @@ def test_the_photo_page_shows_the_analysis_once_the_background_job_has_stored_it
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    today = dt.datetime.now(dt.UTC).date()
     overrides = {"job_runner": "background", "worker_processes": 1}
     with live_server(tmp_path, **overrides) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-        page.goto(f"{base}/signup")
-        page.fill("#email", "pat@example.org")
-        page.fill("#password", "a long enough passphrase")
-        page.click("main button[type=submit]")
-        page.get_by_role("heading", name="Check your inbox").wait_for()
-        page.goto(base + mailed_link(tmp_path, "pat@example.org", "/account/verify"))
-        page.goto(f"{base}/treatments/new")
-        page.fill("#treated_on", today.isoformat())
-        page.fill("#depth_mm", "1.0")
-        page.click("button:has-text('Save treatment')")
-        treatment = page.url.removeprefix(base)
+        treatment = browser_patient_with_treatment(page, base, tmp_path, "pat@example.org")
 
         polled: list[str] = []
         page.on("request", lambda r: polled.append(r.url) if "/api/v1/photos/" in r.url else None)
