@@ -36,7 +36,11 @@ def live_server(tmp_path: Path, **overrides: object) -> Iterator[str]:
     port = free_port()
     settings = make_settings(tmp_path, **({"public_url": f"http://localhost:{port}"} | overrides))
     app = create_app(settings, migrate=True)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # Keep idle connections open longer than any pause of a test: a client that reuses a pooled connection
+    # the server has just closed (uvicorn's default after 5 s) gets "connection reset" instead of an answer.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_keep_alive=120
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
