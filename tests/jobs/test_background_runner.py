@@ -82,3 +82,16 @@ def test_mail_goes_out_from_the_mail_thread(background: JobQueue) -> None:
         assert delivery is not None
         assert delivery.status == "sent"
     assert len(list((background.ctx.settings.data_dir / "outbox").glob("*.eml"))) == 1
+
+
+def test_stopping_leaves_the_photos_not_yet_started_pending(background: JobQueue) -> None:
+    treatment = add_user(background, "cy@example.org", treated_on=dt.date(2026, 11, 1))
+    photos = [add_pending_photo(background, treatment) for _ in range(4)]
+    for photo in photos:
+        background.enqueue(ANALYSE_PHOTO, photo.id)
+
+    background.close()  # one worker process, still loading MediaPipe: most photos have not started
+
+    statuses = [_photo(background, photo.id).analysis_status for photo in photos]
+    assert "pending" in statuses
+    assert set(statuses) <= {"pending", "done"}

@@ -131,12 +131,15 @@ class BackgroundRunner:
         return future
 
     def shutdown(self) -> None:
-        """Finish the jobs already handed over, then stop the processes and the thread."""
+        """Stop: photos being measured are finished, photos still waiting are left ``pending`` (the next start
+        measures them, :func:`needlecare.jobs.recovery.recover_in_process`), mails handed over are sent."""
         with self._lock:
-            executors = [e for e in (self._processes, self._thread) if e is not None]
+            processes, thread = self._processes, self._thread
             self._processes = self._thread = None
-        for executor in executors:
-            executor.shutdown(wait=True, cancel_futures=False)
+        if processes is not None:
+            processes.shutdown(wait=True, cancel_futures=True)
+        if thread is not None:
+            thread.shutdown(wait=True, cancel_futures=False)
 
 
 def _ready() -> bool:
