@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from needlecare.jobs import mail
 from needlecare.jobs.dead import dead_messages
+from needlecare.jobs.runner import WORKER_NICENESS
 from needlecare.settings import Settings
 from needlecare.storage.models import MailDelivery
 
@@ -136,7 +137,10 @@ def test_worker_runs_its_processes_and_they_end_with_it(
     children: list[int] = []
     try:
         wait_for(lambda: len(_children(parent.pid)) == 2, timeout_s=30)
+        wait_for(lambda: "(2 processes)" in log.read_text(), timeout_s=30)  # started: it says so last
         children = _children(parent.pid)
+        # the worker and its processes give a web server on the same machine a core first
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in [parent.pid, *children]} == {WORKER_NICENESS}
         parent.send_signal(stop)
         parent.wait(60)
         wait_for(lambda: not any(_alive(child) for child in children), timeout_s=30)

@@ -39,12 +39,19 @@ GiveUpFn = Callable[[JobContext, int, str], None]
 _process_ctx: JobContext | None = None
 
 
+def lower_priority(niceness: int = WORKER_NICENESS) -> int:
+    """Run this process at *niceness* or lower priority (``nice``; a process already nicer keeps its own, so
+    processes started by a lowered one are not lowered twice); returns the niceness now."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    return os.nice(max(0, niceness - current))
+
+
 def _start_process(settings: Settings, mail: MailSettings, clinic_alerts: ClinicAlerts) -> None:
     """Initialise one worker process: its own job context and MediaPipe graphs (built before any photo)."""
     global _process_ctx
     from needlecare.imaging.face import warm_up
 
-    os.nice(WORKER_NICENESS)
+    lower_priority()
     _process_ctx = JobContext.build(settings, None, mail, clinic_alerts=clinic_alerts)
     warm_up()
 
