@@ -6,9 +6,11 @@ dropped at the end.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from needlecare.storage.db import make_engine, make_sessionmaker
 from needlecare.storage.migrate import upgrade
+from needlecare.storage.models import Photo, Treatment, User
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -30,6 +33,25 @@ class Database:
 
     def session(self) -> Session:
         return make_sessionmaker(self.engine)()
+
+
+def add_user_photo(s: Session, email: str, *, day: int, analysis: dict[str, Any] | None = None) -> Photo:
+    """A new user *email* with one treatment (2026-11-01) and one photo taken *day* days after it, added to
+    *s* and flushed (ids assigned, not committed)."""
+    user = User(email=email, password_hash="x")
+    treatment = Treatment(
+        user=user, treated_on=dt.date(2026, 11, 1), device="pen", depth_mm=0.5, passes=2, area="face",
+        skin_type=2,
+    )  # fmt: skip
+    s.add_all([user, treatment])
+    s.flush()
+    photo = Photo(
+        user_id=user.id, treatment=treatment, taken_on=treatment.treated_on + dt.timedelta(days=day), day=day,
+        consent="private", file_path=f"{user.id}/a.jpg", width=10, height=10, analysis=analysis,
+    )  # fmt: skip
+    s.add(photo)
+    s.flush()
+    return photo
 
 
 def _postgres_schema() -> Iterator[tuple[Engine, str]]:

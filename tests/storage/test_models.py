@@ -10,28 +10,18 @@ from sqlalchemy.exc import IntegrityError
 
 from needlecare.storage.models import AuditEvent, CheckIn, Photo, Treatment, User
 
-from .conftest import Database
+from .conftest import Database, add_user_photo
 
 
 def _user_with_data(db: Database, email: str) -> int:
     with db.session() as s:
-        user = User(email=email, password_hash="x")
-        treatment = Treatment(
-            user=user, treated_on=dt.date(2026, 11, 1), device="pen", depth_mm=0.5, passes=2, area="face",
-            skin_type=2,
-        )  # fmt: skip
-        s.add_all([user, treatment])
-        s.flush()
-        photo = Photo(
-            user_id=user.id, treatment=treatment, taken_on=dt.date(2026, 11, 2), day=1, consent="private",
-            file_path=f"{user.id}/a.jpg", width=10, height=10,
-            analysis={"redness": {"index": 12.5, "unit": "a*"}},
-        )  # fmt: skip
+        photo = add_user_photo(s, email, day=1, analysis={"redness": {"index": 12.5, "unit": "a*"}})
+        user = photo.treatment.user
         checkin = CheckIn(
-            user_id=user.id, treatment=treatment, checked_on=dt.date(2026, 11, 2), day=1, self_rating=2,
+            user_id=user.id, treatment=photo.treatment, checked_on=dt.date(2026, 11, 2), day=1, self_rating=2,
             symptoms=["itching"], triage={"urgency": "routine", "reasons": []},
         )  # fmt: skip
-        s.add_all([photo, checkin])
+        s.add(checkin)
         s.flush()
         s.add(
             AuditEvent(

@@ -4,7 +4,6 @@ too)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -13,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy import select, update
 
 from needlecare.storage.migrate import downgrade, upgrade
-from needlecare.storage.models import Photo, Treatment, User
+from needlecare.storage.models import Photo
 from needlecare.storage.photo_analysis import InvalidStoredAnalysisError, PhotoAnalysis, parse_analysis
 
-from .conftest import Database
+from .conftest import Database, add_user_photo
 
 BEFORE = "a4c8e2f6b1d9"  # the revision before stored analyses carried a version
 
@@ -56,18 +55,7 @@ STORED: dict[str, Any] = {
 def _photo(db: Database, email: str = "a@example.org") -> int:
     """A photo row without an analysis (of a new user *email*); returns its id."""
     with db.session() as s:
-        user = User(email=email, password_hash="x")
-        treatment = Treatment(
-            user=user, treated_on=dt.date(2026, 11, 1), device="pen", depth_mm=0.5, passes=2, area="face",
-            skin_type=2,
-        )  # fmt: skip
-        s.add_all([user, treatment])
-        s.flush()
-        photo = Photo(
-            user_id=user.id, treatment=treatment, taken_on=dt.date(2026, 11, 3), day=2, consent="private",
-            file_path=f"{user.id}/a.jpg", width=10, height=10,
-        )  # fmt: skip
-        s.add(photo)
+        photo = add_user_photo(s, email, day=2)
         s.commit()
         return photo.id
 
