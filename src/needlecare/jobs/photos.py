@@ -82,7 +82,7 @@ def baseline_report(path: Path) -> PhotoReport:
 
 #: Reports of the last photos measured in this process, by the digest of their JPEG bytes: the upload's gate
 #: (:func:`needlecare.web.photos.service.analyse`) measures the stored bytes, and the analysis job that
-#: follows in the same process (in-process jobs) then reuses that report instead of measuring again.
+#: follows in the same process (``job_runner = "inline"``) then reuses that report instead of measuring again.
 RECENT_REPORTS = 4
 _recent: OrderedDict[bytes, PhotoReport] = OrderedDict()
 _recent_lock = threading.Lock()
