@@ -168,16 +168,16 @@ def test_photo_chart_marks_the_just_visible_redness(client: TestClient, ctx: Web
 
 def test_a_photo_with_several_faces_is_left_out_with_its_own_reason() -> None:
     from needlecare.storage.photo_analysis import parse_analysis
-    from needlecare.web.timeline.service import _not_comparable
+    from needlecare.web.timeline.service import not_comparable_reason
 
     several = parse_analysis({"face": {"faces_found": 2}, "baseline": {"comparable": False}})
     other_light = parse_analysis({"face": {"faces_found": 1}, "baseline": {"comparable": False}})
-    reason = _not_comparable(several)
+    reason = not_comparable_reason(several)
     assert reason is not None
-    assert "more than one face" in reason
-    assert "different light" in (_not_comparable(other_light) or "")
+    assert "More than one face" in reason
+    assert "different light" in (not_comparable_reason(other_light) or "")
     both_compared = parse_analysis({"face": {"faces_found": 2}, "baseline": {"comparable": True}})
-    assert _not_comparable(both_compared) is None
+    assert not_comparable_reason(both_compared) is None
 
 
 def test_the_photo_page_says_the_trend_since_the_last_comparable_photo() -> None:

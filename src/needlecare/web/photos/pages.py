@@ -19,6 +19,7 @@ from needlecare.web.deps import CtxDep, CurrentUser, DbDep, RowId
 from needlecare.web.form_errors import shows_errors_on
 from needlecare.web.photos import files, schemas, service
 from needlecare.web.templating import render
+from needlecare.web.timeline.service import not_comparable_reason
 from needlecare.web.treatments import service as treatments
 from needlecare.web.validators import EventDate
 
@@ -111,6 +112,7 @@ def show_photo(request: Request, photo_id: RowId, user: CurrentUser, db: DbDep) 
         "visibility": None if change is None else visibility(float(change)),
         "course_line": _course_line(treatment, photo.day, photo.is_baseline),
         "trend": _trend(photo, service.get_all(db, treatment=treatment)),
+        "not_comparable": not_comparable_reason(photo.analysis),
         "baseline": baseline,
         "consent_text": schemas.CONSENT_CHOICES.get(photo.consent, photo.consent),
     }

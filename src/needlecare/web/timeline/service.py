@@ -90,19 +90,23 @@ def _visible_line(base_index: float | None, analyses: list[PhotoAnalysis]) -> fl
     return base_index + rises[-1]
 
 
-def _not_comparable(analysis: PhotoAnalysis) -> str | None:
-    """Why a photo's index cannot be compared with its baseline's, or None when it can."""
-    if analysis.comparable:
+def not_comparable_reason(analysis: PhotoAnalysis | None) -> str | None:
+    """Why a photo's change from its baseline cannot be trusted, in the patient's words (the photo page and
+    the timeline say the same), or None when it can (or there is no comparison)."""
+    if analysis is None or analysis.baseline is None or analysis.comparable:
         return None
     if analysis.several_faces:
         return (
-            "Not used for the curve: more than one face in the photo, and the one measured may not be yours. "
-            "Take a photo of yourself alone."
+            "More than one face is in this photo: the largest one was measured and it may not be yours, so "
+            "this photo is not compared with your baseline and is left out of your recovery curve. Take a "
+            "photo of yourself alone."
         )
     return (
-        "Not used for the curve: taken under different light from the baseline photo, with no colour card "
-        "and the light could not be matched on the eyes. Take photos in the same place and light as the "
-        "baseline, looking at the camera."
+        "This photo was taken under different light from the baseline photo, neither has a colour card, and "
+        "neither your eyes nor what surrounds your face (hair, clothing, background) showed the change of "
+        "light clearly enough to correct it, so the change from baseline mixes skin and light; it is left "
+        "out of your recovery curve. Take the next photo in the same place and light as the baseline, "
+        "looking at the camera."
     )
 
 
@@ -124,7 +128,9 @@ def timeline(db: Session, *, treatment: Treatment) -> dict[str, Any]:
     ]
     photo_points = [(day, index) for day, index, _ in measured]
     analyses = [analysis for _, _, analysis in measured]
-    left_out = {i: reason for i, analysis in enumerate(analyses) if (reason := _not_comparable(analysis))}
+    left_out = {
+        i: reason for i, analysis in enumerate(analyses) if (reason := not_comparable_reason(analysis))
+    }
     rating_points = [(float(c.day), float(c.self_rating)) for c in checkins.get_all(db, treatment=treatment)]
     photo_series = _series(
         photo_points, baseline=base_index, scale="index", expected_day=expected_day, left_out=left_out
