@@ -175,6 +175,7 @@ def test_a_photo_with_several_faces_is_left_out_with_its_own_reason() -> None:
     reason = not_comparable_reason(several)
     assert reason is not None
     assert "More than one face" in reason
+    assert "yourself alone" in reason
     assert "different light" in (not_comparable_reason(other_light) or "")
     both_compared = parse_analysis({"face": {"faces_found": 2}, "baseline": {"comparable": True}})
     assert not_comparable_reason(both_compared) is None

@@ -23,6 +23,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhirclient.models.bundle import Bundle as R4Bundle  # type: ignore[import-untyped]
 from fhirclient.models.fhirabstractbase import FHIRValidationError  # type: ignore[import-untyped]
 
+from needlecare.analysis.left_out import left_out
 from needlecare.exports.data import REGIONS, PatientExport, comparison, quality, redness, region_index
 from needlecare.knowledge.evidence import evidence
 from needlecare.knowledge.treatment import FLAG_FIELDS
@@ -195,11 +196,9 @@ def redness_observation(photo: Photo, refs: Refs) -> dict[str, Any] | None:
         + ("ok" if q.ok else "limited (" + ", ".join(q.warnings) + ")")
         + f"; colour reference: {q.colour_reference or 'unknown'}."
     )
-    if baseline is not None and not baseline.comparable:
-        notes.append(
-            "Not comparable with the baseline photo: taken under different light, with no colour card and no "
-            "match of the light on the eyes, so the change from baseline mixes skin and light."
-        )
+    verdict = left_out(photo.analysis)
+    if verdict is not None:
+        notes.append(f"Not comparable with the baseline photo. {verdict.reason}")
     return {
         "resourceType": "Observation",
         "identifier": _identifier("photo-measurement", photo.id),

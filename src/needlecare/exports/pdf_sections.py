@@ -18,7 +18,8 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 
-from needlecare.exports.data import REGIONS, comparable, quality, redness, region_index
+from needlecare.analysis.left_out import left_out
+from needlecare.exports.data import REGIONS, quality, redness, region_index
 from needlecare.knowledge.treatment import FLAG_FIELDS
 from needlecare.knowledge.triage import SYMPTOMS
 from needlecare.storage.files import PhotoStore
@@ -109,9 +110,8 @@ def expected_window(expected: dict[str, Any]) -> list[Flowable]:
 
 
 def measurements(photos: Sequence[Photo]) -> list[Flowable]:
-    """Table of the photo measurements: whole face and each region (OD_hb), quality (warnings, and a photo
-    taken under other light than its baseline, with no colour card and no match on the eyes, whose change
-    from baseline mixes skin and light)."""
+    """Table of the photo measurements: whole face and each region (OD_hb), quality (warnings, and why a
+    photo's change from baseline is not trusted: :mod:`needlecare.analysis.left_out`)."""
     if not photos:
         return [para("No photos were recorded for this treatment.")]
     header = ["Date", "Day", "Face", *(r.replace("_", " ") for r in REGIONS), "Quality"]
@@ -119,8 +119,9 @@ def measurements(photos: Sequence[Photo]) -> list[Flowable]:
     for p in photos:
         whole = redness(p)
         problems = list(quality(p).warnings)
-        if not comparable(p):
-            problems.append("other light than baseline")
+        verdict = left_out(p.analysis)
+        if verdict is not None:
+            problems.append(verdict.label)
         state = "not measured" if whole is None else (", ".join(problems) or "ok")
         day = f"{p.day} (baseline)" if p.is_baseline else str(p.day)
         idx = None if whole is None else float(whole.index)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from needlecare.analysis.left_out import left_out
 from needlecare.knowledge import treatment_course as course
 from needlecare.knowledge.common import InvalidInputError
 from needlecare.knowledge.curve import fit_recovery
@@ -91,23 +92,10 @@ def _visible_line(base_index: float | None, analyses: list[PhotoAnalysis]) -> fl
 
 
 def not_comparable_reason(analysis: PhotoAnalysis | None) -> str | None:
-    """Why a photo's change from its baseline cannot be trusted, in the patient's words (the photo page and
-    the timeline say the same), or None when it can (or there is no comparison)."""
-    if analysis is None or analysis.baseline is None or analysis.comparable:
-        return None
-    if analysis.several_faces:
-        return (
-            "More than one face is in this photo: the largest one was measured and it may not be yours, so "
-            "this photo is not compared with your baseline and is left out of your recovery curve. Take a "
-            "photo of yourself alone."
-        )
-    return (
-        "This photo was taken under different light from the baseline photo, neither has a colour card, and "
-        "neither your eyes nor what surrounds your face (hair, clothing, background) showed the change of "
-        "light clearly enough to correct it, so the change from baseline mixes skin and light; it is left "
-        "out of your recovery curve. Take the next photo in the same place and light as the baseline, "
-        "looking at the camera."
-    )
+    """Why a photo's change from its baseline cannot be trusted, with the advice for the next photo (the
+    photo page and the timeline say the same; :mod:`needlecare.analysis.left_out`), or None."""
+    verdict = left_out(analysis)
+    return None if verdict is None else str(verdict)
 
 
 def _index(photo: Photo | None) -> float | None:
