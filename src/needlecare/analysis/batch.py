@@ -72,11 +72,13 @@ def _start_worker(baseline: PhotoReport | None) -> None:
     global _baseline
     import cv2
 
+    from needlecare.imaging import parallel
     from needlecare.imaging.face import warm_up
 
-    # One OpenCV thread per worker: the workers already keep every core busy, and more threads than
-    # cores only add switching.
+    # One OpenCV thread, and one thread per photo, per worker: the workers already keep every core busy,
+    # and more threads than cores only add switching.
     cv2.setNumThreads(1)
+    parallel.set_threads(1)
     _baseline = baseline
     warm_up()
 

@@ -20,6 +20,7 @@ from needlecare.analysis.baseline import compare_with_baseline, match_white_bala
 from needlecare.analysis.report import AnalysisFrame, FaceGeometry, PhotoReport
 from needlecare.analysis.scoring import index_map, summarise
 from needlecare.hints import FloatArray, ImageU8, Mask
+from needlecare.imaging import parallel
 from needlecare.imaging.colour import channel_extremes, optical_density, to_linear
 from needlecare.imaging.errors import NoFaceError, PhotoError
 from needlecare.imaging.face import FaceBox, FaceLandmarks, detect_faces, face_mesh, head_pose
@@ -224,16 +225,20 @@ def measurable(rgb: ImageU8, linear: FloatArray, skin: Mask) -> Mask:
 
 
 def _reference(
-    photo: ImageU8, frame: ImageU8, frame_xy: FloatArray, native_eye_distance: float, face_mask: Mask
+    checker: ColourReference | None,
+    frame: ImageU8,
+    frame_xy: FloatArray,
+    native_eye_distance: float,
+    face_mask: Mask,
 ) -> ColourReference:
-    """The colour reference that corrects the index (a ColorChecker), else a lighting estimate only.
+    """The colour reference that corrects the index (the photo's ColorChecker, *checker*), else a lighting
+    estimate only.
 
     The sclera and teeth cannot be measured precisely enough for an absolute correction (see
     :mod:`needlecare.imaging.reference`); without a chart they serve to tell whether two photos were taken
     under different light, and a follow-up is matched to its baseline's light on the registered eyes later
     (:func:`needlecare.analysis.baseline.match_white_balance`).
     """
-    checker = colour_checker_reference(photo)
     if checker is not None:
         return checker
     in_photo = in_photo_reference(frame, frame_xy, FRAME_EYE_DISTANCE, native_eye_distance)
@@ -248,22 +253,33 @@ def _reference(
 
 
 def _measure(
-    loaded: LoadedPhoto, photo: str | None, landmarks: FaceLandmarks, faces_found: int
+    loaded: LoadedPhoto,
+    photo: str | None,
+    landmarks: FaceLandmarks,
+    faces_found: int,
 ) -> PhotoReport:
-    """Measure the face whose *landmarks* (in *loaded*'s pixels) were found among *faces_found* faces."""
+    """Measure the face whose *landmarks* (in *loaded*'s pixels) were found among *faces_found* faces.
+
+    The colour-chart search and the quality checks run beside the rest
+    (:func:`needlecare.imaging.parallel.beside`).
+    """
     rgb = loaded.rgb
+    checker = parallel.beside(colour_checker_reference, rgb)
     native_eye_distance = eye_distance(landmarks.xy) / loaded.scale
     frame, linear, frame_xy, crop = _frame(rgb, landmarks)
     face_regions = build_regions(frame_xy, frame.shape[:2])
+    pose = head_pose(landmarks)
+    quality = parallel.beside(
+        check_quality, frame, face_regions.skin, native_eye_distance=native_eye_distance, pose=pose
+    )
     valid = measurable(frame, linear, face_regions.skin)
-    reference = _reference(rgb, frame, frame_xy, native_eye_distance, face_regions.skin)
+    reference = _reference(checker.result(), frame, frame_xy, native_eye_distance, face_regions.skin)
     values = index_map(linear, reference.correction, valid)
     overall, regions = summarise(values, valid, face_regions.regions)
+    warnings = quality.result()
     if overall is None:
         raise NoFaceError("no skin could be measured: the face is covered, in deep shadow or blown out")
 
-    pose = head_pose(landmarks)
-    warnings = check_quality(frame, face_regions.skin, native_eye_distance=native_eye_distance, pose=pose)
     notes = list(loaded.notes)
     compressed = compression_warning(loaded.chroma_step)
     if compressed is not None:
@@ -318,7 +334,8 @@ def measure_photo(source: Source) -> PhotoReport:
         larger = load_photo(source, min_side=max(1, math.ceil(min(loaded.full_size) * needed)))
         if larger.scale > loaded.scale:
             box = _scaled(landmarks.box, larger.scale / found_on.scale)
-            return _measure(larger, _label(source), face_mesh(larger.rgb, box), faces_found)
+            landmarks = face_mesh(larger.rgb, box)
+            return _measure(larger, _label(source), landmarks, faces_found)
     return _measure(found_on, _label(source), landmarks, faces_found)
 
 

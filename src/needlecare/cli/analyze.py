@@ -84,12 +84,20 @@ def analyze_command(
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, max=256, help="Photos measured in parallel processes (default: CPU cores)."
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="CPU cores to use: photos measured in parallel processes (default: all cores).",
         ),
     ] = None,
 ) -> None:
     """Measure facial redness per region; optionally compare with a baseline photo and draw heatmaps."""
     from needlecare.analysis.batch import BatchAnalyzer, default_jobs
+    from needlecare.imaging import parallel
+
+    if jobs is not None:
+        parallel.set_threads(jobs)  # --jobs 1: one core, also for a single photo and the baseline
     from needlecare.analysis.pipeline import measure_photo
 
     console = Console()

@@ -85,6 +85,7 @@ def worker(
     in one or more of them (reminders are sent once either way). With several processes this one starts
     them, runs the scheduler if asked, and stops them when it stops. Stops on SIGINT/SIGTERM.
     """
+    from needlecare.imaging import parallel
     from needlecare.jobs.recovery import start_broker_maintenance
     from needlecare.jobs.runner import lower_priority
     from needlecare.jobs.scheduler import start_in_thread
@@ -92,6 +93,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     os.umask(0o077)  # whatever the process creates is its user's alone (files 0600, directories 0700)
     lower_priority()  # a web server on the same machine gets a core first
+    parallel.set_threads(1)  # photos run side by side in the worker's threads and processes
     queue = open_queue()
     count = processes or queue.ctx.settings.jobs.worker_processes
     stop = threading.Event()

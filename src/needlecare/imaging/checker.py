@@ -61,7 +61,8 @@ SAMPLED_HALF = 0.21
 
 
 def screen_image(rgb: ImageU8) -> tuple[ImageU8, int]:
-    """Grey image reduced by an integer factor to a long side of 1-2x :data:`SCREEN_SIDE`, and the factor.
+    """Grey image reduced by the integer factor that brings its long side nearest to :data:`SCREEN_SIDE`
+    (2/3 to 4/3 of it, or less for a smaller image), and the factor.
 
     Parameters
     ----------
@@ -75,7 +76,7 @@ def screen_image(rgb: ImageU8) -> tuple[ImageU8, int]:
         area-averaging path (~4 ms for a 12-MP photo).
     """
     height, width = rgb.shape[:2]
-    factor = max(1, max(height, width) // SCREEN_SIDE)
+    factor = max(1, round(max(height, width) / SCREEN_SIDE))
     # Grey first: one channel to average instead of three (the two orders differ by rounding only).
     gray: ImageU8 = cv2.cvtColor(
         rgb[: height - height % factor, : width - width % factor], cv2.COLOR_RGB2GRAY

@@ -3,13 +3,16 @@
 Detection runs both of MediaPipe's face detectors: the full-range model (which finds small faces in large
 photos, where the short-range model alone misses them) and the short-range model (better on close, large
 faces); their boxes are merged. The largest face is then cropped with a margin, scaled to a fixed size and
-given to the face mesh, whose landmarks are mapped back to the photo's pixel coordinates.
+given to the face mesh, whose landmarks are mapped back to the photo's pixel coordinates. The two detectors,
+and the mesh on two crops, run side by side when a photo is measured on two threads
+(:mod:`needlecare.imaging.parallel`); each thread has its own graphs, so the results are the same.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import sys
 import tempfile
 import threading
@@ -23,6 +26,7 @@ import cv2
 import numpy as np
 
 from needlecare.hints import Float64Array, FloatArray, ImageU8
+from needlecare.imaging import parallel
 from needlecare.imaging.errors import NoFaceError
 from needlecare.imaging.validation import check_rgb8
 
@@ -41,7 +45,7 @@ _MIN_DETECTION_SCORE = 0.5
 #: full-range model missed when it is this sure.
 _MIN_SHORT_RANGE_EXTRA_SCORE = 0.8
 _MERGE_IOU = 0.3
-_lock = threading.Lock()
+_build_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -111,11 +115,43 @@ def _native_stderr_captured() -> Iterator[None]:
             os.close(saved)
 
 
+class _Graph:
+    """One MediaPipe graph, run by one thread at a time."""
+
+    def __init__(self, solution: Any) -> None:
+        self.solution = solution
+        self.lock = threading.Lock()
+
+    def process(self, rgb: ImageU8) -> Any:
+        with self.lock, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self.solution.process(np.ascontiguousarray(rgb))
+
+
+@dataclass(frozen=True)
+class _Graphs:
+    """The process's MediaPipe graphs: both detectors, and one face mesh per thread a photo is measured on
+    (:func:`needlecare.imaging.parallel.process_threads`), handed out by :meth:`mesh`."""
+
+    full_range: _Graph
+    short_range: _Graph
+    free_meshes: queue.SimpleQueue[_Graph]
+
+    @contextlib.contextmanager
+    def mesh(self) -> Iterator[_Graph]:
+        """A face mesh graph no other thread is using, for the duration of the block."""
+        graph = self.free_meshes.get()
+        try:
+            yield graph
+        finally:
+            self.free_meshes.put(graph)
+
+
 @cache
-def _solutions() -> tuple[Any, Any, Any]:
-    """The three MediaPipe graphs, built once per process and run once on a blank image, which is when
-    they print their start-up logs (captured; see :func:`_native_stderr_captured`)."""
-    with _lock, _native_stderr_captured(), warnings.catch_warnings():
+def _graphs() -> _Graphs:
+    """The MediaPipe graphs, built once per process and run once on a blank image, which is when they print
+    their start-up logs (captured; see :func:`_native_stderr_captured`)."""
+    with _build_lock, _native_stderr_captured(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import mediapipe as mp
 
@@ -125,24 +161,24 @@ def _solutions() -> tuple[Any, Any, Any]:
         short_range = mp.solutions.face_detection.FaceDetection(
             model_selection=0, min_detection_confidence=_MIN_DETECTION_SCORE
         )
-        mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+        meshes = [
+            mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+            )
+            for _ in range(parallel.process_threads())
+        ]
         blank = np.zeros((64, 64, 3), dtype=np.uint8)
-        for solution in (full_range, short_range, mesh):
+        free_meshes: queue.SimpleQueue[_Graph] = queue.SimpleQueue()
+        for solution in (full_range, short_range, *meshes):
             solution.process(blank)
-    return full_range, short_range, mesh
+        for mesh in meshes:
+            free_meshes.put(_Graph(mesh))
+    return _Graphs(_Graph(full_range), _Graph(short_range), free_meshes)
 
 
 def warm_up() -> None:
     """Build MediaPipe's graphs now (once per process), so that the first photo does not wait for them."""
-    _solutions()
-
-
-def _process(solution: Any, rgb: ImageU8) -> Any:
-    with _lock, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return solution.process(np.ascontiguousarray(rgb))
+    _graphs()
 
 
 def detect_faces(rgb: ImageU8) -> list[FaceBox]:
@@ -165,13 +201,15 @@ def detect_faces(rgb: ImageU8) -> list[FaceBox]:
     """
     rgb = check_rgb8(rgb, image=True)
     height, width = rgb.shape[:2]
-    full_range, short_range, _ = _solutions()
+    graphs = _graphs()
+    short_range = parallel.beside(graphs.short_range.process, rgb)
+    full_range = graphs.full_range.process(rgb)
     boxes: list[FaceBox] = []
-    for solution, min_score in (
+    for result, min_score in (
         (full_range, _MIN_DETECTION_SCORE),
-        (short_range, _MIN_SHORT_RANGE_EXTRA_SCORE),
+        (short_range.result(), _MIN_SHORT_RANGE_EXTRA_SCORE),
     ):
-        for detection in _process(solution, rgb).detections or []:
+        for detection in result.detections or []:
             if detection.score[0] < min_score:
                 continue
             rel = detection.location_data.relative_bounding_box
@@ -188,15 +226,31 @@ def detect_faces(rgb: ImageU8) -> list[FaceBox]:
     return sorted(boxes, key=lambda box: box.area, reverse=True)
 
 
-def _grid_options(value: float, step: float) -> list[tuple[float, float]]:
-    """Snap *value* to a grid of *step*: ``[(grid value, weight)]``, one option, or two blended ones near the
-    midpoint between grid values (weights ramp linearly across :data:`MESH_GRID_BLEND` of a step)."""
+def _grid_ramp(value: float, step: float) -> tuple[float, float, float]:
+    """Snap *value* to a grid of *step*: the grid values below and above it, and the weight of the one above,
+    which ramps linearly from 0 to 1 across :data:`MESH_GRID_BLEND` of a step around their midpoint."""
     position = value / step
-    below = np.floor(position)
-    fraction = position - below
-    ramp = float(np.clip((fraction - 0.5 + MESH_GRID_BLEND / 2) / MESH_GRID_BLEND, 0.0, 1.0))
-    options = [(below * step, 1.0 - ramp), ((below + 1) * step, ramp)]
-    return [(grid, weight) for grid, weight in options if weight > 0]
+    below = float(np.floor(position))
+    ramp = float(np.clip((position - below - 0.5 + MESH_GRID_BLEND / 2) / MESH_GRID_BLEND, 0.0, 1.0))
+    return below * step, (below + 1) * step, ramp
+
+
+def _centre_options(cx: float, cy: float, step: float) -> list[tuple[float, float, float]]:
+    """Grid centres ``(x, y, weight)`` that blend to the centre (*cx*, *cy*): at most three.
+
+    The two ramps are interpolated on the triangles of the unit square split along its diagonal (the corners
+    ``(0, 0)``, the corner of the larger ramp, ``(1, 1)``), which is continuous like bilinear interpolation
+    but needs three crops where that needs four, and two where one ramp is 0 or 1.
+    """
+    x0, x1, rx = _grid_ramp(cx, step)
+    y0, y1, ry = _grid_ramp(cy, step)
+    middle = (x1, y0) if rx >= ry else (x0, y1)
+    options = [
+        (x0, y0, 1.0 - max(rx, ry)),
+        (*middle, abs(rx - ry)),
+        (x1, y1, min(rx, ry)),
+    ]
+    return [option for option in options if option[2] > 0]
 
 
 def mesh_crops(box: FaceBox) -> list[tuple[Float64Array, float]]:
@@ -206,24 +260,26 @@ def mesh_crops(box: FaceBox) -> list[tuple[Float64Array, float]]:
     fixed grids of the image, so that the small changes of the detector's box between two photos of the same
     face (about 1-3 px, enough to move the whole mesh by as much) give the same crop. Near the midpoint
     between two grid values the meshes of both crops are blended with weights that change linearly, so the
-    landmarks never jump. Usually one crop, at most eight.
+    landmarks never jump (:func:`_centre_options` for the centre). Usually one or two crops, at most six.
     """
     exact_side = MESH_CROP_MARGIN * max(box.w, box.h)
-    log_side = np.log(exact_side) / np.log(MESH_SIDE_STEP)
+    log_side = float(np.log(exact_side) / np.log(MESH_SIDE_STEP))
+    low, high, side_ramp = _grid_ramp(log_side, 1.0)
     crops = []
-    for log_grid, side_weight in _grid_options(float(log_side), 1.0):
+    for log_grid, side_weight in ((low, 1.0 - side_ramp), (high, side_ramp)):
+        if side_weight <= 0:
+            continue
         side = float(MESH_SIDE_STEP**log_grid)
-        step = side * MESH_CENTRE_STEP
         scale = MESH_INPUT_SIDE / side
-        for cx, x_weight in _grid_options(box.x + box.w / 2, step):
-            for cy, y_weight in _grid_options(box.y + box.h / 2, step):
-                transform = np.array(
-                    [
-                        [scale, 0.0, MESH_INPUT_SIDE / 2 - scale * cx],
-                        [0.0, scale, MESH_INPUT_SIDE / 2 - scale * cy],
-                    ]
-                )
-                crops.append((transform, side_weight * x_weight * y_weight))
+        centre = (box.x + box.w / 2, box.y + box.h / 2)
+        for cx, cy, centre_weight in _centre_options(*centre, side * MESH_CENTRE_STEP):
+            transform = np.array(
+                [
+                    [scale, 0.0, MESH_INPUT_SIDE / 2 - scale * cx],
+                    [0.0, scale, MESH_INPUT_SIDE / 2 - scale * cy],
+                ]
+            )
+            crops.append((transform, side_weight * centre_weight))
     kept = [(transform, weight) for transform, weight in crops if weight >= MESH_MIN_CROP_WEIGHT]
     total = sum(weight for _, weight in kept)
     return [(transform, weight / total) for transform, weight in kept]
@@ -231,7 +287,6 @@ def mesh_crops(box: FaceBox) -> list[tuple[Float64Array, float]]:
 
 def _mesh_in_crop(rgb: ImageU8, transform: Float64Array) -> Float64Array | None:
     """(478, 3) landmarks in image pixels from the mesh run on one crop; None when it finds no face."""
-    _, _, mesh = _solutions()
     crop = cv2.warpAffine(
         rgb,
         transform,
@@ -240,7 +295,8 @@ def _mesh_in_crop(rgb: ImageU8, transform: Float64Array) -> Float64Array | None:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(0, 0, 0),
     )
-    result = _process(mesh, crop)
+    with _graphs().mesh() as mesh:
+        result = mesh.process(crop)
     if not result.multi_face_landmarks:
         return None
     landmarks = result.multi_face_landmarks[0].landmark
@@ -264,8 +320,15 @@ def face_mesh(rgb: ImageU8, box: FaceBox) -> FaceLandmarks:
         *rgb* is not an (H, W, 3) uint8 image.
     """
     rgb = check_rgb8(rgb, image=True)
-    found = [(points, weight) for transform, weight in mesh_crops(box)
-             if (points := _mesh_in_crop(rgb, transform)) is not None]  # fmt: skip
+    crops = mesh_crops(box)
+    # every other crop on the helper thread (each thread with its own mesh graph), the rest here
+    transforms = [transform for transform, _ in crops]
+    helped = {i: parallel.beside(_mesh_in_crop, rgb, transforms[i]) for i in range(1, len(crops), 2)}
+    here = {i: _mesh_in_crop(rgb, transforms[i]) for i in range(0, len(crops), 2)}
+    meshes = [here[i] if i in here else helped[i].result() for i in range(len(crops))]
+    found = [
+        (points, weight) for points, (_, weight) in zip(meshes, crops, strict=True) if points is not None
+    ]
     if not found:
         raise NoFaceError("no face found: the face mesh could not place landmarks on the detected face")
     total = sum(weight for _, weight in found)

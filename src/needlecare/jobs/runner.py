@@ -49,9 +49,11 @@ def lower_priority(niceness: int = WORKER_NICENESS) -> int:
 def _start_process(settings: Settings, mail: MailSettings, clinic_alerts: ClinicAlerts) -> None:
     """Initialise one worker process: its own job context and MediaPipe graphs (built before any photo)."""
     global _process_ctx
+    from needlecare.imaging import parallel
     from needlecare.imaging.face import warm_up
 
     lower_priority()
+    parallel.set_threads(1)  # one process per core already
     _process_ctx = JobContext.build(settings, None, mail, clinic_alerts=clinic_alerts)
     warm_up()
 
