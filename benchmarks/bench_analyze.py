@@ -444,6 +444,7 @@ def batch_throughput(paths: list[str], rounds: int) -> BatchRun:
 
     stems = [f"p{i}" for i in range(len(paths))]
     run = BatchRun([], [], [], [])
+    parallel.set_threads(1)  # N=1 is one core, as ``analyze --jobs 1`` (the batch is measured last)
     with BatchAnalyzer(1) as one, BatchAnalyzer(2) as two:
         one.warm_up()
         two.warm_up()
@@ -457,8 +458,7 @@ def batch_throughput(paths: list[str], rounds: int) -> BatchRun:
             ):
                 cpu = sum(_cpu_seconds(pid) for pid in pids)
                 start = time.perf_counter()
-                with parallel.at_most(1):  # N=1 is one core, as ``analyze --jobs 1``
-                    list(analyzer.map(paths, stems))
+                list(analyzer.map(paths, stems))
                 walls.append(time.perf_counter() - start)
                 cpus.append(sum(_cpu_seconds(pid) for pid in pids) - cpu)
     return run

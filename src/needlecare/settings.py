@@ -36,6 +36,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from needlecare.machine import cpu_cores
+
 logger = logging.getLogger(__name__)
 
 #: Minimum length of an explicitly configured secret key, in characters.
@@ -43,14 +45,6 @@ MIN_SECRET_LENGTH = 32
 
 #: The deprecated name of ``NEEDLECARE_PUBLIC_URL``.
 DEPRECATED_PUBLIC_URL = "NEEDLECARE_NEWSLETTER_PUBLIC_URL"
-
-
-def cpu_cores() -> int:
-    """The number of CPU cores this process may run on (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class MailSettings(BaseModel):

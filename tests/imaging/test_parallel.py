@@ -1,5 +1,5 @@
 """One photo measured on two threads gives exactly what one thread gives; the helper thread is used only when
-the process and the caller allow it."""
+the process allows it."""
 
 from __future__ import annotations
 
@@ -17,57 +17,47 @@ def _thread_name() -> str:
     return threading.current_thread().name
 
 
-@pytest.fixture
-def two_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_process_threads", 2)
+def _use(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(parallel, "_threads", count)
 
 
-def test_beside_runs_on_the_helper_thread_when_two_are_allowed(two_threads: None) -> None:
-    assert parallel.threads() == 2
+def test_beside_runs_on_the_helper_thread_when_two_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    _use(monkeypatch, 2)
     assert parallel.beside(_thread_name).result(timeout=10).startswith("needlecare-photo")
 
 
-def test_beside_runs_in_the_caller_when_limited_to_one(two_threads: None) -> None:
-    with parallel.at_most(1):
-        assert parallel.threads() == 1
-        future = parallel.beside(_thread_name)
-        assert future.done()
-        assert future.result() == threading.current_thread().name
-    assert parallel.threads() == 2
-
-
-def test_the_limit_belongs_to_the_thread_that_set_it(two_threads: None) -> None:
-    seen: list[int] = []
-    with parallel.at_most(1):
-        other = threading.Thread(target=lambda: seen.append(parallel.threads()))
-        other.start()
-        other.join()
-    assert seen == [2]
+def test_beside_runs_in_the_caller_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    _use(monkeypatch, 1)
+    future = parallel.beside(_thread_name)
+    assert future.done()
+    assert future.result() == threading.current_thread().name
 
 
 def test_set_threads_keeps_one_or_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "_process_threads", None)
+    _use(monkeypatch, None)  # type: ignore[arg-type]
     parallel.set_threads(8)
-    assert parallel.process_threads() == parallel.MAX_THREADS
+    assert parallel.threads() == parallel.MAX_THREADS
     parallel.set_threads(0)
-    assert parallel.process_threads() == 1
     assert parallel.threads() == 1
 
 
-@pytest.mark.parametrize("limit", [1, 2])
-def test_errors_reach_the_caller(two_threads: None, limit: int) -> None:
+@pytest.mark.parametrize("count", [1, 2])
+def test_errors_reach_the_caller(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    _use(monkeypatch, count)
+
     def fail() -> None:
         raise ValueError("broken step")
 
-    with parallel.at_most(limit):
-        future = parallel.beside(fail)
+    future = parallel.beside(fail)
     with pytest.raises(ValueError, match="broken step"):
         future.result(timeout=10)
 
 
-def test_one_photo_on_two_threads_is_measured_exactly_as_on_one(two_threads: None, faces_dir: Path) -> None:
+def test_one_photo_on_two_threads_is_measured_exactly_as_on_one(
+    monkeypatch: pytest.MonkeyPatch, faces_dir: Path
+) -> None:
     from needlecare.analysis.pipeline import measure_photo
-    from needlecare.imaging.face import detect_faces, face_mesh, mesh_crops
+    from needlecare.imaging.face import FaceBox, detect_faces, face_mesh, mesh_crops
 
     rgb = cv2.cvtColor(cv2.imread(str(faces_dir / "biden2.jpg")), cv2.COLOR_BGR2RGB)
     box = detect_faces(rgb)[0]
@@ -75,13 +65,13 @@ def test_one_photo_on_two_threads_is_measured_exactly_as_on_one(two_threads: Non
     moved = next(
         b
         for dx in np.linspace(0, 40, 81)
-        if len(mesh_crops(b := type(box)(box.x + dx, box.y + dx / 2, box.w, box.h, box.score))) >= 3
+        if len(mesh_crops(b := FaceBox(box.x + dx, box.y + dx / 2, box.w, box.h, box.score))) >= 3
     )
-    with parallel.at_most(1):
-        one_boxes, one_mesh = detect_faces(rgb), face_mesh(rgb, moved)
-        one_report = measure_photo(rgb)
-    two_boxes, two_mesh = detect_faces(rgb), face_mesh(rgb, moved)
-    two_report = measure_photo(rgb)
+    measured = {}
+    for count in (1, 2):
+        _use(monkeypatch, count)
+        measured[count] = (detect_faces(rgb), face_mesh(rgb, moved).points, measure_photo(rgb).to_dict())
+    (one_boxes, one_mesh, one_report), (two_boxes, two_mesh, two_report) = measured[1], measured[2]
     assert two_boxes == one_boxes
-    np.testing.assert_array_equal(two_mesh.points, one_mesh.points)
-    assert two_report.to_dict() == one_report.to_dict()
+    np.testing.assert_array_equal(two_mesh, one_mesh)
+    assert two_report == one_report

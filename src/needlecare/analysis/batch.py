@@ -16,7 +16,7 @@ from typing import Any
 
 from needlecare.analysis.report import PhotoReport
 from needlecare.imaging.errors import PhotoError
-from needlecare.settings import cpu_cores
+from needlecare.machine import cpu_cores
 
 __all__ = ["BatchAnalyzer", "analyse_one", "default_jobs"]
 

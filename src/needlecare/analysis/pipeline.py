@@ -253,10 +253,7 @@ def _reference(
 
 
 def _measure(
-    loaded: LoadedPhoto,
-    photo: str | None,
-    landmarks: FaceLandmarks,
-    faces_found: int,
+    loaded: LoadedPhoto, photo: str | None, landmarks: FaceLandmarks, faces_found: int
 ) -> PhotoReport:
     """Measure the face whose *landmarks* (in *loaded*'s pixels) were found among *faces_found* faces.
 
@@ -334,8 +331,7 @@ def measure_photo(source: Source) -> PhotoReport:
         larger = load_photo(source, min_side=max(1, math.ceil(min(loaded.full_size) * needed)))
         if larger.scale > loaded.scale:
             box = _scaled(landmarks.box, larger.scale / found_on.scale)
-            landmarks = face_mesh(larger.rgb, box)
-            return _measure(larger, _label(source), landmarks, faces_found)
+            return _measure(larger, _label(source), face_mesh(larger.rgb, box), faces_found)
     return _measure(found_on, _label(source), landmarks, faces_found)
 
 

@@ -94,11 +94,11 @@ def analyze_command(
 ) -> None:
     """Measure facial redness per region; optionally compare with a baseline photo and draw heatmaps."""
     from needlecare.analysis.batch import BatchAnalyzer, default_jobs
+    from needlecare.analysis.pipeline import measure_photo
     from needlecare.imaging import parallel
 
     if jobs is not None:
         parallel.set_threads(jobs)  # --jobs 1: one core, also for a single photo and the baseline
-    from needlecare.analysis.pipeline import measure_photo
 
     console = Console()
     base_report = None

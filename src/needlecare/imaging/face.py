@@ -131,7 +131,7 @@ class _Graph:
 @dataclass(frozen=True)
 class _Graphs:
     """The process's MediaPipe graphs: both detectors, and one face mesh per thread a photo is measured on
-    (:func:`needlecare.imaging.parallel.process_threads`), handed out by :meth:`mesh`."""
+    (:func:`needlecare.imaging.parallel.threads`), handed out by :meth:`mesh`."""
 
     full_range: _Graph
     short_range: _Graph
@@ -165,7 +165,7 @@ def _graphs() -> _Graphs:
             mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
             )
-            for _ in range(parallel.process_threads())
+            for _ in range(parallel.threads())
         ]
         blank = np.zeros((64, 64, 3), dtype=np.uint8)
         free_meshes: queue.SimpleQueue[_Graph] = queue.SimpleQueue()
